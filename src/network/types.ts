@@ -1,0 +1,30 @@
+/** A hostPort the pod asks for (CRI PortMapping, as the CNI portmap plugin takes it). */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIP: string;
+}
+
+export interface PodNetworkRequest {
+  podId: string;
+  podName: string;
+  podNamespace: string;
+  podUid: string;
+  /** The pinned network namespace, e.g. /run/cricket/netns/<podId>. */
+  netnsPath: string;
+  portMappings: PortMapping[];
+}
+
+export interface PodNetworkResult {
+  /** Pod addresses without prefix length; the first is the primary one. */
+  ips: string[];
+  /** The plugin chain's final result, kept so that DEL can be given prevResult. */
+  result: unknown;
+}
+
+export interface NetworkStatus {
+  ready: boolean;
+  reason: string;
+  message: string;
+}
