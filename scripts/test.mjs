@@ -1,0 +1,28 @@
+// npm test: builds, then runs unit tests, integration tests (through the CRI socket, as root, with
+// real runc, conmon and CNI plugins) and, last, the check that nothing was left on the machine.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+if (process.getuid?.() !== 0) {
+  console.error('the test suite runs pods and must run as root');
+  process.exit(1);
+}
+execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
+
+const files = (dir) =>
+  readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.test.js'))
+    .sort()
+    .map((f) => join(dir, f));
+const only = process.argv.slice(2);
+const selected = only.length ? only : [...files('dist/test/unit'), ...files('dist/test/integration')];
+const ordered = [...selected, 'dist/test/final/no-leftovers.test.js'];
+
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...ordered], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(result.status ?? 1);

@@ -1,0 +1,190 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, withContext } from '../errors.js';
+import { ContainerConfig, NamespaceMode } from '../gen/runtime/v1/api.js';
+import { mountRootfs, unmountRootfs } from '../image/rootfs.js';
+import { logger, stopwatch } from '../log/logger.js';
+import { createWithConmon } from '../oci/conmon.js';
+import { buildSpec } from '../oci/spec.js';
+import type { OciNamespace } from '../oci/spec-types.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { containerCgroupsPath } from '../sandbox/cgroups.js';
+import { podFilePaths } from '../sandbox/pod-files.js';
+import { newId, nowNs } from '../store/clock.js';
+import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
+import { containerArgs, containerEnv } from './command.js';
+import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
+import { resolveUser } from './user.js';
+
+/** The namespaces a container shares with its pod, joined by path from the pause process. */
+export function containerNamespaces(sandbox: SandboxRecord, pidMode: number, targetPid: number): OciNamespace[] {
+  const pauseNs = (ns: string) => `/proc/${sandbox.pausePid}/ns/${ns}`;
+  const list: OciNamespace[] = [];
+  if (sandbox.namespaces.network !== NamespaceMode.NODE) {
+    list.push({ type: 'network', path: sandbox.netnsPath }, { type: 'uts', path: pauseNs('uts') });
+  }
+  if (sandbox.namespaces.ipc !== NamespaceMode.NODE) list.push({ type: 'ipc', path: pauseNs('ipc') });
+  if (pidMode === NamespaceMode.POD) list.push({ type: 'pid', path: pauseNs('pid') });
+  else if (pidMode === NamespaceMode.TARGET) list.push({ type: 'pid', path: `/proc/${targetPid}/ns/pid` });
+  else if (pidMode === NamespaceMode.CONTAINER) list.push({ type: 'pid' });
+  return list;
+}
+
+/**
+ * CreateContainer: overlay rootfs from the image, config.json from the request and the image,
+ * and conmon running `runc create`. The container waits, created, for StartContainer.
+ */
+export async function createContainer(
+  ctx: RuntimeContext,
+  sandboxId: string,
+  config: ContainerConfig,
+): Promise<string> {
+  const meta = config.metadata;
+  if (!meta || !meta.name) throw invalidArgument('container config needs metadata with a name');
+  if (!config.image?.image) throw invalidArgument(`container ${meta.name}: no image given`);
+  const sandbox = ctx.sandboxes.find(sandboxId);
+  if (!sandbox) throw notFound(`pod sandbox ${sandboxId} not found`);
+  return ctx.locks.run(sandbox.id, async () => {
+    if (sandbox.state !== 'ready') {
+      throw failedPrecondition(`pod sandbox ${sandbox.id} is not ready (${sandbox.state}); cannot add container ${meta.name}`);
+    }
+    for (const c of ctx.containers.all()) {
+      if (c.sandboxId === sandbox.id && c.name === meta.name && c.attempt === meta.attempt) {
+        throw alreadyExists(`container ${meta.name} attempt ${meta.attempt} already exists in pod ${sandbox.id} as ${c.id}`);
+      }
+    }
+    const image = ctx.images.resolve(config.image!.image);
+    if (!image) throw notFound(`image "${config.image!.image}" not found`);
+    return create(ctx, sandbox, config, image);
+  });
+}
+
+async function create(
+  ctx: RuntimeContext,
+  sandbox: SandboxRecord,
+  config: ContainerConfig,
+  image: NonNullable<ReturnType<RuntimeContext['images']['resolve']>>,
+): Promise<string> {
+  const total = stopwatch();
+  const id = newId();
+  const meta = config.metadata!;
+  const log = logger.child({ pod: sandbox.id, container: id, name: meta.name });
+  const security = config.linux?.securityContext;
+  const pidMode = security?.namespaceOptions?.pid ?? sandbox.namespaces.pid;
+  let targetPid = 0;
+  if (pidMode === NamespaceMode.TARGET) {
+    const targetId = security?.namespaceOptions?.targetId ?? '';
+    const target = ctx.containers.find(targetId);
+    if (!target || target.sandboxId !== sandbox.id) throw notFound(`PID namespace target container "${targetId}" not found in pod ${sandbox.id}`);
+    targetPid = target.pid;
+  }
+  const mounts: ContainerMount[] = config.mounts.map((m) => ({
+    containerPath: m.containerPath,
+    hostPath: m.hostPath,
+    readonly: m.readonly,
+    propagation: m.propagation,
+    selinuxRelabel: m.selinuxRelabel,
+  }));
+  const logPath = sandbox.logDirectory && config.logPath ? join(sandbox.logDirectory, config.logPath) : '';
+  const record: ContainerRecord = {
+    id,
+    sandboxId: sandbox.id,
+    name: meta.name,
+    attempt: meta.attempt,
+    state: 'created',
+    createdAt: nowNs().toString(),
+    startedAt: '0',
+    finishedAt: '0',
+    exitCode: 0,
+    reason: '',
+    message: '',
+    labels: { ...config.labels },
+    annotations: { ...config.annotations },
+    imageSpec: config.image!.image,
+    imageId: image.id,
+    imageRef: image.repoDigests[0] ?? image.id,
+    logPath,
+    mounts,
+    stopSignal: image.config.stopSignal,
+    pid: 0,
+    config: ContainerConfig.toJSON(config),
+  };
+
+  const dir = ctx.paths.containerDir(id);
+  const rw = ctx.paths.containerRw(id);
+  const rootfs = join(dir, 'rootfs');
+  const undo: (() => Promise<unknown>)[] = [];
+  try {
+    await mkdir(rootfs, { recursive: true });
+    undo.push(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(join(rw, 'upper'), { recursive: true });
+    await mkdir(join(rw, 'work'), { recursive: true });
+    undo.push(() => rm(rw, { recursive: true, force: true }));
+
+    const layers = ctx.images.layerDirs(image);
+    const t = stopwatch();
+    await mountRootfs({ layers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs });
+    undo.push(() => unmountRootfs(rootfs));
+    const mountMs = t();
+
+    const user = await resolveUser(layers, {
+      imageUser: image.config.user,
+      runAsUser: security?.runAsUser?.value !== undefined ? Number(security.runAsUser.value) : undefined,
+      runAsUsername: security?.runAsUsername || undefined,
+      runAsGroup: security?.runAsGroup?.value !== undefined ? Number(security.runAsGroup.value) : undefined,
+      supplementalGroups: security?.supplementalGroups?.map(Number),
+    });
+    const readonlyRootfs = security?.readonlyRootfs ?? false;
+    const files = podFilePaths(ctx.paths.sandboxDir(sandbox.id));
+    const ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
+    const requestedOom = config.linux?.resources?.oomScoreAdj !== undefined ? Number(config.linux.resources.oomScoreAdj) : undefined;
+    const spec = buildSpec({
+      rootfs,
+      readonlyRootfs,
+      args: containerArgs(image.config, config.command, config.args),
+      env: containerEnv(image.config, config.envs.map((e) => ({ key: e.key, value: Buffer.from(e.value).toString('utf8') })), sandbox.hostname),
+      cwd: config.workingDir || image.config.workingDir || '/',
+      uid: user.uid,
+      gid: user.gid,
+      additionalGids: user.additionalGids,
+      namespaces: containerNamespaces(sandbox, pidMode, targetPid),
+      cgroupsPath: containerCgroupsPath(sandbox, id),
+      mounts: ociMounts,
+      terminal: config.tty,
+      oomScoreAdj: requestedOom === undefined ? undefined : Math.max(requestedOom, ctx.minOomScoreAdj),
+      annotations: { 'io.kubernetes.cri.sandbox-id': sandbox.id, 'io.kubernetes.cri.container-name': meta.name },
+    });
+    const propagation = rootfsPropagation(mounts);
+    if (propagation) spec.linux.rootfsPropagation = propagation;
+    await ctx.runc.writeBundle(dir, spec);
+
+    const conmonLog = logPath || join(dir, 'output.log');
+    await mkdir(dirname(conmonLog), { recursive: true });
+    const t2 = stopwatch();
+    const created = await createWithConmon(ctx.config.conmon, {
+      containerId: id,
+      name: meta.name,
+      bundle: dir,
+      logPath: conmonLog,
+      exitDir: ctx.paths.exits,
+      socketDir: ctx.paths.attach,
+      runcPath: ctx.runc.path,
+      runcRoot: ctx.runc.rootDir,
+      stdin: config.stdin,
+      stdinOnce: config.stdinOnce,
+      tty: config.tty,
+      timeoutMs: ctx.config.toolTimeoutMs,
+    });
+    undo.push(() => ctx.runc.deleteForce(id));
+    record.pid = created.containerPid;
+    await ctx.containers.put(record);
+    ctx.events.emit({ type: 'created', containerId: id, sandboxId: sandbox.id, at: BigInt(record.createdAt) });
+    log.info({ step: 'create', image: image.id, ms: total(), mountMs, runcCreateMs: t2() }, 'container created');
+    return id;
+  } catch (err) {
+    for (const step of undo.reverse()) {
+      await step().catch((undoErr) => log.error({ err: undoErr }, 'rollback step failed'));
+    }
+    throw withContext(`CreateContainer ${meta.name} in pod ${sandbox.id}`, err);
+  }
+}

@@ -1,0 +1,36 @@
+import { rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unmountRootfs } from '../image/rootfs.js';
+import { logger, stopwatch } from '../log/logger.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import type { ExitMonitor } from './exit-monitor.js';
+import { stopContainer } from './stop.js';
+
+/**
+ * RemoveContainer: a running container is killed first; then runc's state, the rootfs mount,
+ * the writable layer and the record go. The log file stays: kubelet owns it. Removing an
+ * unknown container is not an error.
+ */
+export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, containerId: string): Promise<void> {
+  const found = ctx.containers.find(containerId);
+  if (!found) return;
+  const id = found.id;
+  const t = stopwatch();
+  if (found.state !== 'exited') await stopContainer(ctx, exits, id, 0);
+  await ctx.locks.run(id, async () => {
+    const record = ctx.containers.get(id);
+    if (!record) return;
+    await ctx.runc.deleteForce(id);
+    const dir = ctx.paths.containerDir(id);
+    await unmountRootfs(join(dir, 'rootfs'));
+    await Promise.all([
+      rm(dir, { recursive: true, force: true }),
+      rm(ctx.paths.containerRw(id), { recursive: true, force: true }),
+      unlink(join(ctx.paths.exits, id)).catch(() => undefined),
+      unlink(join(ctx.paths.attach, id)).catch(() => undefined),
+    ]);
+    await ctx.containers.delete(id);
+    ctx.events.emit({ type: 'deleted', containerId: id, sandboxId: record.sandboxId, at: BigInt(Date.now()) * 1_000_000n });
+    logger.info({ pod: record.sandboxId, container: id, step: 'remove', ms: t() }, 'container removed');
+  });
+}

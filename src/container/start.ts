@@ -1,0 +1,25 @@
+import { failedPrecondition, notFound, withContext } from '../errors.js';
+import { logger, stopwatch } from '../log/logger.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { nowNs } from '../store/clock.js';
+
+export async function startContainer(ctx: RuntimeContext, containerId: string): Promise<void> {
+  const found = ctx.containers.find(containerId);
+  if (!found) throw notFound(`container ${containerId} not found`);
+  const id = found.id;
+  await ctx.locks.run(id, async () => {
+    const record = ctx.containers.get(id);
+    if (!record) throw notFound(`container ${containerId} not found`);
+    if (record.state !== 'created') {
+      throw failedPrecondition(`container ${id} is ${record.state}, only a created container can be started`);
+    }
+    const t = stopwatch();
+    await ctx.runc.start(id).catch((err) => {
+      throw withContext(`StartContainer ${id}: runc start`, err);
+    });
+    const startedAt = nowNs();
+    await ctx.containers.put({ ...record, state: 'running', startedAt: startedAt.toString() });
+    ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt });
+    logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: t() }, 'container started');
+  });
+}

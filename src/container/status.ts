@@ -1,0 +1,79 @@
+import { notFound } from '../errors.js';
+import { ContainerState, type Container, type ContainerFilter, type ContainerStatus } from '../gen/runtime/v1/api.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { matchesLabels } from '../sandbox/status.js';
+import type { ContainerRecord } from '../store/types.js';
+
+const STATES: Record<ContainerRecord['state'], ContainerState> = {
+  created: ContainerState.CONTAINER_CREATED,
+  running: ContainerState.CONTAINER_RUNNING,
+  exited: ContainerState.CONTAINER_EXITED,
+  unknown: ContainerState.CONTAINER_UNKNOWN,
+};
+
+function imageSpec(record: ContainerRecord) {
+  return { image: record.imageSpec, annotations: {}, userSpecifiedImage: record.imageSpec, runtimeHandler: '', imageRef: record.imageRef };
+}
+
+export function containerStatus(ctx: RuntimeContext, containerId: string): ContainerStatus {
+  const record = ctx.containers.find(containerId);
+  if (!record) throw notFound(`container ${containerId} not found`);
+  return {
+    id: record.id,
+    metadata: { name: record.name, attempt: record.attempt },
+    state: STATES[record.state],
+    createdAt: BigInt(record.createdAt),
+    startedAt: BigInt(record.startedAt),
+    finishedAt: BigInt(record.finishedAt),
+    exitCode: record.exitCode,
+    image: imageSpec(record),
+    imageRef: record.imageRef,
+    reason: record.reason,
+    message: record.message,
+    labels: record.labels,
+    annotations: record.annotations,
+    mounts: record.mounts.map((m) => ({
+      containerPath: m.containerPath,
+      hostPath: m.hostPath,
+      readonly: m.readonly,
+      selinuxRelabel: m.selinuxRelabel,
+      propagation: m.propagation,
+      uidMappings: [],
+      gidMappings: [],
+      recursiveReadOnly: false,
+      image: undefined,
+      imageSubPath: '',
+    })),
+    logPath: record.logPath,
+    resources: undefined,
+    imageId: record.imageId,
+    user: undefined,
+    stopSignal: 0,
+  };
+}
+
+/** Served from memory: kubelet lists every second. */
+export function listContainers(ctx: RuntimeContext, filter: ContainerFilter | undefined): Container[] {
+  const result: Container[] = [];
+  for (const record of ctx.containers.all()) {
+    if (filter) {
+      if (filter.id && !record.id.startsWith(filter.id)) continue;
+      if (filter.podSandboxId && !record.sandboxId.startsWith(filter.podSandboxId)) continue;
+      if (filter.state && STATES[record.state] !== filter.state.state) continue;
+      if (!matchesLabels(record.labels, filter.labelSelector)) continue;
+    }
+    result.push({
+      id: record.id,
+      podSandboxId: record.sandboxId,
+      metadata: { name: record.name, attempt: record.attempt },
+      image: imageSpec(record),
+      imageRef: record.imageRef,
+      state: STATES[record.state],
+      createdAt: BigInt(record.createdAt),
+      labels: record.labels,
+      annotations: record.annotations,
+      imageId: record.imageId,
+    });
+  }
+  return result;
+}

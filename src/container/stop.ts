@@ -1,0 +1,40 @@
+import { notFound, withContext } from '../errors.js';
+import { logger, stopwatch } from '../log/logger.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import type { ExitMonitor } from './exit-monitor.js';
+
+/** How long a SIGKILLed container may take to be reported gone before the call fails. */
+const KILL_GRACE_MS = 10_000;
+
+/**
+ * StopContainer: the image's stop signal (SIGTERM by default), up to `timeoutSeconds` for the
+ * process to end, then SIGKILL to everything in the container. Stopping a stopped container is
+ * not an error.
+ */
+export async function stopContainer(
+  ctx: RuntimeContext,
+  exits: ExitMonitor,
+  containerId: string,
+  timeoutSeconds: number,
+): Promise<void> {
+  const found = ctx.containers.find(containerId);
+  if (!found) throw notFound(`container ${containerId} not found`);
+  const id = found.id;
+  const t = stopwatch();
+  const record = ctx.containers.get(id);
+  if (!record || record.state === 'exited') return;
+  const log = logger.child({ pod: record.sandboxId, container: id });
+  if (timeoutSeconds > 0) {
+    const signal = record.stopSignal || 'SIGTERM';
+    await ctx.runc.kill(id, signal).catch((err) => log.debug({ err }, 'stop signal not delivered'));
+    if (await exits.waitForExit(id, timeoutSeconds * 1000)) {
+      log.info({ step: 'stop', signal, ms: t() }, 'container stopped');
+      return;
+    }
+  }
+  await ctx.runc.kill(id, 'KILL', true).catch((err) => log.debug({ err }, 'SIGKILL not delivered'));
+  if (!(await exits.waitForExit(id, KILL_GRACE_MS))) {
+    throw withContext(`StopContainer ${id}`, new Error(`still running ${KILL_GRACE_MS} ms after SIGKILL`));
+  }
+  log.info({ step: 'stop', signal: 'SIGKILL', ms: t() }, 'container stopped');
+}

@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import { invalidArgument } from '../errors.js';
+import { findInLayers } from '../image/layers.js';
+
+export interface ProcessUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+export function parsePasswd(text: string): PasswdEntry[] {
+  const entries: PasswdEntry[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.split(':');
+    if (fields.length < 4 || line.startsWith('#')) continue;
+    const uid = Number.parseInt(fields[2]!, 10);
+    const gid = Number.parseInt(fields[3]!, 10);
+    if (Number.isInteger(uid) && Number.isInteger(gid)) entries.push({ name: fields[0]!, uid, gid });
+  }
+  return entries;
+}
+
+export function parseGroup(text: string): GroupEntry[] {
+  const entries: GroupEntry[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.split(':');
+    if (fields.length < 3 || line.startsWith('#')) continue;
+    const gid = Number.parseInt(fields[2]!, 10);
+    if (!Number.isInteger(gid)) continue;
+    entries.push({ name: fields[0]!, gid, members: (fields[3] ?? '').split(',').filter(Boolean) });
+  }
+  return entries;
+}
+
+const isNumeric = (s: string): boolean => /^\d+$/.test(s);
+
+async function readImageFile(layerDirs: string[], relPath: string): Promise<string> {
+  const path = findInLayers(layerDirs, relPath);
+  return path ? readFile(path, 'utf8').catch(() => '') : '';
+}
+
+export interface UserRequest {
+  /** The image's USER ("", "name", "uid", "uid:gid", "name:group"). */
+  imageUser: string;
+  runAsUser?: number;
+  runAsUsername?: string;
+  runAsGroup?: number;
+  supplementalGroups?: number[];
+}
+
+/**
+ * Resolves the process user the way kubelet users expect: the security context wins over the
+ * image's USER; names are looked up in the image's own /etc/passwd and /etc/group; the user's
+ * groups from /etc/group are added, as a login would.
+ */
+export async function resolveUser(layerDirs: string[], req: UserRequest): Promise<ProcessUser> {
+  let userPart: string;
+  let groupPart: string | undefined;
+  if (req.runAsUser !== undefined) userPart = String(req.runAsUser);
+  else if (req.runAsUsername) userPart = req.runAsUsername;
+  else {
+    const [u, g] = (req.imageUser || '0').split(':');
+    userPart = u || '0';
+    groupPart = g;
+  }
+  const needPasswd = !isNumeric(userPart) || groupPart === undefined;
+  const passwd = needPasswd ? parsePasswd(await readImageFile(layerDirs, 'etc/passwd')) : [];
+  let uid: number;
+  let gid: number | undefined;
+  let name: string | undefined;
+  if (isNumeric(userPart)) {
+    uid = Number.parseInt(userPart, 10);
+    const entry = passwd.find((p) => p.uid === uid);
+    gid = entry?.gid;
+    name = entry?.name;
+  } else {
+    const entry = passwd.find((p) => p.name === userPart);
+    if (!entry) throw invalidArgument(`user "${userPart}" is not in the image's /etc/passwd`);
+    uid = entry.uid;
+    gid = entry.gid;
+    name = entry.name;
+  }
+  const groups = parseGroup(await readImageFile(layerDirs, 'etc/group'));
+  if (req.runAsGroup !== undefined) gid = req.runAsGroup;
+  else if (groupPart !== undefined) {
+    if (isNumeric(groupPart)) gid = Number.parseInt(groupPart, 10);
+    else {
+      const group = groups.find((g) => g.name === groupPart);
+      if (!group) throw invalidArgument(`group "${groupPart}" is not in the image's /etc/group`);
+      gid = group.gid;
+    }
+  }
+  const finalGid = gid ?? 0;
+  const additional = new Set<number>();
+  if (name) for (const g of groups) if (g.members.includes(name) && g.gid !== finalGid) additional.add(g.gid);
+  for (const g of req.supplementalGroups ?? []) if (g !== finalGid) additional.add(g);
+  return { uid, gid: finalGid, additionalGids: [...additional] };
+}

@@ -1,0 +1,76 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unmountRootfs } from '../image/rootfs.js';
+import { logger } from '../log/logger.js';
+import { listPinned, removePinnedNetns } from '../network/netns.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { podNetworkRequest } from '../sandbox/run.js';
+
+/**
+ * Brings the records in line with reality after cricket (re)starts, possibly after being killed
+ * mid-call: half-created sandboxes are undone, dead pause processes mark their pod not ready,
+ * and anything cricket made (runc containers, pinned netns, rootfs mounts, directories) that no
+ * record owns is removed.
+ */
+export async function recover(ctx: RuntimeContext): Promise<void> {
+  const runcStates = new Map((await ctx.runc.list()).map((s) => [s.id, s]));
+
+  for (const sandbox of [...ctx.sandboxes.all()]) {
+    const log = logger.child({ pod: sandbox.id });
+    if (sandbox.state === 'creating') {
+      // Interrupted RunPodSandbox: undo every step it may have done.
+      await ctx.runc.deleteForce(sandbox.id).catch((err) => log.error({ err }, 'recover: pause delete failed'));
+      if (sandbox.netnsPath) {
+        await ctx.network.tearDown(podNetworkRequest(sandbox), sandbox.cniResult).catch((err) => log.error({ err }, 'recover: CNI DEL failed'));
+        await removePinnedNetns(sandbox.netnsPath);
+      }
+      await rm(ctx.paths.sandboxDir(sandbox.id), { recursive: true, force: true });
+      await ctx.sandboxes.delete(sandbox.id);
+      log.warn('recover: removed a sandbox whose creation was interrupted');
+      continue;
+    }
+    const pause = runcStates.get(sandbox.id);
+    if (sandbox.state === 'ready' && pause?.status !== 'running') {
+      await ctx.sandboxes.put({ ...sandbox, state: 'notready' });
+      log.warn({ pause: pause?.status ?? 'missing' }, 'recover: pause process gone, pod marked not ready');
+    }
+  }
+
+  for (const container of [...ctx.containers.all()]) {
+    if (!ctx.sandboxes.get(container.sandboxId)) {
+      await ctx.containers.delete(container.id);
+      continue;
+    }
+    const state = runcStates.get(container.id);
+    if ((container.state === 'running' || container.state === 'created') && (!state || state.status === 'stopped')) {
+      // The exit monitor fills in the real code from conmon's exit file when there is one.
+      if (!state) {
+        await ctx.containers.put({ ...container, state: 'exited', exitCode: 255, reason: 'Unknown', message: 'container disappeared while cricket was not running', finishedAt: container.finishedAt === '0' ? container.startedAt : container.finishedAt });
+      }
+    }
+  }
+
+  // Leftovers no record owns: interrupted CreateContainer or RunPodSandbox calls.
+  const known = new Set<string>([...[...ctx.sandboxes.all()].map((s) => s.id), ...[...ctx.containers.all()].map((c) => c.id)]);
+  for (const id of runcStates.keys()) {
+    if (!known.has(id)) {
+      await ctx.runc.deleteForce(id).catch((err) => logger.error({ err, id }, 'recover: orphan runc delete failed'));
+      logger.warn({ id }, 'recover: removed an orphaned runc container');
+    }
+  }
+  const liveNetns = new Set([...ctx.sandboxes.all()].map((s) => s.netnsPath).filter(Boolean));
+  for (const pinned of await listPinned(ctx.paths.netns)) {
+    if (!liveNetns.has(pinned.path)) await removePinnedNetns(pinned.path);
+  }
+  const containersDir = join(ctx.config.stateDir, 'containers');
+  for (const id of await readdir(containersDir).catch(() => [] as string[])) {
+    if (known.has(id)) continue;
+    await unmountRootfs(join(containersDir, id, 'rootfs')).catch(() => undefined);
+    await rm(join(containersDir, id), { recursive: true, force: true });
+    await rm(ctx.paths.containerRw(id), { recursive: true, force: true });
+  }
+  const sandboxesDir = join(ctx.config.stateDir, 'sandboxes');
+  for (const id of await readdir(sandboxesDir).catch(() => [] as string[])) {
+    if (!known.has(id)) await rm(join(sandboxesDir, id), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,78 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run, ProgramError } from '../process/run.js';
+import type { OciSpec } from './spec-types.js';
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'stopped' | 'paused';
+  bundle: string;
+}
+
+/** The one place runc is invoked; every call uses cricket's own runc root. */
+export class Runc {
+  constructor(
+    private readonly binary: string,
+    private readonly root: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get rootDir(): string {
+    return this.root;
+  }
+
+  get path(): string {
+    return this.binary;
+  }
+
+  async writeBundle(bundle: string, spec: OciSpec): Promise<void> {
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+  }
+
+  /** Creates and starts a detached container whose stdio is /dev/null (the pause process). */
+  async runDetached(id: string, bundle: string, pidFile: string): Promise<void> {
+    await this.call(['run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id]);
+  }
+
+  async start(id: string): Promise<void> {
+    await this.call(['start', id]);
+  }
+
+  async kill(id: string, signal: string, all = false): Promise<void> {
+    await this.call(all ? ['kill', '--all', id, signal] : ['kill', id, signal]);
+  }
+
+  /** Forced delete kills what is left and removes runc's state and cgroup; gone is fine. */
+  async deleteForce(id: string): Promise<void> {
+    try {
+      await this.call(['delete', '--force', id]);
+    } catch (err) {
+      if (isNotExist(err)) return;
+      throw err;
+    }
+  }
+
+  async state(id: string): Promise<RuncState | undefined> {
+    try {
+      const { stdout } = await this.call(['state', id]);
+      return JSON.parse(stdout) as RuncState;
+    } catch (err) {
+      if (isNotExist(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async list(): Promise<RuncState[]> {
+    const { stdout } = await this.call(['list', '--format', 'json']);
+    return (JSON.parse(stdout || 'null') as RuncState[] | null) ?? [];
+  }
+
+  private call(args: string[]) {
+    return run(this.binary, ['--root', this.root, ...args], { timeoutMs: this.timeoutMs });
+  }
+}
+
+function isNotExist(err: unknown): boolean {
+  return err instanceof ProgramError && /does not exist|not found|container .* not exist/i.test(err.stderr);
+}

@@ -1,0 +1,24 @@
+import type { CricketConfig, StatePaths } from './config/config.js';
+import type { ImageStore } from './image/store.js';
+import type { CniNetwork } from './network/cni.js';
+import type { Runc } from './oci/runc.js';
+import type { EventBus } from './store/events.js';
+import type { KeyedMutex } from './store/keyed-mutex.js';
+import type { RecordStore } from './store/record-store.js';
+import type { ContainerRecord, SandboxRecord } from './store/types.js';
+
+/** The collaborators the sandbox and container operations work with. */
+export interface RuntimeContext {
+  config: CricketConfig;
+  paths: StatePaths;
+  sandboxes: RecordStore<SandboxRecord>;
+  containers: RecordStore<ContainerRecord>;
+  images: ImageStore;
+  network: CniNetwork;
+  runc: Runc;
+  /** Serialises operations on one pod or container id. */
+  locks: KeyedMutex;
+  events: EventBus;
+  /** cricket's own oom_score_adj: nothing may go below it on this host (see DESIGN.md). */
+  minOomScoreAdj: number;
+}

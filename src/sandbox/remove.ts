@@ -1,0 +1,26 @@
+import { rm } from 'node:fs/promises';
+import type { ExitMonitor } from '../container/exit-monitor.js';
+import { removeContainer } from '../container/remove.js';
+import { logger, stopwatch } from '../log/logger.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { stopPodSandbox } from './stop.js';
+
+/**
+ * RemovePodSandbox: stops the pod if needed, removes all its containers, then its files and
+ * record. A sandbox already removed is not an error.
+ */
+export async function removePodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sandboxId: string): Promise<void> {
+  const found = ctx.sandboxes.find(sandboxId);
+  if (!found) return;
+  const id = found.id;
+  const t = stopwatch();
+  await stopPodSandbox(ctx, exits, id);
+  const containers = [...ctx.containers.all()].filter((c) => c.sandboxId === id);
+  await Promise.all(containers.map((c) => removeContainer(ctx, exits, c.id)));
+  await ctx.locks.run(id, async () => {
+    if (!ctx.sandboxes.get(id)) return;
+    await rm(ctx.paths.sandboxDir(id), { recursive: true, force: true });
+    await ctx.sandboxes.delete(id);
+    logger.info({ pod: id, step: 'remove', ms: t() }, 'pod sandbox removed');
+  });
+}

@@ -1,0 +1,43 @@
+import { withContext } from '../errors.js';
+import type { ExitMonitor } from '../container/exit-monitor.js';
+import { stopContainer } from '../container/stop.js';
+import { logger, stopwatch } from '../log/logger.js';
+import { removePinnedNetns } from '../network/netns.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { podNetworkRequest } from './run.js';
+
+/**
+ * StopPodSandbox: every container of the pod is killed, then the pause process; the pod's IP is
+ * released and its netns unpinned. Safe to repeat, and a sandbox already removed is not an error.
+ */
+export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sandboxId: string): Promise<void> {
+  const found = ctx.sandboxes.find(sandboxId);
+  if (!found) return;
+  const id = found.id;
+  const t = stopwatch();
+  const containers = [...ctx.containers.all()].filter((c) => c.sandboxId === id);
+  await Promise.all(containers.map((c) => stopContainer(ctx, exits, c.id, 0)));
+  await ctx.locks.run(id, async () => {
+    const record = ctx.sandboxes.get(id);
+    if (!record) return;
+    const log = logger.child({ pod: id });
+    const steps: Record<string, number> = {};
+    let s = stopwatch();
+    await ctx.runc.deleteForce(id).catch((err) => {
+      throw withContext(`StopPodSandbox ${id}: removing pause`, err);
+    });
+    steps.pauseMs = s();
+    if (record.netnsPath) {
+      s = stopwatch();
+      await ctx.network.tearDown(podNetworkRequest(record), record.cniResult).catch((err) => {
+        throw withContext(`StopPodSandbox ${id}: CNI DEL on network ${ctx.network.name}`, err);
+      });
+      await removePinnedNetns(record.netnsPath);
+      steps.cniDelMs = s();
+    }
+    if (record.state !== 'notready' || record.netnsPath) {
+      await ctx.sandboxes.put({ ...record, state: 'notready', netnsPath: '', cniResult: undefined, pausePid: 0 });
+    }
+    log.info({ step: 'stop', ms: t(), ...steps }, 'pod sandbox stopped');
+  });
+}

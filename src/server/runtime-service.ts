@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import {
+  ContainerStatusResponse,
+  PodSandboxStatusResponse,
+  RuntimeServiceService,
+  type RuntimeServiceServer,
+} from '../gen/runtime/v1/api.js';
+import { invalidArgument } from '../errors.js';
+import { createContainer } from '../container/create.js';
+import type { ExitMonitor } from '../container/exit-monitor.js';
+import { removeContainer } from '../container/remove.js';
+import { startContainer } from '../container/start.js';
+import { containerStatus, listContainers } from '../container/status.js';
+import { stopContainer } from '../container/stop.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { removePodSandbox } from '../sandbox/remove.js';
+import { runPodSandbox } from '../sandbox/run.js';
+import { listPodSandboxes, podSandboxStatus } from '../sandbox/status.js';
+import { stopPodSandbox } from '../sandbox/stop.js';
+import { nowNs } from '../store/clock.js';
+import { unary } from './unary.js';
+import { withUnimplemented } from './unimplemented.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function requireId(value: string, what: string): string {
+  if (!value) throw invalidArgument(`${what} is required`);
+  return value;
+}
+
+/** The CRI RuntimeService: validation and mapping only; the work is in sandbox/ and container/. */
+export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): RuntimeServiceServer {
+  const implemented: Partial<RuntimeServiceServer> = {
+    version: unary('Version', () => ({
+      version: '0.1.0',
+      runtimeName: 'cricket',
+      runtimeVersion: VERSION,
+      runtimeApiVersion: 'v1',
+    })),
+    status: unary('Status', () => {
+      const network = ctx.network.status();
+      return {
+        status: {
+          conditions: [
+            { type: 'RuntimeReady', status: true, reason: '', message: '' },
+            { type: 'NetworkReady', status: network.ready, reason: network.reason, message: network.message },
+          ],
+        },
+        info: {},
+        runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }, { name: 'runc', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
+        features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
+      };
+    }),
+    runPodSandbox: unary('RunPodSandbox', async (req) => {
+      if (!req.config) throw invalidArgument('RunPodSandbox needs a config');
+      return { podSandboxId: await runPodSandbox(ctx, req.config, req.runtimeHandler) };
+    }),
+    stopPodSandbox: unary('StopPodSandbox', async (req) => {
+      await stopPodSandbox(ctx, exits, requireId(req.podSandboxId, 'pod_sandbox_id'));
+      return {};
+    }),
+    removePodSandbox: unary('RemovePodSandbox', async (req) => {
+      await removePodSandbox(ctx, exits, requireId(req.podSandboxId, 'pod_sandbox_id'));
+      return {};
+    }),
+    podSandboxStatus: unary('PodSandboxStatus', (req) => {
+      const status = podSandboxStatus(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
+      const containersStatuses = req.verbose
+        ? listContainers(ctx, undefined).filter((c) => c.podSandboxId === status.id).map((c) => containerStatus(ctx, c.id))
+        : [];
+      return PodSandboxStatusResponse.create({ status, info: {}, containersStatuses, timestamp: nowNs() });
+    }),
+    listPodSandbox: unary('ListPodSandbox', (req) => ({ items: listPodSandboxes(ctx, req.filter) })),
+    createContainer: unary('CreateContainer', async (req) => {
+      if (!req.config) throw invalidArgument('CreateContainer needs a config');
+      return { containerId: await createContainer(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'), req.config) };
+    }),
+    startContainer: unary('StartContainer', async (req) => {
+      await startContainer(ctx, requireId(req.containerId, 'container_id'));
+      return {};
+    }),
+    stopContainer: unary('StopContainer', async (req) => {
+      const timeout = Number(req.timeout);
+      if (timeout < 0) throw invalidArgument('timeout must not be negative');
+      await stopContainer(ctx, exits, requireId(req.containerId, 'container_id'), timeout);
+      return {};
+    }),
+    removeContainer: unary('RemoveContainer', async (req) => {
+      await removeContainer(ctx, exits, requireId(req.containerId, 'container_id'));
+      return {};
+    }),
+    containerStatus: unary('ContainerStatus', (req) =>
+      ContainerStatusResponse.create({ status: containerStatus(ctx, requireId(req.containerId, 'container_id')), info: {} }),
+    ),
+    listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
+  };
+  return withUnimplemented<RuntimeServiceServer>(RuntimeServiceService, implemented);
+}

@@ -1,0 +1,61 @@
+/** Persisted shape of a pod sandbox. Timestamps are nanoseconds since the epoch, as strings. */
+export interface SandboxRecord {
+  id: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  attempt: number;
+  state: 'creating' | 'ready' | 'notready';
+  createdAt: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  runtimeHandler: string;
+  hostname: string;
+  logDirectory: string;
+  cgroupParent: string;
+  /** CRI NamespaceMode numbers: 0 POD, 1 CONTAINER, 2 NODE, 3 TARGET. */
+  namespaces: { network: number; pid: number; ipc: number; targetId: string };
+  /** Pinned network namespace; empty for host-network pods. */
+  netnsPath: string;
+  ips: string[];
+  cniResult?: unknown;
+  pausePid: number;
+  /** The PodSandboxConfig as protobuf JSON, kept for what later calls need from it. */
+  config: unknown;
+}
+
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+
+export interface ContainerMount {
+  containerPath: string;
+  hostPath: string;
+  readonly: boolean;
+  propagation: number;
+  selinuxRelabel: boolean;
+}
+
+export interface ContainerRecord {
+  id: string;
+  sandboxId: string;
+  name: string;
+  attempt: number;
+  state: ContainerState;
+  createdAt: string;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  reason: string;
+  message: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** What the caller asked for (CRI ImageSpec.image) and what it resolved to. */
+  imageSpec: string;
+  imageId: string;
+  imageRef: string;
+  logPath: string;
+  mounts: ContainerMount[];
+  stopSignal: string;
+  pid: number;
+  /** The ContainerConfig as protobuf JSON. */
+  config: unknown;
+}

@@ -1,0 +1,143 @@
+// Starts a real cricket daemon on private directories for one test file, and tears it down
+// checking that nothing it made is left behind.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { criClients, type CriClients, type Message } from '../client/cri.js';
+
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+export const CRICKET = join(REPO, 'bin', 'cricket');
+export const BUSYBOX_LAYOUT = join(REPO, 'build', 'images', 'busybox');
+export const BUSYBOX = 'cricket.local/busybox:latest';
+/** The pod network of the tests: a bridge and subnet of their own, nothing shared with the host. */
+export const TEST_BRIDGE = 'ckt0';
+export const TEST_SUBNET = '10.99.0.0/24';
+export const TEST_PREFIX = '/tmp/cricket-test-';
+/** Test pods live under their own cgroup parent, as kubelet's pods live under /kubepods. */
+export const TEST_CGROUP_PARENT = 'cricket-test';
+
+export interface TestDaemon {
+  dir: string;
+  socket: string;
+  root: string;
+  stateDir: string;
+  cri: CriClients;
+  /** `runc state` of a container or pod id, in this daemon's runc root. */
+  runcState(id: string): { pid: number; status: string } | undefined;
+  /** Stops the daemon process only (pods keep running), for restart tests. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the daemon again on the same directories. */
+  restart(): Promise<void>;
+  /** Removes every pod, stops the daemon and checks that nothing was left behind. */
+  stop(): Promise<void>;
+  logFile: string;
+}
+
+export function cricketCli(args: string[]): string {
+  return execFileSync(process.execPath, [CRICKET, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export async function startCricket(): Promise<TestDaemon> {
+  const dir = mkdtempSync(TEST_PREFIX);
+  const socket = join(dir, 'cricket.sock');
+  const root = join(dir, 'root');
+  const stateDir = join(dir, 'state');
+  const confDir = join(dir, 'net.d');
+  const logFile = join(dir, 'daemon.log');
+  const args = [
+    CRICKET, 'serve', '--socket', socket, '--root', root, '--state-dir', stateDir,
+    '--cni-conf-dir', confDir, '--cni-bridge', TEST_BRIDGE, '--pod-subnet', TEST_SUBNET,
+    '--config', '/dev/null',
+  ];
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    const log = createWriteStream(logFile, { flags: 'a' });
+    child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.pipe(log);
+    const cri = criClients(socket, { deadlineMs: 5000 });
+    try {
+      for (let i = 0; ; i++) {
+        if (child.exitCode !== null) throw new Error(`cricket exited with ${child.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+        try {
+          await cri.runtime.call('Version', {});
+          return;
+        } catch {
+          if (i > 200) throw new Error(`cricket did not answer on ${socket}`);
+          await sleep(50);
+        }
+      }
+    } finally {
+      cri.close();
+    }
+  };
+  cricketCli(['image', 'import', BUSYBOX_LAYOUT, '--name', BUSYBOX, '--root', root]);
+  await launch();
+  const cri = criClients(socket);
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  };
+  return {
+    dir, socket, root, stateDir, cri, logFile,
+    runcState(id) {
+      try {
+        const out = execFileSync('runc', ['--root', join(stateDir, 'runc'), 'state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        return JSON.parse(out) as { pid: number; status: string };
+      } catch {
+        return undefined;
+      }
+    },
+    kill,
+    restart: launch,
+    async stop() {
+      try {
+        const { items } = await cri.runtime.call<{ items: Message[] }>('ListPodSandbox', {});
+        for (const pod of items) {
+          await cri.runtime.call('StopPodSandbox', { pod_sandbox_id: pod.id });
+          await cri.runtime.call('RemovePodSandbox', { pod_sandbox_id: pod.id });
+        }
+      } finally {
+        cri.close();
+        await kill();
+      }
+      assertNothingLeftUnder(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Mounts (overlay rootfs, pinned netns), runc containers and IP reservations of one daemon. */
+export function assertNothingLeftUnder(dir: string): void {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(dir));
+  if (mounts.length) throw new Error(`mounts left under ${dir}:\n${mounts.join('\n')}`);
+  const runcRoot = join(dir, 'state', 'runc');
+  const runcLeft = existsSync(runcRoot) ? readdirSync(runcRoot) : [];
+  if (runcLeft.length) throw new Error(`runc containers left: ${runcLeft.join(', ')}`);
+  const reservations = ipReservations(join(dir, 'root', 'cni'));
+  if (reservations.length) throw new Error(`IP reservations left: ${reservations.join(', ')}`);
+}
+
+/** host-local keeps one file per reserved IP, named by the address. */
+export function ipReservations(dataDir: string): string[] {
+  if (!existsSync(dataDir)) return [];
+  const left: string[] = [];
+  for (const network of readdirSync(dataDir)) {
+    for (const f of readdirSync(join(dataDir, network))) if (/^[0-9a-f.:]+$/.test(f) && (f.includes('.') || f.includes(':'))) left.push(`${network}/${f}`);
+  }
+  return left;
+}
+
+/** Polls until `check` returns a value, within a bounded time. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
