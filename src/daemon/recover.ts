@@ -21,7 +21,7 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
       // Interrupted RunPodSandbox: undo every step it may have done.
       await ctx.runc.deleteForce(sandbox.id).catch((err) => log.error({ err }, 'recover: pause delete failed'));
       if (sandbox.netnsPath) {
-        await ctx.network.tearDown(podNetworkRequest(sandbox), sandbox.cniResult).catch((err) => log.error({ err }, 'recover: CNI DEL failed'));
+        await ctx.network.tearDown(podNetworkRequest(sandbox), sandbox.cniResult, sandbox.cniConfig).catch((err) => log.error({ err }, 'recover: CNI DEL failed'));
         await removePinnedNetns(sandbox.netnsPath);
       }
       await rm(ctx.paths.sandboxDir(sandbox.id), { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { EventBus } from '../store/events.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
 import { RecordStore } from '../store/record-store.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
+import { findProgram } from '../process/find-program.js';
 import { recover } from './recover.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,8 +30,9 @@ export interface RunningDaemon {
 }
 
 /** Opens the state, recovers from whatever happened while cricket was down, and serves CRI. */
-export async function startDaemon(config: CricketConfig): Promise<RunningDaemon> {
+export async function startDaemon(requested: CricketConfig): Promise<RunningDaemon> {
   const elapsed = stopwatch();
+  const config = { ...requested, runc: findProgram(requested.runc), conmon: findProgram(requested.conmon) };
   const paths = statePaths(config);
   await Promise.all(
     [config.root, config.stateDir, paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData].map((d) =>

@@ -21,6 +21,13 @@ export interface PodNetworkResult {
   ips: string[];
   /** The plugin chain's final result, kept so that DEL can be given prevResult. */
   result: unknown;
+  /** Name of the CNI network the pod joined. */
+  networkName?: string;
+  /**
+   * The network configuration list (JSON) the ADD ran with. Passing it back to tearDown makes
+   * DEL undo exactly what ADD did even if the conf dir changed in between.
+   */
+  config?: string;
 }
 
 export interface NetworkStatus {

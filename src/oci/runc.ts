@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, ProgramError } from '../process/run.js';
 import type { OciSpec } from './spec-types.js';
@@ -30,9 +30,28 @@ export class Runc {
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
   }
 
-  /** Creates and starts a detached container whose stdio is /dev/null (the pause process). */
+  /**
+   * Creates and starts a detached container whose stdio is /dev/null (the pause process).
+   * runc's own errors go to a log file in the bundle, since its stderr is the container's too.
+   */
   async runDetached(id: string, bundle: string, pidFile: string): Promise<void> {
-    await this.call(['run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id]);
+    const logFile = join(bundle, 'runc.log');
+    try {
+      await run(this.binary, ['--root', this.root, '--log', logFile, '--log-format', 'json', 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id], {
+        timeoutMs: this.timeoutMs,
+        detachedStdio: true,
+      });
+    } catch (err) {
+      const log = await readFile(logFile, 'utf8').catch(() => '');
+      const messages = log.split('\n').filter(Boolean).map((line) => {
+        try {
+          return (JSON.parse(line) as { msg?: string }).msg ?? line;
+        } catch {
+          return line;
+        }
+      });
+      throw new Error(`runc run ${id}: ${messages.join('; ') || (err as Error).message}`);
+    }
   }
 
   async start(id: string): Promise<void> {

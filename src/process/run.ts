@@ -14,6 +14,11 @@ export interface RunOptions {
   /** Replace the environment instead of extending cricket's own. */
   replaceEnv?: boolean;
   cwd?: string;
+  /**
+   * Give the program /dev/null as stdout and stderr: for programs whose children inherit them
+   * and live on (runc run --detach), which would otherwise keep the pipes, and the call, open.
+   */
+  detachedStdio?: boolean;
 }
 
 export class ProgramError extends Error {
@@ -47,6 +52,7 @@ export async function run(program: string, args: readonly string[], opts: RunOpt
     extendEnv: !opts.replaceEnv,
     cwd: opts.cwd,
     stdin: opts.input === undefined ? 'ignore' : 'pipe',
+    ...(opts.detachedStdio ? { stdout: 'ignore' as const, stderr: 'ignore' as const } : {}),
   };
   const result = await execa(program, args, options);
   const stdout = String(result.stdout ?? '');

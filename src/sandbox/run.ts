@@ -23,14 +23,14 @@ export function sandboxNameKey(name: string, namespace: string, uid: string, att
   return `${name}_${namespace}_${uid}_${attempt}`;
 }
 
-export function podNetworkRequest(record: SandboxRecord, portMappings: PortMapping[] = []): PodNetworkRequest {
+export function podNetworkRequest(record: SandboxRecord): PodNetworkRequest {
   return {
     podId: record.id,
     podName: record.name,
     podNamespace: record.namespace,
     podUid: record.uid,
     netnsPath: record.netnsPath,
-    portMappings,
+    portMappings: record.portMappings,
   };
 }
 
@@ -100,6 +100,12 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     namespaces,
     netnsPath: hostNetwork ? '' : join(ctx.paths.netns, id),
     ips: [],
+    portMappings: config.portMappings.map((pm) => ({
+      hostPort: pm.hostPort,
+      containerPort: pm.containerPort,
+      protocol: PROTOCOLS[pm.protocol] ?? 'tcp',
+      hostIP: pm.hostIp,
+    })),
     pausePid: 0,
     config: PodSandboxConfig.toJSON(config),
   };
@@ -124,7 +130,7 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     }
 
     const layers = ctx.images.layerDirs(pauseImage);
-    const pauseUser = pauseImage.config.user.split(':').map((n) => Number.parseInt(n, 10));
+    const pauseUser = pauseImage.config.user.split(':').map((n: string) => Number.parseInt(n, 10));
     const podNamespaces: OciNamespace[] = [];
     if (!hostNetwork) podNamespaces.push({ type: 'network', path: record.netnsPath }, { type: 'uts' });
     if (namespaces.ipc !== NamespaceMode.NODE) podNamespaces.push({ type: 'ipc' });
@@ -164,23 +170,18 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     const setUpNetwork = (async () => {
       if (hostNetwork) return;
       const t = stopwatch();
-      const portMappings = config.portMappings.map((pm) => ({
-        hostPort: pm.hostPort,
-        containerPort: pm.containerPort,
-        protocol: PROTOCOLS[pm.protocol] ?? 'tcp',
-        hostIP: pm.hostIp,
-      }));
-      const result = await ctx.network.setUp(podNetworkRequest(record, portMappings)).catch((err) => {
+      const result = await ctx.network.setUp(podNetworkRequest(record)).catch((err) => {
         throw withContext(`pod ${id}: CNI ADD on network ${ctx.network.name}`, err);
       });
       record.ips = result.ips;
       record.cniResult = result.result;
+      record.cniConfig = result.config;
       steps.cniAddMs = t();
     })();
     const [pause, net] = await Promise.allSettled([startPause, setUpNetwork]);
     if (pause.status === 'fulfilled') undo.push(() => ctx.runc.deleteForce(id));
     if (net.status === 'fulfilled' && !hostNetwork) {
-      undo.push(() => ctx.network.tearDown(podNetworkRequest(record), record.cniResult));
+      undo.push(() => ctx.network.tearDown(podNetworkRequest(record), record.cniResult, record.cniConfig));
     }
     if (pause.status === 'rejected') throw pause.reason;
     if (net.status === 'rejected') throw net.reason;

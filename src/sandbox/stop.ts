@@ -29,14 +29,14 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
     steps.pauseMs = s();
     if (record.netnsPath) {
       s = stopwatch();
-      await ctx.network.tearDown(podNetworkRequest(record), record.cniResult).catch((err) => {
+      await ctx.network.tearDown(podNetworkRequest(record), record.cniResult, record.cniConfig).catch((err) => {
         throw withContext(`StopPodSandbox ${id}: CNI DEL on network ${ctx.network.name}`, err);
       });
       await removePinnedNetns(record.netnsPath);
       steps.cniDelMs = s();
     }
     if (record.state !== 'notready' || record.netnsPath) {
-      await ctx.sandboxes.put({ ...record, state: 'notready', netnsPath: '', cniResult: undefined, pausePid: 0 });
+      await ctx.sandboxes.put({ ...record, state: 'notready', netnsPath: '', cniResult: undefined, cniConfig: undefined, pausePid: 0 });
     }
     log.info({ step: 'stop', ms: t(), ...steps }, 'pod sandbox stopped');
   });

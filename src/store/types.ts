@@ -1,3 +1,5 @@
+import type { PortMapping } from '../network/types.js';
+
 /** Persisted shape of a pod sandbox. Timestamps are nanoseconds since the epoch, as strings. */
 export interface SandboxRecord {
   id: string;
@@ -19,6 +21,10 @@ export interface SandboxRecord {
   netnsPath: string;
   ips: string[];
   cniResult?: unknown;
+  /** The CNI configuration ADD ran with, so DEL undoes exactly that. */
+  cniConfig?: string;
+  /** hostPort mappings, given to the portmap plugin on ADD and DEL. */
+  portMappings: PortMapping[];
   pausePid: number;
   /** The PodSandboxConfig as protobuf JSON, kept for what later calls need from it. */
   config: unknown;

@@ -33,6 +33,8 @@ export interface TestDaemon {
   /** Removes every pod, stops the daemon and checks that nothing was left behind. */
   stop(): Promise<void>;
   logFile: string;
+  /** Pid of the daemon process. */
+  pid(): number;
 }
 
 export function cricketCli(args: string[]): string {
@@ -83,6 +85,7 @@ export async function startCricket(): Promise<TestDaemon> {
   };
   return {
     dir, socket, root, stateDir, cri, logFile,
+    pid: () => child!.pid!,
     runcState(id) {
       try {
         const out = execFileSync('runc', ['--root', join(stateDir, 'runc'), 'state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

@@ -1,0 +1,7 @@
+// npm run bench: builds, then runs the benchmarks as root against a private daemon.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, ['dist/bench/lifecycle.js'], { cwd: root, stdio: 'inherit' });

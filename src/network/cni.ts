@@ -1,0 +1,257 @@
+import { CricketError, failedPrecondition, invalidArgument } from '../errors.js';
+import { logger, stopwatch } from '../log/logger.js';
+import {
+  type CniNetworkConfList,
+  type DefaultNetworkOptions,
+  DEFAULT_BIN_DIRS,
+  findPluginBinary,
+  NetworkConfigSource,
+  validateConfList,
+} from './config.js';
+import { isNetnsMounted } from './netns.js';
+import {
+  buildCniArgs,
+  buildPluginStdin,
+  type CniCommand,
+  invokePlugin,
+  type RuntimeValues,
+  validateContainerId,
+} from './plugin.js';
+import { podIpsFromResult } from './result.js';
+import type { NetworkStatus, PodNetworkRequest, PodNetworkResult } from './types.js';
+
+export interface CniNetworkOptions {
+  /** Where network configuration lists are looked for, e.g. /etc/cni/net.d. */
+  confDir: string;
+  /** Where plugin executables are looked for, in order; default /opt/cni/bin, /usr/lib/cni. */
+  binDirs?: readonly string[];
+  /** The embedded network used when confDir holds no config; `false` means not ready instead. */
+  defaultNetwork?: DefaultNetworkOptions | false;
+  /** Interface name inside the pod; default eth0. */
+  ifName?: string;
+  /** Limit for each single plugin call; default 30 s. */
+  pluginTimeoutMs?: number;
+}
+
+export const NETWORK_NOT_READY = 'NetworkPluginNotReady';
+
+/**
+ * A pod network made of a CNI plugin chain (CNI spec 1.0, section 3: execution of network
+ * configurations): ADD runs the plugins in order, each given the previous one's result;
+ * DEL runs them in reverse with the ADD's final result.
+ */
+export class CniNetwork {
+  private readonly source: NetworkConfigSource;
+  private readonly binDirs: readonly string[];
+  private readonly ifName: string;
+  private readonly timeoutMs: number;
+  /** The spec forbids concurrent operations on one container; this tail chain enforces it. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+
+  constructor(opts: CniNetworkOptions) {
+    this.binDirs = opts.binDirs && opts.binDirs.length > 0 ? [...opts.binDirs] : DEFAULT_BIN_DIRS;
+    this.source = new NetworkConfigSource({
+      confDir: opts.confDir,
+      binDirs: this.binDirs,
+      defaultNetwork: opts.defaultNetwork,
+    });
+    this.ifName = opts.ifName ?? 'eth0';
+    this.timeoutMs = opts.pluginTimeoutMs ?? 30_000;
+  }
+
+  /** Name of the network in use ('' when no configuration could be loaded). */
+  get name(): string {
+    const state = this.source.current();
+    return state.ok ? state.network.config.name : (state.config?.name ?? '');
+  }
+
+  /** Cheap (a few stat calls): kubelet asks every second. */
+  status(): NetworkStatus {
+    const state = this.source.current();
+    if (state.ok) return { ready: true, reason: '', message: '' };
+    return { ready: false, reason: NETWORK_NOT_READY, message: `Network plugin returns error: ${state.message}` };
+  }
+
+  /** CNI ADD of the pod's pinned netns; on failure whatever was added is deleted again. */
+  async setUp(req: PodNetworkRequest): Promise<PodNetworkResult> {
+    validateContainerId(req.podId);
+    const cniArgs = buildCniArgs(req);
+    const state = this.source.current();
+    if (!state.ok) throw failedPrecondition(`pod ${req.podId}: pod network not ready: ${state.message}`);
+    const { config } = state.network;
+    return this.exclusive(req.podId, async () => {
+      const took = stopwatch();
+      if (!(await isNetnsMounted(req.netnsPath))) {
+        throw failedPrecondition(`pod ${req.podId}: network namespace ${req.netnsPath} does not exist`);
+      }
+      const result = await this.add(config, req, cniArgs);
+      const ips = podIpsFromResult(result, this.ifName);
+      if (ips.length === 0) {
+        await this.del(config, req, cniArgs, req.netnsPath, result).catch((err: unknown) => {
+          logger.warn({ podId: req.podId, err: String(err) }, 'CNI DEL after an ADD without IPs failed');
+        });
+        throw new CricketError('internal', `pod ${req.podId}: CNI ADD on network ${config.name} returned no IP address for ${this.ifName}`);
+      }
+      logger.info({ podId: req.podId, network: config.name, ips, ms: took() }, 'pod network set up');
+      return { ips, result, networkName: config.name, config: JSON.stringify(config) };
+    });
+  }
+
+  /**
+   * CNI DEL, tolerant: it runs every plugin even when some fail or the netns is gone (IPAM
+   * must still release the address), then reports all failures at once. `configJson` is
+   * PodNetworkResult.config, so DEL uses the network the ADD used; otherwise the current one.
+   */
+  async tearDown(req: PodNetworkRequest, prevResult?: unknown, configJson?: string): Promise<void> {
+    validateContainerId(req.podId);
+    const cniArgs = buildCniArgs(req);
+    const config = this.configFor(req.podId, configJson);
+    await this.exclusive(req.podId, async () => {
+      const took = stopwatch();
+      // A missing or unmounted netns is passed as empty: plugins then clean up what they can.
+      const netns = req.netnsPath && (await isNetnsMounted(req.netnsPath)) ? req.netnsPath : '';
+      await this.del(config, req, cniArgs, netns, prevResult);
+      logger.info({ podId: req.podId, network: config.name, netnsGone: netns === '', ms: took() }, 'pod network torn down');
+    });
+  }
+
+  /** CNI CHECK (spec 0.4.0 and later, unless the network disables it); throws the first failure. */
+  async check(req: PodNetworkRequest, prevResult: unknown, configJson?: string): Promise<void> {
+    validateContainerId(req.podId);
+    const cniArgs = buildCniArgs(req);
+    const config = this.configFor(req.podId, configJson);
+    if (config.disableCheck === true || compareVersions(config.cniVersion, '0.4.0') < 0) return;
+    if (prevResult === undefined || prevResult === null) {
+      throw failedPrecondition(`pod ${req.podId}: CNI CHECK needs the result of the pod's ADD`);
+    }
+    await this.exclusive(req.podId, async () => {
+      for (const plugin of config.plugins) {
+        await this.call('CHECK', config, plugin, req, cniArgs, req.netnsPath, prevResult);
+      }
+    });
+  }
+
+  private async add(config: CniNetworkConfList, req: PodNetworkRequest, cniArgs: string): Promise<unknown> {
+    let prev: unknown;
+    for (let i = 0; i < config.plugins.length; i++) {
+      const plugin = config.plugins[i]!;
+      try {
+        const out = await this.call('ADD', config, plugin, req, cniArgs, req.netnsPath, prev);
+        if (out !== undefined) prev = out;
+      } catch (err) {
+        // Undo this plugin too: a failed ADD may leave half its work (DEL is idempotent).
+        const partial: CniNetworkConfList = { ...config, plugins: config.plugins.slice(0, i + 1) };
+        try {
+          await this.del(partial, req, cniArgs, req.netnsPath, prev);
+        } catch (undoErr) {
+          const msg = undoErr instanceof Error ? undoErr.message : String(undoErr);
+          logger.warn({ podId: req.podId, network: config.name, err: msg }, 'CNI DEL after a failed ADD failed');
+          const base = err instanceof CricketError ? err : new CricketError('internal', String(err));
+          throw new CricketError(base.kind, `${base.message} (and undoing it failed: ${msg})`, { cause: err });
+        }
+        throw err;
+      }
+    }
+    return prev;
+  }
+
+  private async del(
+    config: CniNetworkConfList,
+    req: PodNetworkRequest,
+    cniArgs: string,
+    netns: string,
+    prevResult: unknown,
+  ): Promise<void> {
+    // prevResult on DEL came with spec 0.4.0; older plugins may reject unknown fields.
+    const prev = compareVersions(config.cniVersion, '0.4.0') >= 0 ? prevResult : undefined;
+    const failures: Error[] = [];
+    for (const plugin of [...config.plugins].reverse()) {
+      try {
+        await this.call('DEL', config, plugin, req, cniArgs, netns, prev);
+      } catch (err) {
+        failures.push(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    if (failures.length > 0) {
+      const kind = failures.every((f) => f instanceof CricketError && f.kind === 'deadline-exceeded')
+        ? 'deadline-exceeded'
+        : 'internal';
+      throw new CricketError(
+        kind,
+        `pod ${req.podId}: CNI DEL on network ${config.name}: ${failures.map((f) => f.message).join('; ')}`,
+        { cause: new AggregateError(failures) },
+      );
+    }
+  }
+
+  private async call(
+    command: CniCommand,
+    config: CniNetworkConfList,
+    plugin: CniNetworkConfList['plugins'][number],
+    req: PodNetworkRequest,
+    cniArgs: string,
+    netns: string,
+    prevResult: unknown,
+  ): Promise<unknown> {
+    const pluginPath = findPluginBinary(plugin.type, this.binDirs);
+    if (!pluginPath) {
+      throw failedPrecondition(
+        `CNI ${command} of plugin ${plugin.type} (network ${config.name}, pod ${req.podId}) failed: not found in ${this.binDirs.join(':')}`,
+      );
+    }
+    const runtime: RuntimeValues = { portMappings: req.portMappings ?? [] };
+    const took = stopwatch();
+    const out = await invokePlugin({
+      command,
+      containerId: req.podId,
+      netns,
+      ifName: this.ifName,
+      cniArgs,
+      binDirs: this.binDirs,
+      network: config.name,
+      pluginType: plugin.type,
+      pluginPath,
+      stdin: buildPluginStdin(config, plugin, runtime, prevResult),
+      timeoutMs: this.timeoutMs,
+    });
+    logger.debug({ podId: req.podId, network: config.name, plugin: plugin.type, command, ms: took() }, 'CNI plugin call');
+    return out;
+  }
+
+  private configFor(podId: string, configJson: string | undefined): CniNetworkConfList {
+    if (configJson) {
+      try {
+        return validateConfList(JSON.parse(configJson) as Record<string, unknown>, `saved config of pod ${podId}`);
+      } catch (err) {
+        throw invalidArgument(`pod ${podId}: saved network config is unusable: ${(err as Error).message}`);
+      }
+    }
+    const state = this.source.current();
+    if (state.ok) return state.network.config;
+    if (state.config) return state.config;
+    throw failedPrecondition(`pod ${podId}: no CNI network config to run DEL with: ${state.message}`);
+  }
+
+  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.busy.get(key) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(fn);
+    const tail = mine.catch(() => undefined);
+    this.busy.set(key, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.busy.get(key) === tail) this.busy.delete(key);
+    }
+  }
+}
+
+/** Compares dotted numeric versions ("0.4.0" < "1.0.0"); missing parts count as 0. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const pb = b.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

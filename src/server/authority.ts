@@ -1,0 +1,556 @@
+/**
+ * A front for the CRI unix socket that makes pre-1.31 kubelet/crictl usable.
+ *
+ * Those clients (Go grpc) put the socket path, e.g. `/run/cricket/cricket.sock`, into the
+ * HTTP/2 `:authority` pseudo-header; nghttp2 inside Node rejects that value with RST_STREAM
+ * PROTOCOL_ERROR before grpc-js sees the call. The front accepts the connection itself, rewrites
+ * `:authority` (and `host`) in every client header block to `localhost`, passes every other byte
+ * through untouched, and injects the result into grpc-js as if it were the socket.
+ *
+ * Rewriting a header block means owning both HPACK contexts of that direction: a decoder that
+ * mirrors the client's encoder, and an encoder whose dynamic table the server's decoder mirrors.
+ */
+import { Duplex } from 'node:stream';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import hpack from 'hpack.js';
+import { logger } from '../log/logger.js';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const FRAME_HEADER_LEN = 9;
+const TYPE_HEADERS = 0x1;
+const TYPE_CONTINUATION = 0x9;
+const FLAG_END_STREAM = 0x1;
+const FLAG_END_HEADERS = 0x4;
+const FLAG_PADDED = 0x8;
+const FLAG_PRIORITY = 0x20;
+/** SETTINGS_MAX_FRAME_SIZE every HTTP/2 peer must accept; we never emit bigger frames. */
+const MAX_FRAME_PAYLOAD = 16384;
+
+/**
+ * SETTINGS_HEADER_TABLE_SIZE of Node's HTTP/2 server. grpc-js offers no option to change it, so
+ * it bounds both the client's encoder (our decoder) and our encoder (the server's decoder).
+ */
+export const SERVER_HEADER_TABLE_SIZE = 4096;
+/** Compressed header block (HEADERS + CONTINUATION) we are willing to buffer. */
+const MAX_HEADER_BLOCK = 1 << 20;
+/** Decoded header list (RFC 7541 sizes); caps expansion through repeated indexed fields. */
+const MAX_HEADER_LIST = 1 << 20;
+/** Larger fields are sent without indexing so one big value does not flush the table. */
+const MAX_INDEXED_ENTRY = 1024;
+
+/** The input is not an HTTP/2 client byte stream we can follow; the connection must die. */
+export class Http2FrontError extends Error {
+  override readonly name = 'Http2FrontError';
+}
+
+/** How a field was (and will be) represented: indexed into the dynamic table, or not. */
+type Indexing = 'index' | 'plain' | 'never';
+
+interface HeaderField {
+  name: string;
+  value: string;
+  indexing: Indexing;
+}
+
+interface PendingBlock {
+  streamId: number;
+  endStream: boolean;
+  priority: Buffer | null;
+  parts: Buffer[];
+  size: number;
+}
+
+function concat(parts: Buffer[], size: number): Buffer {
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+function octetsToString(octets: Buffer | number[]): string {
+  // latin1 maps octets 1:1 to code units, so values survive the round trip byte-exact.
+  return (Buffer.isBuffer(octets) ? octets : Buffer.from(octets)).toString('latin1');
+}
+
+/** Decodes client header blocks; its table mirrors the client's HPACK encoder. */
+class BlockDecoder {
+  private readonly table = hpack.table.create({ maxSize: SERVER_HEADER_TABLE_SIZE });
+
+  decode(block: Buffer): HeaderField[] {
+    const input = hpack.decoder.create();
+    input.push(block);
+    const fields: HeaderField[] = [];
+    let listSize = 0;
+    try {
+      while (!input.isEmpty()) {
+        let field: HeaderField;
+        if (input.decodeBit() === 1) {
+          const entry = this.table.lookup(input.decodeInt());
+          field = { name: entry.name, value: entry.value, indexing: 'index' };
+        } else if (input.decodeBit() === 1) {
+          field = this.literal(input, 'index');
+          this.table.add(field.name, field.value, field.name.length, field.value.length);
+        } else if (input.decodeBit() === 1) {
+          // RFC 7541 4.2: size updates are only valid before the first field of a block.
+          if (fields.length > 0) throw new Error('dynamic table size update after a header field');
+          const size = input.decodeInt();
+          if (size > this.table.protocolMaxSize) throw new Error(`dynamic table size ${size} over limit`);
+          this.table.updateSize(size);
+          continue;
+        } else {
+          field = this.literal(input, input.decodeBit() === 1 ? 'never' : 'plain');
+        }
+        listSize += field.name.length + field.value.length + 32;
+        if (listSize > MAX_HEADER_LIST) throw new Error('decoded header list too large');
+        fields.push(field);
+      }
+    } catch (err) {
+      throw new Http2FrontError(`HPACK decoding failed: ${(err as Error).message}`, { cause: err });
+    }
+    return fields;
+  }
+
+  private literal(input: hpack.Decoder, indexing: Indexing): HeaderField {
+    const nameIndex = input.decodeInt();
+    const name = nameIndex === 0 ? octetsToString(input.decodeStr()) : this.table.lookup(nameIndex).name;
+    return { name, value: octetsToString(input.decodeStr()), indexing };
+  }
+}
+
+/** Exact and name-only lookups into the HPACK static table, built once. */
+const STATIC_INDEX: ReadonlyMap<string, { nameIndex: number; values: ReadonlyMap<string, number> }> = (() => {
+  const map = new Map<string, { nameIndex: number; values: Map<string, number> }>();
+  hpack['static-table'].table.forEach((entry, i) => {
+    let slot = map.get(entry.name);
+    if (!slot) map.set(entry.name, (slot = { nameIndex: i + 1, values: new Map() }));
+    if (!slot.values.has(entry.value)) slot.values.set(entry.value, i + 1);
+  });
+  return map;
+})();
+const STATIC_LEN = hpack['static-table'].table.length;
+
+/** Encodes header blocks for the server; its table is what the server's decoder mirrors. */
+class BlockEncoder {
+  // Never larger than the server's advertised limit, so no size update is ever needed.
+  private readonly table = hpack.table.create({ maxSize: SERVER_HEADER_TABLE_SIZE });
+
+  encode(fields: readonly HeaderField[]): Buffer {
+    const out = hpack.encoder.create();
+    for (const field of fields) {
+      const { exact, nameIndex } = this.find(field.name, field.value);
+      if (exact > 0 && field.indexing !== 'never') {
+        out.encodeBit(1);
+        out.encodeInt(exact);
+        continue;
+      }
+      const name = Buffer.from(field.name, 'latin1');
+      const value = Buffer.from(field.value, 'latin1');
+      const entrySize = name.length + value.length + 32;
+      if (field.indexing === 'index' && entrySize <= MAX_INDEXED_ENTRY) {
+        out.encodeBits(0b01, 2);
+        this.table.add(field.name, field.value, name.length, value.length);
+      } else {
+        out.encodeBits(field.indexing === 'never' ? 0b0001 : 0b0000, 4);
+      }
+      out.encodeInt(nameIndex);
+      if (nameIndex === 0) writeString(out, name);
+      writeString(out, value);
+    }
+    const rendered = out.render();
+    return rendered.length === 1 ? rendered[0]! : Buffer.concat(rendered);
+  }
+
+  /** Index of an exact match (0 if none) and of some entry with the name (0 if none). */
+  private find(name: string, value: string): { exact: number; nameIndex: number } {
+    const fixed = STATIC_INDEX.get(name);
+    const staticExact = fixed?.values.get(value);
+    if (staticExact !== undefined) return { exact: staticExact, nameIndex: staticExact };
+    let nameIndex = fixed?.nameIndex ?? 0;
+    const dynamic = this.table.dynamic;
+    // Newest entry sits at index STATIC_LEN + 1, i.e. at the end of the array.
+    for (let i = dynamic.length - 1; i >= 0; i--) {
+      const entry = dynamic[i]!;
+      if (entry.name !== name) continue;
+      const index = STATIC_LEN + dynamic.length - i;
+      if (entry.value === value) return { exact: index, nameIndex: index };
+      if (nameIndex === 0) nameIndex = index;
+    }
+    return { exact: 0, nameIndex };
+  }
+}
+
+const HUFFMAN = hpack.huffman.encode;
+
+function writeString(out: hpack.Encoder, octets: Buffer): void {
+  // Huffman only when it is actually shorter (it rarely is for binary or base64 values).
+  let bits = 0;
+  for (let i = 0; i < octets.length; i++) bits += HUFFMAN[octets[i]!]![0];
+  out.encodeStr(octets, Math.ceil(bits / 8) < octets.length);
+}
+
+/** The only edit: `:authority` becomes `authority`; a `host` next to it is dropped as redundant. */
+function rewriteAuthority(fields: HeaderField[], authority: string): HeaderField[] {
+  const hasAuthority = fields.some((f) => f.name === ':authority');
+  const result: HeaderField[] = [];
+  for (const field of fields) {
+    if (field.name === ':authority') {
+      result.push({ name: field.name, value: authority, indexing: 'index' });
+    } else if (field.name === 'host') {
+      // nghttp2 validates `host` like `:authority`; RFC 9113 8.3.1 lets :authority win.
+      if (!hasAuthority) result.push({ name: field.name, value: authority, indexing: 'index' });
+    } else {
+      result.push(field);
+    }
+  }
+  return result;
+}
+
+function writeFrameHeader(out: Buffer, at: number, length: number, type: number, flags: number, streamId: number): void {
+  out.writeUIntBE(length, at, 3);
+  out[at + 3] = type;
+  out[at + 4] = flags;
+  out.writeUInt32BE(streamId, at + 5);
+}
+
+/** HEADERS (+ CONTINUATION) frames carrying `block`, none over the default max frame size. */
+function frameHeaderBlock(block: Buffer, streamId: number, endStream: boolean, priority: Buffer | null): Buffer {
+  const prefix = priority ? priority.length : 0;
+  const first = Math.min(block.length, MAX_FRAME_PAYLOAD - prefix);
+  const rest = block.length - first;
+  const continuations = Math.ceil(rest / MAX_FRAME_PAYLOAD);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_LEN * (1 + continuations) + prefix + block.length);
+  let flags = (endStream ? FLAG_END_STREAM : 0) | (priority ? FLAG_PRIORITY : 0) | (rest === 0 ? FLAG_END_HEADERS : 0);
+  writeFrameHeader(out, 0, prefix + first, TYPE_HEADERS, flags, streamId);
+  let at = FRAME_HEADER_LEN;
+  if (priority) at += priority.copy(out, at);
+  at += block.copy(out, at, 0, first);
+  for (let from = first; from < block.length; from += MAX_FRAME_PAYLOAD) {
+    const len = Math.min(MAX_FRAME_PAYLOAD, block.length - from);
+    flags = from + len === block.length ? FLAG_END_HEADERS : 0;
+    writeFrameHeader(out, at, len, TYPE_CONTINUATION, flags, streamId);
+    at += FRAME_HEADER_LEN;
+    at += block.copy(out, at, from, from + len);
+  }
+  return out;
+}
+
+/**
+ * Incremental rewriter of one connection's client-to-server bytes. Feed chunks as they arrive;
+ * output goes to `emit` in order. Passthrough bytes are emitted as slices of the input (runs of
+ * whole frames in one slice); only header blocks are buffered and re-encoded. Throws
+ * Http2FrontError when the input cannot be followed; the connection must then be dropped.
+ */
+export class AuthorityRewriter {
+  private prefaceLeft = PREFACE.length;
+  /** A frame header split across chunks. */
+  private readonly head = Buffer.alloc(FRAME_HEADER_LEN);
+  private headLen = 0;
+  /** Payload octets of the current frame not yet seen. */
+  private payloadLeft = 0;
+  /** Whether the current frame's payload is gathered (HEADERS/CONTINUATION) or passed on. */
+  private collecting = false;
+  private frameType = 0;
+  private frameFlags = 0;
+  private frameStream = 0;
+  private frameParts: Buffer[] = [];
+  private frameSize = 0;
+  /** A header block still waiting for END_HEADERS. */
+  private block: PendingBlock | null = null;
+  private readonly decoder = new BlockDecoder();
+  private readonly encoder = new BlockEncoder();
+
+  constructor(
+    private readonly emit: (bytes: Buffer) => void,
+    private readonly authority = 'localhost',
+  ) {}
+
+  write(chunk: Buffer): void {
+    const end = chunk.length;
+    let i = 0;
+    let runStart = 0;
+    if (this.prefaceLeft > 0) {
+      const take = Math.min(this.prefaceLeft, end);
+      const at = PREFACE.length - this.prefaceLeft;
+      if (chunk.compare(PREFACE, at, at + take, 0, take) !== 0) {
+        throw new Http2FrontError('client did not send the HTTP/2 connection preface');
+      }
+      this.prefaceLeft -= take;
+      i = take;
+    }
+    while (i < end) {
+      if (this.payloadLeft > 0) {
+        const take = Math.min(this.payloadLeft, end - i);
+        if (this.collecting) {
+          this.frameParts.push(chunk.subarray(i, i + take));
+          this.frameSize += take;
+        }
+        i += take;
+        this.payloadLeft -= take;
+        if (this.collecting) {
+          runStart = i;
+          if (this.payloadLeft === 0) this.finishFrame();
+        }
+        continue;
+      }
+
+      let head: Buffer;
+      let headAt: number;
+      const split = this.headLen > 0 || end - i < FRAME_HEADER_LEN;
+      if (!split) {
+        head = chunk;
+        headAt = i;
+        i += FRAME_HEADER_LEN;
+      } else {
+        if (i > runStart) this.emit(chunk.subarray(runStart, i));
+        const take = Math.min(FRAME_HEADER_LEN - this.headLen, end - i);
+        chunk.copy(this.head, this.headLen, i, i + take);
+        this.headLen += take;
+        i += take;
+        runStart = i;
+        if (this.headLen < FRAME_HEADER_LEN) break;
+        this.headLen = 0;
+        head = this.head;
+        headAt = 0;
+      }
+
+      const length = head.readUIntBE(headAt, 3);
+      const type = head[headAt + 3]!;
+      const flags = head[headAt + 4]!;
+      const streamId = head.readUInt32BE(headAt + 5) & 0x7fffffff;
+      if (this.block && (type !== TYPE_CONTINUATION || streamId !== this.block.streamId)) {
+        throw new Http2FrontError(`expected CONTINUATION on stream ${this.block.streamId}, got frame type ${type}`);
+      }
+      this.payloadLeft = length;
+      this.collecting = type === TYPE_HEADERS || type === TYPE_CONTINUATION;
+      if (!this.collecting) {
+        // Header bytes in `this.head` are reused; the run covers in-chunk headers already.
+        if (split) this.emit(Buffer.from(this.head));
+        continue;
+      }
+      if (type === TYPE_CONTINUATION && !this.block) {
+        throw new Http2FrontError(`CONTINUATION without HEADERS on stream ${streamId}`);
+      }
+      if ((this.block?.size ?? 0) + length > MAX_HEADER_BLOCK) {
+        throw new Http2FrontError(`header block on stream ${streamId} exceeds ${MAX_HEADER_BLOCK} bytes`);
+      }
+      if (!split && headAt > runStart) this.emit(chunk.subarray(runStart, headAt));
+      runStart = i;
+      this.frameType = type;
+      this.frameFlags = flags;
+      this.frameStream = streamId;
+      this.frameParts = [];
+      this.frameSize = 0;
+      if (length === 0) this.finishFrame();
+    }
+    if (end > runStart) this.emit(chunk.subarray(runStart, end));
+  }
+
+  /** True when no frame or header block is half-received (useful for tests and draining). */
+  get idle(): boolean {
+    return this.prefaceLeft === 0 && this.headLen === 0 && this.payloadLeft === 0 && this.block === null;
+  }
+
+  private finishFrame(): void {
+    const payload = concat(this.frameParts, this.frameSize);
+    this.frameParts = [];
+    this.collecting = false;
+    const flags = this.frameFlags;
+    if (this.frameType === TYPE_HEADERS) {
+      let start = 0;
+      let stop = payload.length;
+      let priority: Buffer | null = null;
+      if (flags & FLAG_PADDED) {
+        if (stop < 1) throw new Http2FrontError('PADDED HEADERS frame without pad length');
+        stop -= payload[0]!;
+        start = 1;
+      }
+      if (flags & FLAG_PRIORITY) {
+        priority = Buffer.from(payload.subarray(start, start + 5));
+        start += 5;
+      }
+      if (stop < start) throw new Http2FrontError(`HEADERS frame on stream ${this.frameStream} too short for its padding/priority`);
+      const fragment = payload.subarray(start, stop);
+      this.block = {
+        streamId: this.frameStream,
+        endStream: (flags & FLAG_END_STREAM) !== 0,
+        priority,
+        parts: [fragment],
+        size: fragment.length,
+      };
+    } else {
+      this.block!.parts.push(payload);
+      this.block!.size += payload.length;
+    }
+    if (flags & FLAG_END_HEADERS) {
+      const block = this.block!;
+      this.block = null;
+      const fields = rewriteAuthority(this.decoder.decode(concat(block.parts, block.size)), this.authority);
+      this.emit(frameHeaderBlock(this.encoder.encode(fields), block.streamId, block.endStream, block.priority));
+    }
+  }
+}
+
+/**
+ * What grpc-js gets instead of the socket: reads yield the rewritten client bytes, writes go to
+ * the socket unchanged. Backpressure is forwarded both ways.
+ */
+class FrontStream extends Duplex {
+  private readonly rewriter: AuthorityRewriter;
+
+  constructor(private readonly socket: net.Socket, authority: string) {
+    super({ allowHalfOpen: false });
+    this.rewriter = new AuthorityRewriter((bytes) => {
+      if (!this.push(bytes)) socket.pause();
+    }, authority);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.destroyed) return;
+      try {
+        this.rewriter.write(chunk);
+      } catch (err) {
+        logger.warn({ err }, 'dropping CRI connection: unusable HTTP/2 input');
+        // No GOAWAY: the server side owns the outgoing frame sequence; a reset is enough.
+        socket.destroy();
+        this.destroy();
+      }
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('error', (err) => logger.debug({ err }, 'CRI connection error'));
+    socket.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.socket.write(chunk)) callback();
+    else this.afterDrain(callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.socket.cork();
+    let ok = true;
+    for (const { chunk } of chunks) ok = this.socket.write(chunk);
+    this.socket.uncork();
+    if (ok) callback();
+    else this.afterDrain(callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end();
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(err);
+  }
+
+  private afterDrain(callback: () => void): void {
+    const done = (): void => {
+      this.socket.off('drain', done);
+      this.socket.off('close', done);
+      callback();
+    };
+    this.socket.on('drain', done);
+    this.socket.on('close', done);
+  }
+}
+
+export interface ListenUnixOptions {
+  /** Permission bits for the socket file (default 0o660). */
+  mode?: number;
+  /** Value that replaces `:authority` (default `localhost`). */
+  authority?: string;
+}
+
+export interface UnixListener {
+  readonly path: string;
+  /** Stops accepting, destroys open connections, and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** Another live process listening on `socketPath` makes this fail; a dead socket file is removed. */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.lstat(socketPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!stat.isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.setTimeout(1000, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) {
+    throw Object.assign(new Error(`${socketPath} is in use by another process`), { code: 'EADDRINUSE' });
+  }
+  await fs.rm(socketPath, { force: true });
+}
+
+/**
+ * Serves `server` on the unix socket `socketPath` through the `:authority` rewriting front.
+ * The grpc.Server needs no bindAsync for this socket; services must already be added.
+ */
+export async function listenUnix(
+  server: grpc.Server,
+  socketPath: string,
+  opts: ListenUnixOptions = {},
+): Promise<UnixListener> {
+  const authority = opts.authority ?? 'localhost';
+  await fs.mkdir(path.dirname(socketPath), { recursive: true });
+  await removeStaleSocket(socketPath);
+
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const sockets = new Set<net.Socket>();
+  const listener = net.createServer({ allowHalfOpen: false }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    try {
+      injector.injectConnection(new FrontStream(socket, authority));
+    } catch (err) {
+      logger.warn({ err }, 'grpc-js refused a CRI connection');
+      socket.destroy();
+    }
+  });
+  listener.on('error', (err) => logger.warn({ err, socket: socketPath }, 'CRI listener error'));
+
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(socketPath, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  try {
+    await fs.chmod(socketPath, opts.mode ?? 0o660);
+  } catch (err) {
+    listener.close();
+    injector.destroy();
+    throw err;
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    path: socketPath,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        // Node unlinks the socket file when a unix listener closes.
+        listener.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+        injector.destroy();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,476 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import http2 from 'node:http2';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { AuthorityRewriter, listenUnix, type UnixListener } from '../../src/server/authority.js';
+
+// hpack.js's stream decoder, used only here as an independent check of the rewriter's output.
+interface Decompressor {
+  write(chunk: Buffer): void;
+  execute(): void;
+  read(): { name: string; value: string } | null;
+}
+const hpackStreams = createRequire(import.meta.url)('hpack.js') as {
+  decompressor: { create(opts: { table: { maxSize: number } }): Decompressor };
+};
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(streamId, 5);
+  return Buffer.concat([head, payload]);
+}
+
+interface Frame {
+  type: number;
+  flags: number;
+  streamId: number;
+  payload: Buffer;
+}
+
+function parseFrames(bytes: Buffer): Frame[] {
+  const frames: Frame[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const len = bytes.readUIntBE(i, 3);
+    frames.push({
+      type: bytes[i + 3]!,
+      flags: bytes[i + 4]!,
+      streamId: bytes.readUInt32BE(i + 5),
+      payload: bytes.subarray(i + 9, i + 9 + len),
+    });
+    i += 9 + len;
+  }
+  return frames;
+}
+
+/** Raw (no Huffman) HPACK string. */
+function str(s: string): Buffer {
+  const b = Buffer.from(s, 'latin1');
+  assert.ok(b.length < 127);
+  return Buffer.concat([Buffer.from([b.length]), b]);
+}
+
+// ---- the service -------------------------------------------------------------------------
+
+const identity = (b: Buffer): Buffer => b;
+const echoDefinition: grpc.ServiceDefinition = {
+  Say: {
+    path: '/test.Echo/Say',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+interface Reply {
+  echo: string;
+  authority: string;
+  big: number;
+  seq: string | null;
+}
+
+function say(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
+  const big = call.metadata.get('x-big')[0];
+  const seq = call.metadata.get('x-seq')[0];
+  const reply: Reply = {
+    echo: call.request.toString(),
+    authority: call.getHost(),
+    big: typeof big === 'string' ? big.length : 0,
+    seq: typeof seq === 'string' ? seq : null,
+  };
+  callback(null, Buffer.from(JSON.stringify(reply)));
+}
+
+function unary(client: grpc.Client, body: string, metadata = new grpc.Metadata()): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest<Buffer, Buffer>(
+      '/test.Echo/Say',
+      identity,
+      identity,
+      Buffer.from(body),
+      metadata,
+      { deadline: Date.now() + 10_000 },
+      (err, res) => (err ? reject(err) : resolve(JSON.parse(res!.toString()) as Reply)),
+    );
+  });
+}
+
+// ---- a raw HTTP/2 gRPC caller ------------------------------------------------------------
+
+interface RawResult {
+  status?: number;
+  grpcStatus?: string;
+  reply?: Reply;
+  rstCode: number;
+  error?: Error;
+}
+
+function rawSession(sock: string): http2.ClientHttp2Session {
+  const session = http2.connect('http://localhost', { createConnection: () => net.connect(sock) });
+  session.on('error', () => {});
+  return session;
+}
+
+function rawCall(session: http2.ClientHttp2Session, authority: string, body: string, extra: http2.OutgoingHttpHeaders = {}): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const req = session.request({
+      ':method': 'POST',
+      ':scheme': 'http',
+      ':path': '/test.Echo/Say',
+      ':authority': authority,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...extra,
+    });
+    const result: RawResult = { rstCode: 0 };
+    const data: Buffer[] = [];
+    req.on('response', (headers) => {
+      result.status = headers[':status'];
+      if (headers['grpc-status'] !== undefined) result.grpcStatus = String(headers['grpc-status']);
+    });
+    req.on('trailers', (trailers) => {
+      result.grpcStatus = String(trailers['grpc-status']);
+    });
+    req.on('data', (chunk: Buffer) => data.push(chunk));
+    req.on('error', (err: Error) => {
+      result.error = err;
+    });
+    req.on('close', () => {
+      result.rstCode = req.rstCode ?? 0;
+      const all = Buffer.concat(data);
+      if (all.length >= 5) result.reply = JSON.parse(all.subarray(5, 5 + all.readUInt32BE(1)).toString()) as Reply;
+      resolve(result);
+    });
+    const msg = Buffer.from(body);
+    const framed = Buffer.alloc(5 + msg.length);
+    framed.writeUInt32BE(msg.length, 1);
+    msg.copy(framed, 5);
+    req.end(framed);
+  });
+}
+
+function closed(socket: net.Socket): Promise<void> {
+  // Unread bytes (the server's SETTINGS) would hold back 'end' and therefore 'close'.
+  socket.resume();
+  return new Promise((resolve) => {
+    if (socket.destroyed) resolve();
+    else socket.once('close', () => resolve());
+  });
+}
+
+/** Leaves a socket file nobody listens on (closing a listener would unlink it, a hard link survives). */
+async function makeStaleSocket(p: string): Promise<void> {
+  const stale = net.createServer();
+  await new Promise<void>((resolve) => stale.listen(p, resolve));
+  await fs.link(p, p + '.keep');
+  await new Promise<void>((resolve) => stale.close(() => resolve()));
+  await fs.rename(p + '.keep', p);
+}
+
+// ---- tests -------------------------------------------------------------------------------
+
+describe('authority front (integration)', () => {
+  let dir: string;
+  let sock: string;
+  let plainSock: string;
+  let server: grpc.Server;
+  let front: UnixListener;
+  let client: grpc.Client;
+  const insecure = grpc.credentials.createInsecure();
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cricket-authority-'));
+    sock = path.join(dir, 'cricket.sock');
+    plainSock = path.join(dir, 'plain.sock');
+    server = new grpc.Server();
+    server.addService(echoDefinition, { Say: say });
+    // A socket file left by a dead process must not stop the listener.
+    await makeStaleSocket(sock);
+    assert.ok((await fs.lstat(sock)).isSocket());
+    front = await listenUnix(server, sock, {});
+    // Same server, straight onto grpc-js: the control group.
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync('unix:' + plainSock, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    );
+    client = new grpc.Client('unix:' + sock, insecure);
+  });
+
+  after(async () => {
+    client.close();
+    await front.close();
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  test('socket gets mode 0660', async () => {
+    const stat = await fs.stat(sock);
+    assert.ok(stat.isSocket());
+    assert.equal(stat.mode & 0o777, 0o660);
+  });
+
+  test('(a) grpc-js client works through the front', async () => {
+    const reply = await unary(client, 'hello');
+    assert.equal(reply.echo, 'hello');
+    assert.equal(reply.authority, 'localhost');
+  });
+
+  test('(b) socket-path :authority fails without the front and succeeds with it', async () => {
+    const plain = rawSession(plainSock);
+    const rejected = await rawCall(plain, plainSock, 'direct');
+    plain.close();
+    assert.equal(rejected.grpcStatus, undefined);
+    assert.equal(rejected.reply, undefined);
+    assert.equal(rejected.rstCode, http2.constants.NGHTTP2_PROTOCOL_ERROR);
+
+    // Same request through the front.
+    const session = rawSession(sock);
+    const ok = await rawCall(session, sock, 'via front');
+    session.close();
+    assert.equal(ok.status, 200);
+    assert.equal(ok.grpcStatus, '0');
+    assert.equal(ok.reply?.echo, 'via front');
+    assert.equal(ok.reply?.authority, 'localhost');
+
+    // And `localhost` stays accepted on both paths.
+    const plain2 = rawSession(plainSock);
+    assert.equal((await rawCall(plain2, 'localhost', 'x')).grpcStatus, '0');
+    plain2.close();
+  });
+
+  test('(c) empty :authority and a conflicting host header are accepted', async () => {
+    const session = rawSession(sock);
+    const empty = await rawCall(session, '', 'empty');
+    assert.equal(empty.grpcStatus, '0');
+    assert.equal(empty.reply?.authority, 'localhost');
+    const withHost = await rawCall(session, sock, 'host', { host: sock });
+    assert.equal(withHost.grpcStatus, '0');
+    assert.equal(withHost.reply?.echo, 'host');
+    session.close();
+  });
+
+  test('(d) 40 KB metadata needs CONTINUATION frames; many requests share one HPACK context', async () => {
+    const big = randomBytes(30_000).toString('base64'); // 40000 chars
+    const md = new grpc.Metadata();
+    md.set('x-big', big);
+    const reply = await unary(client, 'big', md);
+    assert.equal(reply.big, big.length);
+
+    // Raw client with the socket path as authority and the big value too.
+    const session = rawSession(sock);
+    const raw = await rawCall(session, sock, 'raw big', { 'x-big': big });
+    assert.equal(raw.grpcStatus, '0');
+    assert.equal(raw.reply?.big, big.length);
+
+    // Unique values force inserts and evictions in both dynamic tables.
+    for (let i = 0; i < 300; i++) {
+      const m = new grpc.Metadata();
+      m.set('x-seq', String(i));
+      m.set(`x-pad-${i % 17}`, 'p'.repeat(100 + (i % 13) * 40));
+      const r = await unary(client, `n${i}`, m);
+      assert.equal(r.seq, String(i));
+      assert.equal(r.echo, `n${i}`);
+      const rr = await rawCall(session, sock, `r${i}`, { 'x-seq': String(i), [`x-pad-${i % 11}`]: 'q'.repeat(i * 7) });
+      assert.equal(rr.grpcStatus, '0');
+      assert.equal(rr.reply?.seq, String(i));
+    }
+
+    // Concurrent streams interleave HEADERS and DATA frames on the connection.
+    const results = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => rawCall(session, sock, `c${i}`, { 'x-seq': `c${i}` })),
+    );
+    results.forEach((r, i) => {
+      assert.equal(r.grpcStatus, '0');
+      assert.equal(r.reply?.echo, `c${i}`);
+    });
+    // A big request body passes through untouched.
+    const body = 'z'.repeat(1_000_000);
+    const large = await unary(client, body);
+    assert.equal(large.echo.length, body.length);
+    session.close();
+  });
+
+  test('(e) garbage closes only its own connection', async () => {
+    const session = rawSession(sock);
+    assert.equal((await rawCall(session, sock, 'before')).grpcStatus, '0');
+
+    const http1 = net.connect(sock);
+    http1.on('error', () => {});
+    http1.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed(http1);
+
+    // Valid preface, then an HPACK block indexing entry 0 (a decoding error).
+    const badHpack = net.connect(sock);
+    badHpack.on('error', () => {});
+    badHpack.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(1, 0x5, 1, Buffer.from([0x80]))]));
+    await closed(badHpack);
+
+    // HEADERS without END_HEADERS followed by a DATA frame.
+    const noContinuation = net.connect(sock);
+    noContinuation.on('error', () => {});
+    noContinuation.write(Buffer.concat([PREFACE, frame(1, 0, 1, Buffer.from([0x83])), frame(0, 1, 1, Buffer.alloc(3))]));
+    await closed(noContinuation);
+
+    // Padding longer than the frame.
+    const badPad = net.connect(sock);
+    badPad.on('error', () => {});
+    badPad.write(Buffer.concat([PREFACE, frame(1, 0x4 | 0x8, 1, Buffer.from([9, 0x83]))]));
+    await closed(badPad);
+
+    assert.equal((await rawCall(session, sock, 'after')).grpcStatus, '0');
+    assert.equal((await unary(client, 'still here')).echo, 'still here');
+    session.close();
+  });
+
+  test('a live socket is not taken over; close() removes the socket file', async () => {
+    await assert.rejects(listenUnix(server, sock, {}), /in use/);
+    const other = path.join(dir, 'other.sock');
+    const second = await listenUnix(server, other, { mode: 0o600 });
+    assert.equal((await fs.stat(other)).mode & 0o777, 0o600);
+    const c = new grpc.Client('unix:' + other, insecure);
+    assert.equal((await unary(c, 'second')).echo, 'second');
+    // An open connection must not keep close() waiting.
+    const idle = net.connect(other);
+    idle.on('error', () => {});
+    await new Promise((resolve) => idle.once('connect', resolve));
+    await second.close();
+    c.close();
+    await closed(idle);
+    await assert.rejects(fs.stat(other), { code: 'ENOENT' });
+  });
+});
+
+describe('AuthorityRewriter', () => {
+  const SOCK = '/run/cricket/cricket.sock';
+
+  // Header block split over HEADERS (PADDED|PRIORITY) and CONTINUATION, with a table size
+  // update, an incrementally indexed literal, and (in the second block) a reference to it.
+  function clientStream(): { bytes: Buffer; data: Buffer; ping: Buffer } {
+    const block1 = Buffer.concat([
+      Buffer.from([0x3f, 0xe1, 0x1f]), // size update to 4096
+      Buffer.from([0x83, 0x86]), // :method POST, :scheme http
+      Buffer.from([0x04]), str('/test.Echo/Say'), // :path, without indexing
+      Buffer.from([0x41]), str(SOCK), // :authority, incremental indexing
+      Buffer.from([0x40]), str('x-a'), str('b'), // new name, incremental indexing
+      Buffer.from([0x10]), str('x-secret'), str('s'), // never indexed
+      Buffer.from([0x00]), str('host'), str(SOCK),
+    ]);
+    const cut = 10;
+    const priority = Buffer.from([0x80, 0, 0, 0, 15]);
+    const pad = 4;
+    const headers = frame(1, 0x8 | 0x20, 1, Buffer.concat([Buffer.from([pad]), priority, block1.subarray(0, cut), Buffer.alloc(pad)]));
+    const cont = frame(9, 0x4, 1, block1.subarray(cut));
+    const data = frame(0, 0x1, 1, Buffer.from('payload'));
+    const ping = frame(6, 0, 0, Buffer.from('12345678'));
+    // Stream 3 reuses both dynamic entries: index 62 is x-a: b, 63 is :authority.
+    const block2 = Buffer.from([0x83, 0x86, 0x04, ...str('/p'), 0xbf, 0xbe]);
+    const headers2 = frame(1, 0x4 | 0x1, 3, block2);
+    const bytes = Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), headers, cont, data, ping, headers2]);
+    return { bytes, data, ping };
+  }
+
+  function run(bytes: Buffer, chunkSize: number): Buffer[] {
+    const out: Buffer[] = [];
+    const rw = new AuthorityRewriter((b) => out.push(b));
+    for (let i = 0; i < bytes.length; i += chunkSize) rw.write(bytes.subarray(i, i + chunkSize));
+    assert.ok(rw.idle);
+    return out;
+  }
+
+  function decodeBlocks(frames: Frame[]): Array<Array<[string, string]>> {
+    const dec = hpackStreams.decompressor.create({ table: { maxSize: 4096 } });
+    const blocks: Array<Array<[string, string]>> = [];
+    let current: Buffer[] = [];
+    for (const f of frames) {
+      if (f.type !== 1 && f.type !== 9) continue;
+      let payload = f.payload;
+      if (f.type === 1 && f.flags & 0x20) payload = payload.subarray(5);
+      current.push(payload);
+      if (f.flags & 0x4) {
+        dec.write(Buffer.concat(current));
+        dec.execute();
+        const fields: Array<[string, string]> = [];
+        for (let h = dec.read(); h; h = dec.read()) fields.push([h.name, h.value]);
+        blocks.push(fields);
+        current = [];
+      }
+    }
+    return blocks;
+  }
+
+  test('rewrites :authority, keeps priority, END_STREAM and other frames', () => {
+    const { bytes, data, ping } = clientStream();
+    const out = Buffer.concat(run(bytes, bytes.length));
+    assert.deepEqual(out.subarray(0, PREFACE.length), PREFACE);
+    const frames = parseFrames(out.subarray(PREFACE.length));
+    assert.deepEqual(frames.map((f) => [f.type, f.streamId]), [[4, 0], [1, 1], [0, 1], [6, 0], [1, 3]]);
+    const [, h1, d, p, h2] = frames;
+    assert.equal(h1!.flags, 0x20 | 0x4); // PRIORITY, END_HEADERS, no padding
+    assert.deepEqual(h1!.payload.subarray(0, 5), Buffer.from([0x80, 0, 0, 0, 15]));
+    assert.equal(h2!.flags, 0x4 | 0x1);
+    assert.deepEqual(frame(d!.type, d!.flags, d!.streamId, d!.payload), data);
+    assert.deepEqual(frame(p!.type, p!.flags, p!.streamId, p!.payload), ping);
+    assert.deepEqual(decodeBlocks(frames), [
+      [[':method', 'POST'], [':scheme', 'http'], [':path', '/test.Echo/Say'], [':authority', 'localhost'], ['x-a', 'b'], ['x-secret', 's']],
+      [[':method', 'POST'], [':scheme', 'http'], [':path', '/p'], [':authority', 'localhost'], ['x-a', 'b']],
+    ]);
+  });
+
+  test('output does not depend on how the input is chunked', () => {
+    const { bytes } = clientStream();
+    const whole = Buffer.concat(run(bytes, bytes.length));
+    for (const size of [1, 2, 7, 9, 10, 33]) assert.deepEqual(Buffer.concat(run(bytes, size)), whole, `chunk size ${size}`);
+  });
+
+  test('passthrough frames are emitted as slices of the input, not copies', () => {
+    const data = Buffer.concat(Array.from({ length: 8 }, () => frame(0, 0, 1, Buffer.alloc(16384, 7))));
+    const input = Buffer.concat([PREFACE, data]);
+    const out = run(input, input.length);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.buffer, input.buffer);
+    assert.equal(out[0]!.length, input.length);
+  });
+
+  test('large blocks are re-split at 16384 bytes', () => {
+    const value = 'v'.repeat(100);
+    const fields = Buffer.concat(Array.from({ length: 400 }, (_, i) => Buffer.concat([Buffer.from([0x00]), str(`x-${i}`), str(value)])));
+    const input = Buffer.concat([PREFACE, frame(1, 0x4, 1, Buffer.concat([Buffer.from([0x83, 0x01]), str(SOCK), fields]))]);
+    const frames = parseFrames(Buffer.concat(run(input, 1000)).subarray(PREFACE.length));
+    assert.ok(frames.length >= 3);
+    assert.equal(frames[0]!.type, 1);
+    frames.forEach((f, i) => {
+      assert.ok(f.payload.length <= 16384);
+      if (i > 0) assert.equal(f.type, 9);
+      assert.equal(f.flags & 0x4, i === frames.length - 1 ? 0x4 : 0);
+    });
+    const [block] = decodeBlocks(frames);
+    assert.equal(block!.length, 402);
+    assert.deepEqual(block![1], [':authority', 'localhost']);
+  });
+
+  test('rejects bad input', () => {
+    const bad: Array<[string, Buffer]> = [
+      ['preface', Buffer.from('GET / HTTP/1.1\r\n\r\n')],
+      ['continuation without headers', Buffer.concat([PREFACE, frame(9, 4, 1, Buffer.from([0x83]))])],
+      ['oversized table update', Buffer.concat([PREFACE, frame(1, 4, 1, Buffer.from([0x3f, 0xe2, 0x1f]))])],
+      ['table update after a field', Buffer.concat([PREFACE, frame(1, 4, 1, Buffer.from([0x83, 0x20]))])],
+      ['index out of range', Buffer.concat([PREFACE, frame(1, 4, 1, Buffer.from([0xff, 0x00]))])],
+      ['truncated string', Buffer.concat([PREFACE, frame(1, 4, 1, Buffer.from([0x04, 0x05, 0x41]))])],
+    ];
+    for (const [name, bytes] of bad) {
+      assert.throws(() => run(bytes, bytes.length), { name: 'Http2FrontError' }, name);
+    }
+  });
+});
