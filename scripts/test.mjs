@@ -24,5 +24,7 @@ const ordered = [...selected, 'dist/test/final/no-leftovers.test.js'];
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...ordered], {
   cwd: root,
   stdio: 'inherit',
+  // Expected warnings (rejected connections, refused requests) would drown the report.
+  env: { ...process.env, CRICKET_LOG_LEVEL: process.env.CRICKET_LOG_LEVEL ?? 'fatal' },
 });
 process.exit(result.status ?? 1);

@@ -1,5 +1,6 @@
 import { loadConfig, statePaths } from '../config/config.js';
 import { CricketError } from '../errors.js';
+import { logger } from '../log/logger.js';
 import { parseArgs } from './args.js';
 import { imageCommand } from './image.js';
 import { serveCommand } from './serve.js';
@@ -27,6 +28,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serveCommand(flags);
     case 'image': {
+      // The CLI reports to the user itself; the daemon's info lines would only repeat it.
+      if (!process.env.CRICKET_LOG_LEVEL) logger.level = 'warn';
       const config = loadConfig(flags);
       return imageCommand(rest, { root: statePaths(config).images });
     }

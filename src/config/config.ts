@@ -38,7 +38,7 @@ export function defaultConfig(): CricketConfig {
       confDir: '/etc/cni/net.d',
       binDirs: ['/opt/cni/bin', '/usr/lib/cni'],
       defaultBridge: 'cricket0',
-      defaultSubnet: '10.88.0.0/16',
+      defaultSubnet: '10.85.0.0/16',
     },
     toolTimeoutMs: 60_000,
   };

@@ -79,16 +79,19 @@ export class ExitMonitor {
     await this.ctx.locks.run(id, async () => {
       const current = this.ctx.containers.get(id);
       if (!current || current.state === 'exited') return;
+      // The exit file's time comes from the kernel's coarse clock; never report an exit before
+      // the start.
+      const finishedAt = mtimeNs > BigInt(current.startedAt) ? mtimeNs : BigInt(current.startedAt);
       const updated: ContainerRecord = {
         ...current,
         state: 'exited',
         exitCode: code,
-        finishedAt: mtimeNs.toString(),
+        finishedAt: finishedAt.toString(),
         reason: current.reason || (code === 0 ? 'Completed' : 'Error'),
       };
       if (updated.startedAt === '0') updated.startedAt = updated.finishedAt;
       await this.ctx.containers.put(updated);
-      this.ctx.events.emit({ type: 'stopped', containerId: id, sandboxId: current.sandboxId, at: mtimeNs });
+      this.ctx.events.emit({ type: 'stopped', containerId: id, sandboxId: current.sandboxId, at: finishedAt });
       logger.info({ pod: current.sandboxId, container: id, exitCode: code }, 'container exited');
     });
     for (const waiter of [...(this.waiters.get(id) ?? [])]) waiter();

@@ -14,10 +14,12 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
       throw failedPrecondition(`container ${id} is ${record.state}, only a created container can be started`);
     }
     const t = stopwatch();
+    // The process begins during `runc start`; its start time is taken before, so that a process
+    // that exits at once never looks as if it ended before it began.
+    const startedAt = nowNs();
     await ctx.runc.start(id).catch((err) => {
       throw withContext(`StartContainer ${id}: runc start`, err);
     });
-    const startedAt = nowNs();
     await ctx.containers.put({ ...record, state: 'running', startedAt: startedAt.toString() });
     ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt });
     logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: t() }, 'container started');

@@ -22,7 +22,7 @@ export interface DefaultNetworkOptions {
   name?: string;
   /** Linux bridge; default `cricket0`. */
   bridge?: string;
-  /** Pod subnet (host-local IPAM); default 10.88.0.0/16. */
+  /** Pod subnet (host-local IPAM); default 10.85.0.0/16. */
   subnet?: string;
   /** host-local's reservation directory; give each daemon its own so they never collide. */
   dataDir?: string;
@@ -49,7 +49,7 @@ export class NetworkConfigError extends Error {
 export function defaultNetworkConfig(opts: DefaultNetworkOptions = {}): CniNetworkConfList {
   const ipam: Record<string, unknown> = {
     type: 'host-local',
-    ranges: [[{ subnet: opts.subnet ?? '10.88.0.0/16' }]],
+    ranges: [[{ subnet: opts.subnet ?? '10.85.0.0/16' }]],
     routes: [{ dst: '0.0.0.0/0' }],
   };
   if (opts.dataDir) ipam.dataDir = opts.dataDir;

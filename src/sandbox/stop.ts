@@ -15,26 +15,35 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
   if (!found) return;
   const id = found.id;
   const t = stopwatch();
-  const containers = [...ctx.containers.all()].filter((c) => c.sandboxId === id);
-  await Promise.all(containers.map((c) => stopContainer(ctx, exits, c.id, 0)));
   await ctx.locks.run(id, async () => {
     const record = ctx.sandboxes.get(id);
     if (!record) return;
     const log = logger.child({ pod: id });
     const steps: Record<string, number> = {};
-    let s = stopwatch();
-    await ctx.runc.deleteForce(id).catch((err) => {
-      throw withContext(`StopPodSandbox ${id}: removing pause`, err);
-    });
-    steps.pauseMs = s();
-    if (record.netnsPath) {
-      s = stopwatch();
+    // The network does not depend on any process of the pod (the netns is pinned), so it is torn
+    // down while the processes are being killed.
+    const network = (async () => {
+      if (!record.netnsPath) return;
+      const s = stopwatch();
       await ctx.network.tearDown(podNetworkRequest(record), record.cniResult, record.cniConfig).catch((err) => {
         throw withContext(`StopPodSandbox ${id}: CNI DEL on network ${ctx.network.name}`, err);
       });
       await removePinnedNetns(record.netnsPath);
       steps.cniDelMs = s();
-    }
+    })();
+    const processes = (async () => {
+      const s = stopwatch();
+      const containers = [...ctx.containers.all()].filter((c) => c.sandboxId === id);
+      await Promise.all(containers.map((c) => stopContainer(ctx, exits, c.id, 0)));
+      steps.containersMs = s();
+      await ctx.runc.deleteForce(id).catch((err) => {
+        throw withContext(`StopPodSandbox ${id}: removing pause`, err);
+      });
+      steps.pauseMs = s();
+    })();
+    const [net, procs] = await Promise.allSettled([network, processes]);
+    if (net.status === 'rejected') throw net.reason;
+    if (procs.status === 'rejected') throw procs.reason;
     if (record.state !== 'notready' || record.netnsPath) {
       await ctx.sandboxes.put({ ...record, state: 'notready', netnsPath: '', cniResult: undefined, cniConfig: undefined, pausePid: 0 });
     }

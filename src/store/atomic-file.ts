@@ -1,20 +1,38 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface AtomicWriteOptions {
+  mode?: number;
+  /** Also fsync the directory, so the rename itself survives a power loss. */
+  syncDir?: boolean;
+}
 
 /**
  * Write-temp, fsync, rename: after a crash the file holds either the old or the new content,
  * never a torn mix.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const handle = await open(tmp, 'w', 0o600);
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
+    const handle = await open(tmp, 'w', opts.mode ?? 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
   } catch (err) {
-    await handle.close();
-    await unlink(tmp).catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
-  await handle.close();
-  await rename(tmp, path);
+  if (opts.syncDir) {
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
 }

@@ -96,7 +96,7 @@ test('embedded default network: bridge, portmap, loopback with overridable knobs
   assert.equal(bridge.hairpinMode, true);
   assert.deepEqual(bridge.ipam, {
     type: 'host-local',
-    ranges: [[{ subnet: '10.88.0.0/16' }]],
+    ranges: [[{ subnet: '10.85.0.0/16' }]],
     routes: [{ dst: '0.0.0.0/0' }],
   });
   assert.deepEqual(d.plugins[1]!.capabilities, { portMappings: true });
