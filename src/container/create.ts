@@ -5,6 +5,8 @@ import { ContainerConfig, NamespaceMode } from '../gen/runtime/v1/api.js';
 import { mountRootfs, unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { createWithConmon } from '../oci/conmon.js';
+import { ociResources, resourceRequest } from '../oci/resources.js';
+import { applySecurityContext } from '../oci/security.js';
 import { buildSpec } from '../oci/spec.js';
 import type { OciNamespace } from '../oci/spec-types.js';
 import type { RuntimeContext } from '../runtime-context.js';
@@ -13,6 +15,7 @@ import { podFilePaths } from '../sandbox/pod-files.js';
 import { newId, nowNs } from '../store/clock.js';
 import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
 import { containerArgs, containerEnv } from './command.js';
+import { addDevices } from './devices.js';
 import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
 import { resolveUser } from './user.js';
 
@@ -70,6 +73,10 @@ async function create(
   const meta = config.metadata!;
   const log = logger.child({ pod: sandbox.id, container: id, name: meta.name });
   const security = config.linux?.securityContext;
+  if (security?.runAsGroup && !security.runAsUser && !security.runAsUsername) {
+    throw invalidArgument(`container ${meta.name}: run_as_group needs run_as_user or run_as_username`);
+  }
+  const resources = config.linux?.resources ? resourceRequest(config.linux.resources) : undefined;
   const pidMode = security?.namespaceOptions?.pid ?? sandbox.namespaces.pid;
   let targetPid = 0;
   if (pidMode === NamespaceMode.TARGET) {
@@ -107,6 +114,7 @@ async function create(
     mounts,
     stopSignal: image.config.stopSignal,
     pid: 0,
+    resources,
     config: ContainerConfig.toJSON(config),
   };
 
@@ -137,7 +145,6 @@ async function create(
     const readonlyRootfs = security?.readonlyRootfs ?? false;
     const files = podFilePaths(ctx.paths.sandboxDir(sandbox.id));
     const ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
-    const requestedOom = config.linux?.resources?.oomScoreAdj !== undefined ? Number(config.linux.resources.oomScoreAdj) : undefined;
     const spec = buildSpec({
       rootfs,
       readonlyRootfs,
@@ -151,9 +158,12 @@ async function create(
       cgroupsPath: containerCgroupsPath(sandbox, id),
       mounts: ociMounts,
       terminal: config.tty,
-      oomScoreAdj: requestedOom === undefined ? undefined : Math.max(requestedOom, ctx.minOomScoreAdj),
+      oomScoreAdj: resources ? Math.max(resources.oomScoreAdj, ctx.minOomScoreAdj) : undefined,
       annotations: { 'io.kubernetes.cri.sandbox-id': sandbox.id, 'io.kubernetes.cri.container-name': meta.name },
     });
+    applySecurityContext(spec, { context: security, sandboxPrivileged: sandbox.privileged });
+    if (resources) spec.linux.resources = { ...spec.linux.resources, ...ociResources(resources) };
+    await addDevices(spec, config.devices);
     const propagation = rootfsPropagation(mounts);
     if (propagation) spec.linux.rootfsPropagation = propagation;
     await ctx.runc.writeBundle(dir, spec);

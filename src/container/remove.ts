@@ -4,6 +4,7 @@ import { unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { ExitMonitor } from './exit-monitor.js';
+import { nowNs } from '../store/clock.js';
 import { stopContainer } from './stop.js';
 
 /**
@@ -30,7 +31,7 @@ export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, c
       unlink(join(ctx.paths.attach, id)).catch(() => undefined),
     ]);
     await ctx.containers.delete(id);
-    ctx.events.emit({ type: 'deleted', containerId: id, sandboxId: record.sandboxId, at: BigInt(Date.now()) * 1_000_000n });
+    ctx.events.emit({ type: 'deleted', containerId: id, sandboxId: record.sandboxId, at: nowNs() });
     logger.info({ pod: record.sandboxId, container: id, step: 'remove', ms: t() }, 'container removed');
   });
 }

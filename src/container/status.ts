@@ -1,5 +1,6 @@
 import { notFound } from '../errors.js';
-import { ContainerState, type Container, type ContainerFilter, type ContainerStatus } from '../gen/runtime/v1/api.js';
+import { ContainerState, type Container, type ContainerFilter, type ContainerStatus, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
+import type { ResourceRequest } from '../oci/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { matchesLabels } from '../sandbox/status.js';
 import type { ContainerRecord } from '../store/types.js';
@@ -10,6 +11,21 @@ const STATES: Record<ContainerRecord['state'], ContainerState> = {
   exited: ContainerState.CONTAINER_EXITED,
   unknown: ContainerState.CONTAINER_UNKNOWN,
 };
+
+function criResources(r: ResourceRequest): LinuxContainerResources {
+  return {
+    cpuPeriod: BigInt(r.cpuPeriod),
+    cpuQuota: BigInt(r.cpuQuota),
+    cpuShares: BigInt(r.cpuShares),
+    memoryLimitInBytes: BigInt(r.memoryLimitInBytes),
+    memorySwapLimitInBytes: BigInt(r.memorySwapLimitInBytes),
+    oomScoreAdj: BigInt(r.oomScoreAdj),
+    cpusetCpus: r.cpusetCpus,
+    cpusetMems: r.cpusetMems,
+    hugepageLimits: r.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: BigInt(h.limit) })),
+    unified: r.unified,
+  };
+}
 
 function imageSpec(record: ContainerRecord) {
   return { image: record.imageSpec, annotations: {}, userSpecifiedImage: record.imageSpec, runtimeHandler: '', imageRef: record.imageRef };
@@ -45,7 +61,7 @@ export function containerStatus(ctx: RuntimeContext, containerId: string): Conta
       imageSubPath: '',
     })),
     logPath: record.logPath,
-    resources: undefined,
+    resources: record.resources ? { linux: criResources(record.resources), windows: undefined } : undefined,
     imageId: record.imageId,
     user: undefined,
     stopSignal: 0,

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, ProgramError } from '../process/run.js';
-import type { OciSpec } from './spec-types.js';
+import type { OciResources, OciSpec } from './spec-types.js';
 
 export interface RuncState {
   id: string;
@@ -70,6 +70,14 @@ export class Runc {
       if (isNotExist(err)) return;
       throw err;
     }
+  }
+
+  /** Changes the cgroup limits of a running container (OCI LinuxResources JSON on stdin). */
+  async update(id: string, resources: OciResources): Promise<void> {
+    await run(this.binary, ['--root', this.root, 'update', '--resources', '-', id], {
+      timeoutMs: this.timeoutMs,
+      input: JSON.stringify(resources),
+    });
   }
 
   async state(id: string): Promise<RuncState | undefined> {

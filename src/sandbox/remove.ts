@@ -3,6 +3,7 @@ import type { ExitMonitor } from '../container/exit-monitor.js';
 import { removeContainer } from '../container/remove.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { nowNs } from '../store/clock.js';
 import { stopPodSandbox } from './stop.js';
 
 /**
@@ -21,6 +22,7 @@ export async function removePodSandbox(ctx: RuntimeContext, exits: ExitMonitor, 
     if (!ctx.sandboxes.get(id)) return;
     await rm(ctx.paths.sandboxDir(id), { recursive: true, force: true });
     await ctx.sandboxes.delete(id);
+    ctx.events.emit({ type: 'deleted', containerId: id, sandboxId: id, at: nowNs() });
     logger.info({ pod: id, step: 'remove', ms: t() }, 'pod sandbox removed');
   });
 }

@@ -96,6 +96,7 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     runtimeHandler,
     hostname: hostNetwork ? nodeHostname() : config.hostname || meta.name,
     logDirectory: config.logDirectory,
+    privileged: config.linux?.securityContext?.privileged ?? false,
     cgroupParent: config.linux?.cgroupParent ?? '',
     namespaces,
     netnsPath: hostNetwork ? '' : join(ctx.paths.netns, id),
@@ -191,6 +192,8 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     await writePodFiles(sandboxDir, record.hostname, dns, record.ips);
     record.state = 'ready';
     await ctx.sandboxes.put(record);
+    ctx.events.emit({ type: 'created', containerId: id, sandboxId: id, at: BigInt(record.createdAt) });
+    ctx.events.emit({ type: 'started', containerId: id, sandboxId: id, at: nowNs() });
     log.info({ step: 'run', ips: record.ips, ms: total(), ...steps }, 'pod sandbox ready');
     return id;
   } catch (err) {

@@ -4,6 +4,7 @@ import { stopContainer } from '../container/stop.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { removePinnedNetns } from '../network/netns.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { nowNs } from '../store/clock.js';
 import { podNetworkRequest } from './run.js';
 
 /**
@@ -46,6 +47,7 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
     if (procs.status === 'rejected') throw procs.reason;
     if (record.state !== 'notready' || record.netnsPath) {
       await ctx.sandboxes.put({ ...record, state: 'notready', netnsPath: '', cniResult: undefined, cniConfig: undefined, pausePid: 0 });
+      ctx.events.emit({ type: 'stopped', containerId: id, sandboxId: id, at: nowNs() });
     }
     log.info({ step: 'stop', ms: t(), ...steps }, 'pod sandbox stopped');
   });

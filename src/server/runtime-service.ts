@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import {
+  CgroupDriver,
   ContainerStatusResponse,
   PodSandboxStatusResponse,
   RuntimeServiceService,
@@ -18,10 +20,22 @@ import { runPodSandbox } from '../sandbox/run.js';
 import { listPodSandboxes, podSandboxStatus } from '../sandbox/status.js';
 import { stopPodSandbox } from '../sandbox/stop.js';
 import { nowNs } from '../store/clock.js';
+import { updateContainerResources } from '../container/update-resources.js';
+import { logger } from '../log/logger.js';
+import { StatsCollector } from '../stats/collector.js';
+import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
+import { containerEvents } from './container-events.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function isCidr(value: string): boolean {
+  const [address, bits, extra] = value.split('/');
+  const version = isIP(address ?? '');
+  const prefix = Number(bits);
+  return extra === undefined && version !== 0 && Number.isInteger(prefix) && prefix >= 0 && prefix <= (version === 4 ? 32 : 128);
+}
 
 function requireId(value: string, what: string): string {
   if (!value) throw invalidArgument(`${what} is required`);
@@ -30,6 +44,8 @@ function requireId(value: string, what: string): string {
 
 /** The CRI RuntimeService: validation and mapping only; the work is in sandbox/ and container/. */
 export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): RuntimeServiceServer {
+  const stats = new StatsCollector(ctx);
+  let podCidr = '';
   const implemented: Partial<RuntimeServiceServer> = {
     version: unary('Version', () => ({
       version: '0.1.0',
@@ -37,7 +53,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       runtimeVersion: VERSION,
       runtimeApiVersion: 'v1',
     })),
-    status: unary('Status', () => {
+    status: unary('Status', (req) => {
       const network = ctx.network.status();
       return {
         status: {
@@ -46,7 +62,9 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
             { type: 'NetworkReady', status: network.ready, reason: network.reason, message: network.message },
           ],
         },
-        info: {},
+        info: (req.verbose
+          ? { config: JSON.stringify({ ...ctx.config, podCidr }), network: JSON.stringify({ name: ctx.network.name, ...network }) }
+          : {}) as Record<string, string>,
         runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }, { name: 'runc', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
         features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
       };
@@ -93,6 +111,28 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       ContainerStatusResponse.create({ status: containerStatus(ctx, requireId(req.containerId, 'container_id')), info: {} }),
     ),
     listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
+    updateContainerResources: unary('UpdateContainerResources', async (req) => {
+      if (!req.linux) throw invalidArgument('UpdateContainerResources needs linux resources');
+      await updateContainerResources(ctx, requireId(req.containerId, 'container_id'), req.linux);
+      return {};
+    }),
+    containerStats: unary('ContainerStats', async (req) => ({ stats: await stats.containerStats(requireId(req.containerId, 'container_id')) })),
+    listContainerStats: unary('ListContainerStats', async (req) => ({ stats: await stats.listContainerStats(req.filter) })),
+    podSandboxStats: unary('PodSandboxStats', async (req) => ({ stats: await stats.podSandboxStats(requireId(req.podSandboxId, 'pod_sandbox_id')) })),
+    listPodSandboxStats: unary('ListPodSandboxStats', async (req) => ({ stats: await stats.listPodSandboxStats(req.filter) })),
+    listMetricDescriptors: unary('ListMetricDescriptors', () => ({ descriptors: metricDescriptors() })),
+    listPodSandboxMetrics: unary('ListPodSandboxMetrics', async () => ({ podMetrics: await podSandboxMetrics(stats) })),
+    getContainerEvents: containerEvents(ctx),
+    runtimeConfig: unary('RuntimeConfig', () => ({ linux: { cgroupDriver: CgroupDriver.CGROUPFS } })),
+    updateRuntimeConfig: unary('UpdateRuntimeConfig', (req) => {
+      const cidr = req.runtimeConfig?.networkConfig?.podCidr ?? '';
+      if (cidr && !isCidr(cidr)) throw invalidArgument(`pod CIDR "${cidr}" is not an address range`);
+      // CNI plugins take their ranges from their own configuration; the CIDR is recorded for
+      // Status and the log, as kubelet only reports it.
+      if (cidr && cidr !== podCidr) logger.info({ podCidr: cidr }, 'pod CIDR updated');
+      podCidr = cidr || podCidr;
+      return {};
+    }),
   };
   return withUnimplemented<RuntimeServiceServer>(RuntimeServiceService, implemented);
 }

@@ -1,3 +1,4 @@
+import type { ResourceRequest } from '../oci/resources.js';
 import type { PortMapping } from '../network/types.js';
 
 /** Persisted shape of a pod sandbox. Timestamps are nanoseconds since the epoch, as strings. */
@@ -14,6 +15,8 @@ export interface SandboxRecord {
   runtimeHandler: string;
   hostname: string;
   logDirectory: string;
+  /** A privileged pod may hold privileged containers. */
+  privileged: boolean;
   cgroupParent: string;
   /** CRI NamespaceMode numbers: 0 POD, 1 CONTAINER, 2 NODE, 3 TARGET. */
   namespaces: { network: number; pid: number; ipc: number; targetId: string };
@@ -62,6 +65,8 @@ export interface ContainerRecord {
   mounts: ContainerMount[];
   stopSignal: string;
   pid: number;
+  /** Resources as last set by CreateContainer or UpdateContainerResources. */
+  resources?: ResourceRequest;
   /** The ContainerConfig as protobuf JSON. */
   config: unknown;
 }

@@ -1,0 +1,26 @@
+import { failedPrecondition, notFound, withContext } from '../errors.js';
+import type { LinuxContainerResources } from '../gen/runtime/v1/api.js';
+import { logger, stopwatch } from '../log/logger.js';
+import { ociResources, resourceRequest } from '../oci/resources.js';
+import type { RuntimeContext } from '../runtime-context.js';
+
+/** UpdateContainerResources: new cgroup limits for a created or running container. */
+export async function updateContainerResources(ctx: RuntimeContext, containerId: string, linux: LinuxContainerResources): Promise<void> {
+  const found = ctx.containers.find(containerId);
+  if (!found) throw notFound(`container ${containerId} not found`);
+  const request = resourceRequest(linux);
+  const resources = ociResources(request);
+  const t = stopwatch();
+  await ctx.locks.run(found.id, async () => {
+    const record = ctx.containers.get(found.id);
+    if (!record) throw notFound(`container ${containerId} not found`);
+    if (record.state !== 'running' && record.state !== 'created') {
+      throw failedPrecondition(`container ${record.id} is ${record.state}; only a created or running container can be updated`);
+    }
+    await ctx.runc.update(record.id, resources).catch((err) => {
+      throw withContext(`UpdateContainerResources ${record.id}: runc update`, err);
+    });
+    await ctx.containers.put({ ...record, resources: request });
+    logger.info({ pod: record.sandboxId, container: record.id, step: 'update-resources', ms: t() }, 'container resources updated');
+  });
+}

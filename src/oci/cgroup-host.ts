@@ -1,0 +1,44 @@
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const CGROUP2_MAGIC = 0x63677270;
+export const CGROUP_ROOT = '/sys/fs/cgroup';
+
+export interface CgroupHost {
+  version: 1 | 2;
+  hugetlb: boolean;
+  swap: boolean;
+  /** Where each v1 controller is mounted (cpu and cpuacct may be apart or together). */
+  controllerDir(controller: string): string;
+}
+
+let cached: CgroupHost | undefined;
+
+/** What this host's cgroups offer, read once: limits it cannot enforce are left out, not faked. */
+export function cgroupHost(): CgroupHost {
+  if (cached) return cached;
+  const v2 = (() => {
+    try {
+      return statfsSync(CGROUP_ROOT).type === CGROUP2_MAGIC;
+    } catch {
+      return false;
+    }
+  })();
+  if (v2) {
+    const controllers = readFileSync(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/);
+    cached = {
+      version: 2,
+      hugetlb: controllers.includes('hugetlb'),
+      swap: existsSync(join(CGROUP_ROOT, 'init.scope', 'memory.swap.max')) || existsSync('/proc/swaps'),
+      controllerDir: () => CGROUP_ROOT,
+    };
+  } else {
+    cached = {
+      version: 1,
+      hugetlb: existsSync(join(CGROUP_ROOT, 'hugetlb')),
+      swap: existsSync(join(CGROUP_ROOT, 'memory', 'memory.memsw.limit_in_bytes')),
+      controllerDir: (controller) => join(CGROUP_ROOT, controller),
+    };
+  }
+  return cached;
+}

@@ -1,0 +1,155 @@
+import { join } from 'node:path';
+import { notFound } from '../errors.js';
+import type {
+  ContainerStats,
+  ContainerStatsFilter,
+  CpuUsage,
+  MemoryUsage,
+  PodSandboxStats,
+  PodSandboxStatsFilter,
+} from '../gen/runtime/v1/api.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { containerCgroupsPath, sandboxCgroupsPath } from '../sandbox/cgroups.js';
+import { matchesLabels } from '../sandbox/status.js';
+import { nowNs } from '../store/clock.js';
+import type { ContainerRecord, SandboxRecord } from '../store/types.js';
+import { cgroupUsage, type CgroupUsage } from './cgroup-usage.js';
+import { diskUsage } from './disk-usage.js';
+import { networkCounters } from './network-usage.js';
+
+const u64 = (value: bigint) => ({ value });
+
+/**
+ * Container and pod statistics for kubelet, read from cgroups on request. CPU rate
+ * (usage_nano_cores) needs two readings: the previous one of each cgroup is kept.
+ */
+export class StatsCollector {
+  private readonly lastCpu = new Map<string, { at: bigint; cpuNs: bigint }>();
+
+  constructor(private readonly ctx: RuntimeContext) {}
+
+  private cpu(key: string, at: bigint, usage: CgroupUsage | undefined): CpuUsage {
+    if (!usage) return { timestamp: at, usageCoreNanoSeconds: u64(0n), usageNanoCores: u64(0n), psi: undefined };
+    const previous = this.lastCpu.get(key);
+    this.lastCpu.set(key, { at, cpuNs: usage.cpuNs });
+    let nanoCores = 0n;
+    if (previous && at > previous.at && usage.cpuNs >= previous.cpuNs) {
+      nanoCores = ((usage.cpuNs - previous.cpuNs) * 1_000_000_000n) / (at - previous.at);
+    }
+    return { timestamp: at, usageCoreNanoSeconds: u64(usage.cpuNs), usageNanoCores: u64(nanoCores), psi: undefined };
+  }
+
+  private memory(at: bigint, usage: CgroupUsage | undefined): MemoryUsage {
+    return {
+      timestamp: at,
+      workingSetBytes: u64(usage?.workingSet ?? 0n),
+      availableBytes: undefined,
+      usageBytes: u64(usage?.memoryUsage ?? 0n),
+      rssBytes: u64(usage?.rss ?? 0n),
+      pageFaults: u64(usage?.pageFaults ?? 0n),
+      majorPageFaults: u64(usage?.majorPageFaults ?? 0n),
+      psi: undefined,
+    };
+  }
+
+  private async forRecord(record: ContainerRecord, sandbox: SandboxRecord): Promise<ContainerStats> {
+    const at = nowNs();
+    const [usage, disk] = await Promise.all([
+      record.state === 'running' ? cgroupUsage(containerCgroupsPath(sandbox, record.id)) : Promise.resolve(undefined),
+      diskUsage(join(this.ctx.paths.containerRw(record.id), 'upper')),
+    ]);
+    return {
+      attributes: { id: record.id, metadata: { name: record.name, attempt: record.attempt }, labels: record.labels, annotations: record.annotations },
+      cpu: this.cpu(record.id, at, usage),
+      memory: this.memory(at, usage),
+      writableLayer: { timestamp: at, fsId: { mountpoint: this.ctx.config.root }, usedBytes: u64(disk.bytes), inodesUsed: u64(disk.inodes) },
+      swap: undefined,
+      io: undefined,
+    };
+  }
+
+  async containerStats(containerId: string): Promise<ContainerStats> {
+    const record = this.ctx.containers.find(containerId);
+    const sandbox = record && this.ctx.sandboxes.get(record.sandboxId);
+    if (!record || !sandbox) throw notFound(`container ${containerId} not found`);
+    return this.forRecord(record, sandbox);
+  }
+
+  async listContainerStats(filter: ContainerStatsFilter | undefined): Promise<ContainerStats[]> {
+    const selected: [ContainerRecord, SandboxRecord][] = [];
+    for (const record of this.ctx.containers.all()) {
+      const sandbox = this.ctx.sandboxes.get(record.sandboxId);
+      if (!sandbox) continue;
+      if (filter?.id && !record.id.startsWith(filter.id)) continue;
+      if (filter?.podSandboxId && !record.sandboxId.startsWith(filter.podSandboxId)) continue;
+      if (filter && !matchesLabels(record.labels, filter.labelSelector)) continue;
+      selected.push([record, sandbox]);
+    }
+    return Promise.all(selected.map(([r, s]) => this.forRecord(r, s)));
+  }
+
+  private async forSandbox(sandbox: SandboxRecord): Promise<PodSandboxStats> {
+    const at = nowNs();
+    const containers = [...this.ctx.containers.all()].filter((c) => c.sandboxId === sandbox.id);
+    const containerStats = await Promise.all(containers.map((c) => this.forRecord(c, sandbox)));
+    // The pod's usage is the sum of the pause process and the containers: a cgroup parent need
+    // not be the pod's own (pods started by hand share one).
+    let usage: CgroupUsage | undefined;
+    {
+      const parts = await Promise.all([
+        cgroupUsage(sandboxCgroupsPath(sandbox)),
+        ...containers.filter((c) => c.state === 'running').map((c) => cgroupUsage(containerCgroupsPath(sandbox, c.id))),
+      ]);
+      const present = parts.filter((p): p is CgroupUsage => p !== undefined);
+      if (present.length) {
+        usage = present.reduce((a, b) => ({
+          cpuNs: a.cpuNs + b.cpuNs,
+          memoryUsage: a.memoryUsage + b.memoryUsage,
+          workingSet: a.workingSet + b.workingSet,
+          rss: a.rss + b.rss,
+          pageFaults: a.pageFaults + b.pageFaults,
+          majorPageFaults: a.majorPageFaults + b.majorPageFaults,
+          processes: a.processes + b.processes,
+        }));
+      }
+    }
+    const interfaces = sandbox.pausePid ? await networkCounters(sandbox.pausePid) : [];
+    const toCri = (i: (typeof interfaces)[number]) => ({ name: i.name, rxBytes: u64(i.rxBytes), rxErrors: u64(i.rxErrors), txBytes: u64(i.txBytes), txErrors: u64(i.txErrors) });
+    const eth0 = interfaces.find((i) => i.name === 'eth0') ?? interfaces[0];
+    return {
+      attributes: {
+        id: sandbox.id,
+        metadata: { name: sandbox.name, uid: sandbox.uid, namespace: sandbox.namespace, attempt: sandbox.attempt },
+        labels: sandbox.labels,
+        annotations: sandbox.annotations,
+      },
+      linux: {
+        cpu: this.cpu(`pod:${sandbox.id}`, at, usage),
+        memory: this.memory(at, usage),
+        network: { timestamp: at, defaultInterface: eth0 ? toCri(eth0) : undefined, interfaces: interfaces.map(toCri) },
+        process: { timestamp: at, processCount: u64(BigInt(usage?.processes ?? 0)) },
+        containers: containerStats,
+        io: undefined,
+      },
+      windows: undefined,
+    };
+  }
+
+  async podSandboxStats(sandboxId: string): Promise<PodSandboxStats> {
+    const sandbox = this.ctx.sandboxes.find(sandboxId);
+    if (!sandbox) throw notFound(`pod sandbox ${sandboxId} not found`);
+    return this.forSandbox(sandbox);
+  }
+
+  async listPodSandboxStats(filter: PodSandboxStatsFilter | undefined): Promise<PodSandboxStats[]> {
+    const selected = [...this.ctx.sandboxes.all()].filter(
+      (s) => (!filter?.id || s.id.startsWith(filter.id)) && (!filter || matchesLabels(s.labels, filter.labelSelector)),
+    );
+    return Promise.all(selected.map((s) => this.forSandbox(s)));
+  }
+
+  forget(id: string): void {
+    this.lastCpu.delete(id);
+    this.lastCpu.delete(`pod:${id}`);
+  }
+}

@@ -1,0 +1,40 @@
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface DiskUsage {
+  bytes: bigint;
+  inodes: bigint;
+}
+
+const CACHE_MS = 10_000;
+const cache = new Map<string, { at: number; usage: DiskUsage }>();
+
+/**
+ * Bytes and inodes under a directory (a container's writable layer). Walking a tree is costly,
+ * and kubelet asks every few seconds: an answer is reused for ten seconds.
+ */
+export async function diskUsage(dir: string): Promise<DiskUsage> {
+  const hit = cache.get(dir);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.usage;
+  const usage: DiskUsage = { bytes: 0n, inodes: 0n };
+  const seen = new Set<bigint>();
+  const walk = async (path: string): Promise<void> => {
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const child = join(path, entry.name);
+      const st = await lstat(child, { bigint: true }).catch(() => undefined);
+      if (!st || seen.has(st.ino)) continue;
+      seen.add(st.ino);
+      usage.inodes += 1n;
+      usage.bytes += st.blocks * 512n;
+      if (entry.isDirectory()) await walk(child);
+    }
+  };
+  await walk(dir);
+  cache.set(dir, { at: Date.now(), usage });
+  return usage;
+}
+
+export function forgetDiskUsage(dir: string): void {
+  cache.delete(dir);
+}
