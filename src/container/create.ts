@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, withContext } from '../errors.js';
-import { ContainerConfig, NamespaceMode } from '../gen/runtime/v1/api.js';
+import { ContainerConfig, NamespaceMode, Signal, signalToJSON } from '../gen/runtime/v1/api.js';
 import { mountRootfs, unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { createWithConmon } from '../oci/conmon.js';
@@ -112,7 +112,8 @@ async function create(
     imageRef: image.repoDigests[0] ?? image.id,
     logPath,
     mounts,
-    stopSignal: image.config.stopSignal,
+    // The request's stop signal (Kubernetes 1.33+) wins over the image's STOPSIGNAL.
+    stopSignal: config.stopSignal !== Signal.RUNTIME_DEFAULT && config.stopSignal !== Signal.UNRECOGNIZED ? signalToJSON(config.stopSignal) : image.config.stopSignal,
     pid: 0,
     resources,
     config: ContainerConfig.toJSON(config),

@@ -1,5 +1,5 @@
 import { notFound } from '../errors.js';
-import { ContainerState, type Container, type ContainerFilter, type ContainerStatus, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
+import { ContainerState, Signal, signalFromJSON, type Container, type ContainerFilter, type ContainerStatus, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import type { ResourceRequest } from '../oci/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { matchesLabels } from '../sandbox/status.js';
@@ -11,6 +11,21 @@ const STATES: Record<ContainerRecord['state'], ContainerState> = {
   exited: ContainerState.CONTAINER_EXITED,
   unknown: ContainerState.CONTAINER_UNKNOWN,
 };
+
+/** "TERM", "15" and "SIGTERM" as the image may write it, in the enum's "SIGTERM" form. */
+function normalSignalName(name: string): string {
+  const upper = name.toUpperCase();
+  if (/^\d+$/.test(upper)) return SIGNAL_NUMBERS[Number(upper)] ?? 'RUNTIME_DEFAULT';
+  return upper.startsWith('SIG') ? upper : `SIG${upper}`;
+}
+
+const SIGNAL_NUMBERS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 9: 'SIGKILL', 10: 'SIGUSR1', 12: 'SIGUSR2', 15: 'SIGTERM', 28: 'SIGWINCH' };
+
+function criSignal(name: string): Signal {
+  if (!name) return Signal.RUNTIME_DEFAULT;
+  const value = signalFromJSON(normalSignalName(name));
+  return value === Signal.UNRECOGNIZED ? Signal.RUNTIME_DEFAULT : value;
+}
 
 function criResources(r: ResourceRequest): LinuxContainerResources {
   return {
@@ -64,7 +79,7 @@ export function containerStatus(ctx: RuntimeContext, containerId: string): Conta
     resources: record.resources ? { linux: criResources(record.resources), windows: undefined } : undefined,
     imageId: record.imageId,
     user: undefined,
-    stopSignal: 0,
+    stopSignal: criSignal(record.stopSignal),
   };
 }
 
