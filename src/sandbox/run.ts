@@ -50,6 +50,7 @@ export async function runPodSandbox(ctx: RuntimeContext, config: PodSandboxConfi
   if (!meta || !meta.name || !meta.namespace) {
     throw invalidArgument('pod sandbox config needs metadata with name and namespace');
   }
+  if (config.hostname.length > 64) throw invalidArgument(`hostname "${config.hostname}" is longer than 64 characters`);
   if (!SUPPORTED_HANDLERS.has(runtimeHandler)) {
     throw invalidArgument(`unknown runtime handler "${runtimeHandler}" (cricket offers "runc")`);
   }
@@ -94,14 +95,16 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     labels: { ...config.labels },
     annotations: { ...config.annotations },
     runtimeHandler,
-    hostname: hostNetwork ? nodeHostname() : config.hostname || meta.name,
+    // Without a hostname the pod's UTS namespace keeps the node's name, as in other runtimes.
+    hostname: hostNetwork || !config.hostname ? nodeHostname() : config.hostname,
     logDirectory: config.logDirectory,
     privileged: config.linux?.securityContext?.privileged ?? false,
     cgroupParent: config.linux?.cgroupParent ?? '',
     namespaces,
     netnsPath: hostNetwork ? '' : join(ctx.paths.netns, id),
     ips: [],
-    portMappings: config.portMappings.map((pm) => ({
+    // A mapping without a host port only documents the container port: nothing to set up.
+    portMappings: config.portMappings.filter((pm) => pm.hostPort > 0).map((pm) => ({
       hostPort: pm.hostPort,
       containerPort: pm.containerPort,
       protocol: PROTOCOLS[pm.protocol] ?? 'tcp',
@@ -147,7 +150,7 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
       additionalGids: [],
       namespaces: podNamespaces,
       cgroupsPath: sandboxCgroupsPath(record),
-      hostname: hostNetwork ? undefined : record.hostname,
+      hostname: hostNetwork || !config.hostname ? undefined : record.hostname,
       mounts: [],
       terminal: false,
       sysctl: config.linux?.sysctls,
