@@ -166,3 +166,16 @@ test('a host-network pod uses the node network namespace', async () => {
   await call('StopPodSandbox', { pod_sandbox_id: id });
   await call('RemovePodSandbox', { pod_sandbox_id: id });
 });
+
+test('a pod without a hostname keeps the node name; a port mapping without a host port is only documentation', async () => {
+  const { hostname } = await import('node:os');
+  const pod = podConfig(d, 'no-hostname', { hostname: '', port_mappings: [{ protocol: 'TCP', container_port: 80 }] });
+  const { id } = await runPod(d, pod);
+  const c = await startContainer(d, id, pod, containerConfig('h', ['hostname']));
+  const s = await waitExited(d, c);
+  const { readFileSync } = await import('node:fs');
+  assert.match(readFileSync(s.log_path, 'utf8'), new RegExp(` stdout F ${hostname()}\\n$`));
+  await assert.rejects(call('RunPodSandbox', { config: podConfig(d, 'long', { hostname: 'h'.repeat(65) }) }), { code: 3 });
+  await call('StopPodSandbox', { pod_sandbox_id: id });
+  await call('RemovePodSandbox', { pod_sandbox_id: id });
+});
