@@ -2,6 +2,7 @@ import { notFound, withContext } from '../errors.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { ExitMonitor } from './exit-monitor.js';
+import { waitUntilSignalCanLand } from './signal-readiness.js';
 
 /** How long a SIGKILLed container may take to be reported gone before the call fails. */
 const KILL_GRACE_MS = 10_000;
@@ -26,6 +27,7 @@ export async function stopContainer(
   const log = logger.child({ pod: record.sandboxId, container: id });
   if (timeoutSeconds > 0) {
     const signal = record.stopSignal || 'SIGTERM';
+    await waitUntilSignalCanLand(record.pid, signal, BigInt(record.startedAt));
     await ctx.runc.kill(id, signal).catch((err) => log.debug({ err }, 'stop signal not delivered'));
     if (await exits.waitForExit(id, timeoutSeconds * 1000)) {
       log.info({ step: 'stop', signal, ms: t() }, 'container stopped');
