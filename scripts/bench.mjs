@@ -5,3 +5,4 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
 execFileSync(process.execPath, ['dist/bench/lifecycle.js'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, ['dist/bench/pull.js'], { cwd: root, stdio: 'inherit' });

@@ -5,6 +5,7 @@ import type { Runc } from './oci/runc.js';
 import type { EventBus } from './store/events.js';
 import type { KeyedMutex } from './store/keyed-mutex.js';
 import type { RecordStore } from './store/record-store.js';
+import type { StreamingServer } from './streaming/server.js';
 import type { ContainerRecord, SandboxRecord } from './store/types.js';
 
 /** The collaborators the sandbox and container operations work with. */
@@ -21,4 +22,6 @@ export interface RuntimeContext {
   events: EventBus;
   /** cricket's own oom_score_adj: nothing may go below it on this host (see DESIGN.md). */
   minOomScoreAdj: number;
+  /** The exec / attach / port-forward server; set once the daemon has started it. */
+  streaming?: StreamingServer;
 }

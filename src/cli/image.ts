@@ -1,13 +1,19 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, statePaths } from '../config/config.js';
 import { CricketError } from '../errors.js';
+import { Puller } from '../image/pull.js';
 import { ImageStore, type ImportProgress } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
 import { parseArgs } from './args.js';
 
 const USAGE = `usage:
+  cricket image pull REF [--user U:P]      pull from a registry (mirrors, CAs, credentials from the config)
   cricket image import PATH [--name REF]   import an OCI layout dir, OCI archive or docker save archive
   cricket image ls [--quiet]               list images (--quiet: ids only)
   cricket image inspect REF                the image's record as JSON
-  cricket image rm REF...                  remove images (layers other images use stay)
+  cricket image rm REF...                  remove images (layers other images or containers use stay)
+  cricket image prune                      delete layers and blobs no image or container uses
 `;
 
 export function formatBytes(n: number): string {
@@ -53,9 +59,12 @@ function progressPrinter(): { onProgress?: (p: ImportProgress) => void; clear():
       if (p.phase !== 'done' && now - last < 100) return;
       last = now;
       const total = p.totalBytes ? ` / ${formatBytes(p.totalBytes)}` : '';
+      const layers = p.layersDone !== undefined ? `layers ${p.layersDone}/${p.layers} done` : `layer ${p.layer ?? p.layers}/${p.layers}`;
       const what = p.phase === 'archive'
         ? `reading archive ${formatBytes(p.bytes)}${total}`
-        : `${p.image ?? ''}: layer ${p.layer ?? p.layers}/${p.layers} ${formatBytes(p.bytes)}${total}`;
+        : p.phase === 'manifest'
+          ? `${p.image ?? ''}: resolving`
+          : `${p.image ?? ''}: ${layers}, ${formatBytes(p.bytes)}${total}`;
       process.stderr.write(`\r\x1b[K${what}`);
       shown = true;
     },
@@ -95,6 +104,33 @@ export async function imageCommand(argv: string[], opts: { root: string }): Prom
         }
         return 0;
       }
+      case 'pull': {
+        if (args.length !== 1) return usage('pull takes one REF');
+        const config = loadConfig(flags);
+        const store = ImageStore.open(opts.root);
+        const progress = progressPrinter();
+        let auth: { username: string; password: string } | undefined;
+        if (flags.user) {
+          const colon = flags.user.indexOf(':');
+          auth = colon < 0 ? { username: flags.user, password: '' } : { username: flags.user.slice(0, colon), password: flags.user.slice(colon + 1) };
+        }
+        try {
+          const r = await new Puller(store, config.registries).pull(args[0]!, { auth, onProgress: progress.onProgress });
+          progress.clear();
+          const img = r.image;
+          const name = img.repoTags[0] ?? img.repoDigests[0] ?? img.id;
+          out(`pulled ${name} ${img.id} (${img.layers.length} layer${img.layers.length === 1 ? '' : 's'}: ${r.layersFetched} fetched, ${r.layersPresent} present; ${formatBytes(r.fetchedBytes)} in ${(r.ms / 1000).toFixed(1)} s; ${formatBytes(img.size)} unpacked)\n`);
+        } finally {
+          progress.clear();
+        }
+        return 0;
+      }
+      case 'prune': {
+        if (args.length > 0) return usage('prune takes no arguments');
+        const r = await ImageStore.open(opts.root).collectGarbage(containerImages(flags));
+        out(`removed ${r.layers} layer${r.layers === 1 ? '' : 's'} and ${r.blobs} blob${r.blobs === 1 ? '' : 's'}\n`);
+        return 0;
+      }
       case 'ls':
       case 'list': {
         if (args.length > 0) return usage('ls takes no arguments');
@@ -119,7 +155,7 @@ export async function imageCommand(argv: string[], opts: { root: string }): Prom
         const store = ImageStore.open(opts.root);
         let failed = 0;
         for (const ref of args) {
-          const removed = await store.remove(ref);
+          const removed = await store.remove(ref, containerImages(flags));
           if (removed) out(`removed ${removed.repoTags.join(', ') || removed.id}\n`);
           else {
             process.stderr.write(`cricket image: no image ${ref}\n`);
@@ -136,4 +172,28 @@ export async function imageCommand(argv: string[], opts: { root: string }): Prom
     process.stderr.write(`cricket image ${sub}: ${msg}\n`);
     return 1;
   }
+}
+
+/**
+ * Image ids of the containers the daemon keeps records of (read from its state directory, as
+ * the daemon may not be running): their layers are kept when their image is removed.
+ */
+function containerImages(flags: Record<string, string>): Set<string> {
+  const ids = new Set<string>();
+  const dir = statePaths(loadConfig(flags)).containerRecords;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return ids;
+  }
+  for (const n of names) {
+    try {
+      const rec = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { imageId?: unknown };
+      if (typeof rec.imageId === 'string') ids.add(rec.imageId);
+    } catch {
+      // A record being written: the daemon's own collection will see it.
+    }
+  }
+  return ids;
 }

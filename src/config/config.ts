@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { invalidArgument } from '../errors.js';
+import { parseRegistriesConfig, type RegistriesConfig } from '../image/registry-config.js';
 
 /** Everything the daemon needs to know about where things live and which tools to run. */
 export interface CricketConfig {
@@ -22,6 +23,14 @@ export interface CricketConfig {
   };
   /** Upper bound for external tool calls that should be quick (runc create/start/delete, CNI). */
   toolTimeoutMs: number;
+  /** Per registry host: mirrors, CA files, insecure (plain HTTP), credentials (`[registries."HOST"]`). */
+  registries: RegistriesConfig;
+  /** The exec / attach / port-forward HTTP server whose URLs Exec, Attach and PortForward return. */
+  streaming: {
+    address: string;
+    /** 0: a free port chosen at start-up. */
+    port: number;
+  };
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/cricket/config.toml';
@@ -41,6 +50,8 @@ export function defaultConfig(): CricketConfig {
       defaultSubnet: '10.85.0.0/16',
     },
     toolTimeoutMs: 60_000,
+    registries: {},
+    streaming: { address: '127.0.0.1', port: 0 },
   };
 }
 
@@ -69,7 +80,15 @@ export function loadConfig(flags: Flags): CricketConfig {
   if (flags['cni-bridge']) config.cni.defaultBridge = flags['cni-bridge'];
   if (flags.runc) config.runc = flags.runc;
   if (flags.conmon) config.conmon = flags.conmon;
+  if (flags['streaming-address']) config.streaming.address = flags['streaming-address'];
+  if (flags['streaming-port'] !== undefined) config.streaming.port = parsePort(flags['streaming-port'], '--streaming-port');
   return config;
+}
+
+function parsePort(value: unknown, what: string): number {
+  const port = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgument(`${what} must be a port number (0-65535), not ${String(value)}`);
+  return port;
 }
 
 function applyToml(config: CricketConfig, text: string, file: string): void {
@@ -89,6 +108,7 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   if (doc.runc !== undefined) config.runc = str(doc.runc, 'runc');
   if (doc.conmon !== undefined) config.conmon = str(doc.conmon, 'conmon');
   if (doc.pause_image !== undefined) config.pauseImage = str(doc.pause_image, 'pause_image');
+  if (doc.registries !== undefined) config.registries = parseRegistriesConfig(doc.registries, file);
   const cni = doc.cni as Record<string, unknown> | undefined;
   if (cni) {
     if (cni.conf_dir !== undefined) config.cni.confDir = str(cni.conf_dir, 'cni.conf_dir');
@@ -98,6 +118,11 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
     }
     if (cni.default_bridge !== undefined) config.cni.defaultBridge = str(cni.default_bridge, 'cni.default_bridge');
     if (cni.default_subnet !== undefined) config.cni.defaultSubnet = str(cni.default_subnet, 'cni.default_subnet');
+  }
+  const streaming = doc.streaming as Record<string, unknown> | undefined;
+  if (streaming) {
+    if (streaming.address !== undefined) config.streaming.address = str(streaming.address, 'streaming.address');
+    if (streaming.port !== undefined) config.streaming.port = parsePort(streaming.port, `config ${file}: streaming.port`);
   }
 }
 

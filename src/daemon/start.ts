@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { statePaths, type CricketConfig } from '../config/config.js';
 import { ExitMonitor } from '../container/exit-monitor.js';
 import { RuntimeServiceService, ImageServiceService } from '../gen/runtime/v1/api.js';
+import { imagesInUse, startImageGarbageCollection } from '../image/gc.js';
 import { ImageStore } from '../image/store.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { CniNetwork } from '../network/cni.js';
@@ -18,6 +19,7 @@ import { KeyedMutex } from '../store/keyed-mutex.js';
 import { RecordStore } from '../store/record-store.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
 import { findProgram } from '../process/find-program.js';
+import { StreamingServer } from '../streaming/server.js';
 import { recover } from './recover.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -63,13 +65,17 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   await recover(ctx);
   const exits = new ExitMonitor(ctx);
   await exits.start();
+  const stopImageGc = startImageGarbageCollection(images, ctx.containers, ctx.events);
+  const streaming = new StreamingServer(ctx, config.streaming);
+  await streaming.start();
+  ctx.streaming = streaming;
 
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   server.addService(RuntimeServiceService, runtimeService(ctx, exits));
-  server.addService(ImageServiceService, imageService(images));
+  server.addService(ImageServiceService, imageService(images, { registries: config.registries, imagesInUse: () => imagesInUse(ctx.containers) }));
   const listener = await listenUnix(server, config.socket, { mode: 0o660 });
   logger.info(
-    { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, ms: elapsed() },
+    { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, ms: elapsed() },
     'cricket serving CRI',
   );
   return {
@@ -77,7 +83,9 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     async close() {
       await listener.close();
       server.forceShutdown();
+      await streaming.close();
       exits.stop();
+      stopImageGc();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { link, lstat, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -10,9 +11,11 @@ import { normalizeTag } from './reference.js';
 import { TarSink, type ReadEntry } from './tar-read.js';
 import { entryComponents } from './unpack.js';
 
-/** One layer of an image to import: a blob file on disk and what it must hash to. */
+/** One layer of an image to import: a blob (a file on disk, or a stream) and what it must hash to. */
 export interface LayerSource {
-  path: string;
+  /** The blob as a file; or `open` gives it as a stream (a registry download). */
+  path?: string;
+  open?: () => Promise<Readable>;
   /** Digest of the file as stored (OCI descriptors give one; `docker save` usually does not). */
   digest?: string;
   size?: number;
@@ -23,7 +26,9 @@ export interface LayerSource {
 export interface ImageSource {
   /** Where it was found, for messages: "<path> manifest sha256:…". */
   origin: string;
-  configPath: string;
+  /** The config blob as a file, or its bytes. */
+  configPath?: string;
+  configBytes?: Buffer;
   /** Digest the config blob must have when one is known from a descriptor or a file name. */
   configDigest?: string;
   configSize?: number;
@@ -32,6 +37,10 @@ export interface ImageSource {
   manifestPath?: string;
   /** Normalised name:tag references the source gives the image. */
   names: string[];
+  /** name@digest references; by default each name's repository at manifestDigest. */
+  repoDigests?: string[];
+  /** Further blobs to keep with the image (a pulled manifest and its index). */
+  blobs?: Array<{ digest: string; bytes: Buffer }>;
   layers: LayerSource[];
 }
 

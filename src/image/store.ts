@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CricketError, failedPrecondition, invalidArgument, withContext } from '../errors.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { parseImageConfig } from './config.js';
-import { chainIds, digestHex, sha256Digest } from './digest.js';
+import { chainIds, digestHex, isDigest, sha256Digest } from './digest.js';
 import { readImportSource, type ImageSource } from './import.js';
 import { findInLayers } from './layers.js';
 import { withFileLock } from './lock.js';
@@ -16,12 +16,13 @@ import { readLayerMeta, unpackLayer, type LayerMeta } from './unpack.js';
 
 /** Progress of an import, for a CLI's progress line. */
 export interface ImportProgress {
-  phase: 'archive' | 'layer' | 'done';
+  phase: 'archive' | 'manifest' | 'layer' | 'done';
   /** The image being imported (its first name, else its origin). */
   image?: string;
-  /** 1-based index of the layer being unpacked, and how many the image has. */
+  /** 1-based index of the layer being unpacked, how many the image has, how many are in place. */
   layer?: number;
   layers?: number;
+  layersDone?: number;
   /** Bytes read so far in this phase, and the total when known. */
   bytes: number;
   totalBytes?: number;
@@ -243,15 +244,15 @@ export class ImageStore {
   }
 
   /**
-   * Imports one image whose blobs are files on disk (what importPath finds; a registry client
-   * can hand over downloaded blobs the same way). Verifies config and layers, unpacks missing
-   * layers, stores config and manifest blobs, then records the image under the lock. Names it
+   * Imports one image whose blobs are files on disk or streams (what importPath finds, what a
+   * registry pull hands over). Verifies config and layers, unpacks missing layers (a few at a
+   * time), then stores config and manifest blobs and records the image under the lock. Names it
    * is given move to it from any other image that had them.
    */
   async importImage(source: ImageSource, opts: Pick<ImportOptions, 'pinned' | 'onProgress'> = {}): Promise<ImageRecord> {
     const label = source.names[0] ?? source.origin;
     try {
-      const configBytes = await readFile(source.configPath).catch((err: unknown) => {
+      const configBytes = source.configBytes ?? await readFile(source.configPath ?? '').catch((err: unknown) => {
         throw invalidArgument(`config blob ${source.configPath} is missing: ${(err as Error).message}`);
       });
       const id = sha256Digest(configBytes);
@@ -266,54 +267,92 @@ export class ImageStore {
         throw invalidArgument(`config lists ${parsed.diffIds.length} layers, manifest ${source.layers.length}`);
       }
       const chains = chainIds(parsed.diffIds);
-      const totalBytes = await Promise.all(source.layers.map((l) => stat(l.path).then((s) => s.size, () => 0))).then((s) => s.reduce((a, b) => a + b, 0));
+      const manifestBytes = source.manifestPath ? await readFile(source.manifestPath) : undefined;
+      const blobs = [
+        { digest: id, bytes: configBytes },
+        ...(source.manifestDigest && manifestBytes ? [{ digest: source.manifestDigest, bytes: manifestBytes }] : []),
+        ...(source.blobs ?? []),
+      ];
+      for (const b of blobs) if (sha256Digest(b.bytes) !== b.digest) throw invalidArgument(`blob ${b.digest} does not match its digest`);
 
-      // Layers may vanish between unpacking and recording (another process removing an image
-      // that shared them): the check under the lock catches it, and we unpack again.
-      for (let attempt = 1; ; attempt++) {
-        const metas: LayerMeta[] = [];
-        let bytes = 0;
-        for (let i = 0; i < chains.length; i++) {
-          const layer = source.layers[i]!;
-          metas.push(await this.ensureLayer(chains[i]!, parsed.diffIds[i]!, layer, (n) => {
-            bytes += n;
-            opts.onProgress?.({ phase: 'layer', image: label, layer: i + 1, layers: chains.length, bytes, totalBytes });
-          }, `layer ${i + 1}/${chains.length}`));
+      this.hold(chains);
+      try {
+        // Layers may vanish between unpacking and recording (another process collecting garbage
+        // or removing an image that shared them): the check under the lock catches it, and we
+        // unpack again.
+        for (let attempt = 1; ; attempt++) {
+          const missing = chains.map((c) => !existsSync(join(this.layerDir(c), 'layer.json')));
+          const sizes = await Promise.all(source.layers.map((l, i) => (!missing[i] ? 0 : l.size ?? (l.path ? stat(l.path).then((s) => s.size, () => 0) : 0))));
+          const totalBytes = sizes.reduce((a, b) => a + b, 0);
+          let bytes = 0;
+          let layersDone = missing.filter((m) => !m).length;
+          const report = (layer: number) => opts.onProgress?.({ phase: 'layer', image: label, layer, layers: chains.length, layersDone, bytes, totalBytes });
+          const metas = await mapLimit(chains, LAYER_CONCURRENCY, async (chainId, i) => {
+            const meta = await this.ensureLayer(chainId, parsed.diffIds[i]!, source.layers[i]!, (n) => {
+              bytes += n;
+              report(i + 1);
+            }, `layer ${i + 1}/${chains.length}`);
+            if (missing[i]) {
+              layersDone++;
+              report(i + 1);
+            }
+            return meta;
+          });
+          const record = await withFileLock(this.lockPath, async () => {
+            if (!chains.every((c) => existsSync(join(this.layerDir(c), 'layer.json')))) return undefined;
+            for (const b of blobs) await this.storeBlob(b.digest, b.bytes);
+            this.refresh();
+            const existing = this.images.find((i) => i.id === id);
+            const tags = [...new Set([...(existing?.repoTags ?? []), ...source.names])];
+            const digests = source.repoDigests ?? (source.manifestDigest ? source.names.map((n) => `${repoOf(n)}@${source.manifestDigest}`) : []);
+            const rec: ImageRecord = {
+              id,
+              repoTags: tags,
+              repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...digests])],
+              size: metas.reduce((sum, m) => sum + m.size, 0),
+              config: parsed.config,
+              layers: chains,
+              pinned: (existing?.pinned ?? false) || opts.pinned === true,
+              blobs: [...new Set([...(existing?.blobs ?? []), ...blobs.map((b) => b.digest).filter((d) => d !== id)])],
+            };
+            const others = this.images
+              .filter((i) => i.id !== id)
+              .map((i) => (i.repoTags.some((t) => tags.includes(t)) ? { ...i, repoTags: i.repoTags.filter((t) => !tags.includes(t)) } : i));
+            await this.writeIndex([...others, rec]);
+            return this.images.find((i) => i.id === id);
+          });
+          if (record) {
+            opts.onProgress?.({ phase: 'done', image: label, layers: chains.length, layersDone: chains.length, bytes, totalBytes });
+            return record;
+          }
+          if (attempt >= 3) throw new CricketError('internal', 'layers keep disappearing while the image is recorded');
         }
-        await this.storeBlob(id, configBytes);
-        if (source.manifestDigest && source.manifestPath) {
-          await this.storeBlob(source.manifestDigest, await readFile(source.manifestPath));
-        }
-        const record = await withFileLock(this.lockPath, async () => {
-          if (!chains.every((c) => existsSync(join(this.layerDir(c), 'layer.json')))) return undefined;
-          this.refresh();
-          const existing = this.images.find((i) => i.id === id);
-          const tags = [...new Set([...(existing?.repoTags ?? []), ...source.names])];
-          const digests = source.manifestDigest ? source.names.map((n) => `${repoOf(n)}@${source.manifestDigest}`) : [];
-          const rec: ImageRecord = {
-            id,
-            repoTags: tags,
-            repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...digests])],
-            size: metas.reduce((sum, m) => sum + m.size, 0),
-            config: parsed.config,
-            layers: chains,
-            pinned: (existing?.pinned ?? false) || opts.pinned === true,
-          };
-          const others = this.images
-            .filter((i) => i.id !== id)
-            .map((i) => (i.repoTags.some((t) => tags.includes(t)) ? { ...i, repoTags: i.repoTags.filter((t) => !tags.includes(t)) } : i));
-          await this.writeIndex([...others, rec]);
-          return this.images.find((i) => i.id === id);
-        });
-        if (record) {
-          opts.onProgress?.({ phase: 'done', image: label, layers: chains.length, bytes, totalBytes });
-          return record;
-        }
-        if (attempt >= 3) throw new CricketError('internal', 'layers keep disappearing while the image is recorded');
+      } finally {
+        this.release(chains);
       }
     } catch (err) {
       throw withContext(`image ${label}`, err);
     }
+  }
+
+  /** Layers an import of this process is working on: garbage collection leaves them alone. */
+  private readonly busyLayers = new Map<string, number>();
+
+  private hold(chains: readonly string[]): void {
+    for (const c of chains) this.busyLayers.set(c, (this.busyLayers.get(c) ?? 0) + 1);
+  }
+
+  private release(chains: readonly string[]): void {
+    for (const c of chains) {
+      const n = (this.busyLayers.get(c) ?? 1) - 1;
+      if (n <= 0) this.busyLayers.delete(c);
+      else this.busyLayers.set(c, n);
+    }
+  }
+
+  /** True when the layer of this chain id is unpacked in the store. */
+  hasLayer(chainId: string): boolean {
+    return existsSync(join(this.layerDir(chainId), 'layer.json'));
   }
 
   /** The unpacked layer for a chain id: already there, being unpacked by us, or unpacked now. */
@@ -322,7 +361,12 @@ export class ImageStore {
     if (existsSync(join(dir, 'layer.json'))) return readLayerMeta(dir);
     let pending = this.inflight.get(chainId);
     if (!pending) {
-      pending = unpackLayer({ blobPath: layer.path, digest: layer.digest, size: layer.size, diffId, chainId, dest: dir, onBytes })
+      const open = layer.open ?? (async () => {
+        if (!layer.path) throw new CricketError('internal', `${what}: no blob to read`);
+        return createReadStream(layer.path);
+      });
+      const blobLabel = layer.path ? basename(layer.path) : (layer.digest ?? what);
+      pending = unpackLayer({ open, label: blobLabel, digest: layer.digest, size: layer.size, diffId, chainId, dest: dir, onBytes })
         .catch((err: unknown) => {
           throw withContext(what, err);
         })
@@ -332,46 +376,169 @@ export class ImageStore {
     return pending;
   }
 
+  private blobPath(digest: string): string {
+    return join(this.root, 'blobs', 'sha256', digestHex(digest, 'blob'));
+  }
+
   private async storeBlob(digest: string, data: Buffer): Promise<void> {
-    const path = join(this.root, 'blobs', 'sha256', digestHex(digest, 'blob'));
+    const path = this.blobPath(digest);
     if (existsSync(path)) return;
     await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
     await writeFileAtomic(path, data, { mode: 0o644, syncDir: true });
   }
 
   /**
-   * Removes an image (all its names). Layers no other image uses are deleted; returns the removed
+   * Removes an image (all its names), then collects garbage: layers and blobs no image uses go,
+   * except those of `inUse` images (ids of images containers run from: their layers stay until
+   * the containers are gone, even though the image is no longer listed). Returns the removed
    * record, or undefined when no image matched (removing twice is not an error). Pinned images
    * are refused with failed-precondition.
    */
-  async remove(ref: string): Promise<ImageRecord | undefined> {
-    const trash: string[] = [];
+  async remove(ref: string, inUse: ReadonlySet<string> = new Set()): Promise<ImageRecord | undefined> {
     const removed = await withFileLock(this.lockPath, async () => {
       this.refresh();
       const img = this.resolve(ref);
       if (!img) return undefined;
       if (img.pinned) throw failedPrecondition(`image ${img.repoTags[0] ?? img.id} is pinned and cannot be removed`);
-      const rest = this.images.filter((i) => i.id !== img.id);
-      await this.writeIndex(rest);
-      const used = new Set(rest.flatMap((i) => i.layers));
-      for (const chainId of img.layers) {
-        if (used.has(chainId)) continue;
-        // Renamed away first (under the lock), so no one sees a half-deleted layer as valid.
-        const to = join(this.root, 'layers', `.trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+      await this.writeIndex(this.images.filter((i) => i.id !== img.id));
+      return img;
+    });
+    if (removed) {
+      const gc = await this.collectGarbage(inUse);
+      logger.info({ image: removed.id, tags: removed.repoTags, layersRemoved: gc.layers, blobsRemoved: gc.blobs, keptForContainers: inUse.has(removed.id) }, 'image removed');
+    }
+    return removed;
+  }
+
+  /**
+   * Deletes every layer and blob that no listed image, no image of `inUse` (ids of images
+   * containers use) and no import under way in this process needs. Layers are renamed away under
+   * the lock (nobody sees a half-deleted layer as valid) and deleted after it.
+   */
+  async collectGarbage(inUse: ReadonlySet<string> = new Set()): Promise<{ layers: number; blobs: number }> {
+    const trash: string[] = [];
+    let blobCount = 0;
+    await withFileLock(this.lockPath, async () => {
+      this.refresh();
+      const keepLayers = new Set(this.images.flatMap((i) => i.layers));
+      const keepBlobs = new Set(this.images.flatMap((i) => [i.id, ...(i.blobs ?? []), ...i.repoDigests.map((d) => d.slice(d.indexOf('@') + 1))]));
+      for (const id of inUse) {
+        if (this.images.some((i) => i.id === id) || !isDigest(id)) continue;
+        // A removed image a container still runs from: its config names its layers.
         try {
-          renameSync(this.layerDir(chainId), to);
+          const parsed = parseImageConfig(readFileSync(this.blobPath(id)), id);
+          for (const c of chainIds(parsed.diffIds)) keepLayers.add(c);
+          keepBlobs.add(id);
+        } catch {
+          // No config left: nothing can be known, and nothing is kept for it.
+        }
+      }
+      for (const c of this.busyLayers.keys()) keepLayers.add(c);
+      const layersDir = join(this.root, 'layers');
+      for (const name of readdirSync(layersDir)) {
+        if (!/^[0-9a-f]{64}$/.test(name) || keepLayers.has(`sha256:${name}`)) continue;
+        const to = join(layersDir, `.trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+        try {
+          renameSync(join(layersDir, name), to);
           trash.push(to);
+          this.usageCache.delete(name);
         } catch (err) {
           if (!isErrno(err, 'ENOENT')) throw err;
         }
       }
-      const blobsInUse = new Set(rest.flatMap((i) => [i.id, ...i.repoDigests.map((d) => d.slice(d.indexOf('@') + 1))]));
-      for (const digest of new Set([img.id, ...img.repoDigests.map((d) => d.slice(d.indexOf('@') + 1))])) {
-        if (!blobsInUse.has(digest)) await rm(join(this.root, 'blobs', 'sha256', digestHex(digest, 'blob')), { force: true });
+      const blobsDir = join(this.root, 'blobs', 'sha256');
+      for (const name of readdirSync(blobsDir)) {
+        if (!/^[0-9a-f]{64}$/.test(name) || keepBlobs.has(`sha256:${name}`)) continue;
+        await rm(join(blobsDir, name), { force: true });
+        blobCount++;
       }
-      return img;
     });
     for (const dir of trash) await rm(dir, { recursive: true, force: true });
-    return removed;
+    if (trash.length > 0 || blobCount > 0) logger.info({ layers: trash.length, blobs: blobCount }, 'image store garbage collected');
+    return { layers: trash.length, blobs: blobCount };
   }
+
+  /** Disk usage of complete layers, per layer directory name (layers never change once there). */
+  private readonly usageCache = new Map<string, { bytes: number; inodes: number }>();
+
+  /**
+   * Bytes (allocated blocks) and inodes the store occupies, for ImageFsInfo. Complete layers are
+   * walked once and remembered; blobs, the index and work in progress are looked at each time.
+   */
+  usage(): { bytes: number; inodes: number } {
+    let bytes = 0;
+    let inodes = 0;
+    const walk = (path: string, seen: Set<bigint>): { bytes: number; inodes: number } => {
+      const acc = { bytes: 0, inodes: 0 };
+      const visit = (p: string): void => {
+        let st;
+        try {
+          st = lstatSync(p, { bigint: true });
+        } catch {
+          return; // removed while we looked
+        }
+        if (!seen.has(st.ino)) {
+          seen.add(st.ino);
+          acc.inodes++;
+          acc.bytes += Number(st.blocks) * 512;
+        }
+        if (st.isDirectory()) {
+          let names: string[] = [];
+          try {
+            names = readdirSync(p);
+          } catch {
+            return;
+          }
+          for (const n of names) visit(join(p, n));
+        }
+      };
+      visit(path);
+      return acc;
+    };
+    inodes++; // the store's own directory
+    for (const name of readdirSync(this.root)) {
+      if (name === 'layers') continue;
+      const u = walk(join(this.root, name), new Set());
+      bytes += u.bytes;
+      inodes += u.inodes;
+    }
+    const layersDir = join(this.root, 'layers');
+    inodes++;
+    for (const name of readdirSync(layersDir)) {
+      const complete = /^[0-9a-f]{64}$/.test(name) && existsSync(join(layersDir, name, 'layer.json'));
+      let u = complete ? this.usageCache.get(name) : undefined;
+      if (!u) {
+        u = walk(join(layersDir, name), new Set());
+        if (complete) this.usageCache.set(name, u);
+      }
+      bytes += u.bytes;
+      inodes += u.inodes;
+    }
+    return { bytes, inodes };
+  }
+}
+
+const LAYER_CONCURRENCY = 3;
+
+/** Maps with at most `limit` calls running at once; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.min(limit, items.length) }, worker);
+  const settled = await Promise.allSettled(workers);
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return results;
 }

@@ -1,7 +1,11 @@
 import { Parser, type ReadEntry } from 'tar';
 import { invalidArgument } from '../errors.js';
+import { PaxXattrScanner, type EntryXattrs } from './pax-xattrs.js';
 
 export type { ReadEntry };
+
+/** An entry with the extended attributes its PAX header gave (see PaxXattrScanner). */
+export type EntryWithXattrs = ReadEntry & { xattrs?: EntryXattrs };
 
 export interface TarReadResult {
   entries: number;
@@ -22,7 +26,11 @@ export interface TarReadResult {
 export class TarSink {
   private failure: unknown;
 
-  constructor(private readonly onEntry: (entry: ReadEntry) => Promise<void>) {}
+  /** With `xattrs`, entries carry the extended attributes of their PAX headers. */
+  constructor(
+    private readonly onEntry: (entry: EntryWithXattrs) => Promise<void>,
+    private readonly opts: { xattrs?: boolean } = {},
+  ) {}
 
   /** The error that stopped the parse, else `err` itself. */
   reason(err: unknown): unknown {
@@ -31,6 +39,7 @@ export class TarSink {
 
   readonly consume = async (source: AsyncIterable<Buffer>): Promise<TarReadResult> => {
     const parser = new Parser({ strict: false });
+    const scanner = this.opts.xattrs ? new PaxXattrScanner() : undefined;
     let count = 0;
     let onFail: (err: unknown) => void = () => {};
     const failed = new Promise<never>((_, reject) => {
@@ -46,7 +55,12 @@ export class TarSink {
     const failedYet = (): boolean => this.failure !== undefined;
 
     let chain: Promise<void> = Promise.resolve();
-    parser.on('entry', (entry: ReadEntry) => {
+    parser.on('entry', (entry: EntryWithXattrs) => {
+      const found = scanner?.found.get(count);
+      if (found) {
+        entry.xattrs = found;
+        scanner!.found.delete(count);
+      }
       count++;
       chain = chain.then(async () => {
         try {
@@ -72,6 +86,7 @@ export class TarSink {
 
     for await (const chunk of source) {
       if (failedYet()) break;
+      scanner?.write(chunk);
       if (!parser.write(chunk)) {
         let onDrain: () => void = () => {};
         const drained = new Promise<void>((resolve) => {

@@ -25,4 +25,6 @@ export interface ImageRecord {
   layers: string[];
   /** Pinned images are never garbage-collected or removed (the built-in pause image). */
   pinned: boolean;
+  /** Further blobs stored for the image (its manifest, the index it came from); kept until it goes. */
+  blobs?: string[];
 }

@@ -3,14 +3,16 @@ import {
   chmodSync, closeSync, createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync,
   lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, utimesSync, writeSync,
 } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { CricketError, invalidArgument, withContext } from '../errors.js';
 import { run } from '../process/run.js';
+import { peekCompression, decompressStages } from './decompress.js';
 import { HashTap } from './digest.js';
-import { TarSink, type ReadEntry } from './tar-read.js';
+import { allowedXattr } from './pax-xattrs.js';
+import { TarSink, type EntryWithXattrs } from './tar-read.js';
 
 /** What a layer directory's layer.json records; the directory's fs/ holds the files. */
 export interface LayerMeta {
@@ -23,8 +25,10 @@ export interface LayerMeta {
 }
 
 export interface UnpackOptions {
-  /** The layer blob on disk: a tar, or a gzip-compressed tar. */
-  blobPath: string;
+  /** Opens the layer blob (a file, a registry response): a tar, compressed with gzip or zstd, or not. */
+  open: () => Promise<Readable>;
+  /** Names the blob in errors (a file name, a digest). */
+  label: string;
   /** Digest of the blob as stored (the descriptor's); verified when given. */
   digest?: string;
   /** Size of the blob as stored; verified when given. */
@@ -40,21 +44,6 @@ export interface UnpackOptions {
 
 /** Refusal of a hostile or broken layer entry: invalid-argument, with the entry named. */
 const refuse = (name: string, why: string): CricketError => invalidArgument(`entry "${name}": ${why}`);
-
-const GZIP_MAGIC = [0x1f, 0x8b];
-const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
-
-async function sniff(path: string): Promise<'gzip' | 'zstd' | 'none'> {
-  const fh = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(head, 0, 4, 0);
-    const starts = (magic: number[]) => bytesRead >= magic.length && magic.every((b, i) => head[i] === b);
-    return starts(GZIP_MAGIC) ? 'gzip' : starts(ZSTD_MAGIC) ? 'zstd' : 'none';
-  } finally {
-    await fh.close();
-  }
-}
 
 /** Path components of an entry name; refuses absolute names and `..` anywhere. */
 export function entryComponents(name: string): string[] {
@@ -88,7 +77,35 @@ class LayerWriter {
 
   constructor(private readonly root: string) {}
 
-  async entry(e: ReadEntry): Promise<void> {
+  async entry(e: EntryWithXattrs): Promise<void> {
+    await this.write(e);
+    if (e.xattrs) await this.setXattrs(e);
+  }
+
+  /**
+   * Extended attributes from the entry's PAX header, after ownership and mode (chown clears
+   * security.capability). Only user.* and security.capability are set; setfattr -h never
+   * follows a symlink.
+   */
+  private async setXattrs(e: EntryWithXattrs): Promise<void> {
+    const strip = (p: string) => p.replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
+    if (strip(e.xattrs!.path) !== strip(e.path)) {
+      throw refuse(e.path, `extended attributes of "${e.xattrs!.path}" cannot be matched to the entry`);
+    }
+    const parts = entryComponents(e.path);
+    if (parts.length === 0 || parts[parts.length - 1]!.startsWith('.wh.')) return;
+    const abs = join(this.parentDir(e.path, parts, false), parts[parts.length - 1]!);
+    // Linux keeps user.* attributes off symlinks; and a link is no place for capabilities.
+    if (lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() !== false) return;
+    for (const [name, value] of e.xattrs!.xattrs) {
+      if (!allowedXattr(name)) continue;
+      if (!/^[\x21-\x7e]+$/.test(name)) throw refuse(e.path, `extended attribute name ${JSON.stringify(name)} is not printable`);
+      const v = value.length > 0 ? ['-v', `0x${value.toString('hex')}`] : [];
+      await run('setfattr', ['-h', '-n', name, ...v, abs], { timeoutMs: 10_000 });
+    }
+  }
+
+  private async write(e: EntryWithXattrs): Promise<void> {
     const name = e.path;
     const parts = entryComponents(name);
     if (parts.length === 0) return; // "./": the layer root itself; its metadata is ours.
@@ -257,19 +274,17 @@ export async function unpackLayer(opts: UnpackOptions): Promise<LayerMeta> {
   try {
     await mkdir(fsDir, { recursive: true });
     await chmod(fsDir, 0o755); // the container's / when this is the top layer: not umask's choice
-    const compression = await sniff(opts.blobPath);
-    if (compression === 'zstd') throw invalidArgument('zstd-compressed layers are not supported');
+    const input = await opts.open();
+    const { compression, body } = await peekCompression(input);
     const stored = new HashTap(opts.onBytes);
     const plain = new HashTap();
     const writer = new LayerWriter(fsDir);
-    const sink = new TarSink((e) => writer.entry(e));
+    const sink = new TarSink((e) => writer.entry(e), { xattrs: true });
     try {
-      if (compression === 'gzip') {
-        await pipeline(createReadStream(opts.blobPath), stored, createGunzip(), plain, sink.consume);
-      } else {
-        await pipeline(createReadStream(opts.blobPath), stored, plain, sink.consume);
-      }
+      const stages = [body, stored, ...decompressStages(compression), plain, sink.consume];
+      await (pipeline as (...s: unknown[]) => Promise<unknown>)(...stages);
     } catch (err) {
+      input.destroy();
       throw sink.reason(err);
     }
     writer.finish();
@@ -299,7 +314,7 @@ export async function unpackLayer(opts: UnpackOptions): Promise<LayerMeta> {
     return meta;
   } catch (err) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw withContext(`layer ${opts.diffId} (${basename(opts.blobPath)})`, err);
+    throw withContext(`layer ${opts.diffId} (${opts.label})`, err);
   }
 }
 
@@ -310,4 +325,9 @@ export async function readLayerMeta(layerDir: string): Promise<LayerMeta> {
     throw new CricketError('internal', `${layerDir}/layer.json is damaged`);
   }
   return { chainId: raw.chainId, diffId: raw.diffId, size: raw.size, opaque: Array.isArray(raw.opaque) ? raw.opaque : [] };
+}
+
+/** A blob file as UnpackOptions' `open` and `label`. */
+export function fileBlob(path: string): Pick<UnpackOptions, 'open' | 'label'> {
+  return { open: async () => createReadStream(path), label: basename(path) };
 }

@@ -1,7 +1,10 @@
 import { ImageServiceService, type Image, type ImageServiceServer } from '../gen/runtime/v1/api.js';
 import { invalidArgument } from '../errors.js';
+import { Puller } from '../image/pull.js';
+import type { RegistriesConfig } from '../image/registry-config.js';
 import type { ImageStore } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
+import { logger } from '../log/logger.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
 
@@ -21,20 +24,74 @@ export function toCriImage(record: ImageRecord): Image {
   };
 }
 
+export interface ImageServiceOptions {
+  registries?: RegistriesConfig;
+  /** Ids of the images containers were created from: their layers outlive RemoveImage. */
+  imagesInUse?: () => ReadonlySet<string>;
+  puller?: Puller;
+}
+
 /** The CRI ImageService over cricket's image store. */
-export function imageService(images: ImageStore): ImageServiceServer {
+export function imageService(images: ImageStore, opts: ImageServiceOptions = {}): ImageServiceServer {
+  const puller = opts.puller ?? new Puller(images, opts.registries ?? {});
+  const inUse = opts.imagesInUse ?? (() => new Set<string>());
   const implemented: Partial<ImageServiceServer> = {
     listImages: unary('ListImages', (req) => {
       const wanted = req.filter?.image?.image;
       const records = wanted ? [images.resolve(wanted)].filter((r): r is ImageRecord => r !== undefined) : images.list();
       return { images: records.map(toCriImage) };
     }),
-    imageStatus: unary('ImageStatus', (req) => {
+    imageStatus: unary('ImageStatus', async (req) => {
       const ref = req.image?.image;
       if (!ref) throw invalidArgument('ImageStatus needs an image');
       const record = images.resolve(ref);
       // An unknown image is not an error here: CRI answers with an empty image.
-      return { image: record ? toCriImage(record) : undefined, info: {} };
+      if (!record) return { image: undefined, info: {} };
+      const info: Record<string, string> = {};
+      if (req.verbose) {
+        let imageSpec: unknown;
+        try {
+          imageSpec = JSON.parse((await images.readConfig(record)).toString('utf8'));
+        } catch (err) {
+          logger.warn({ image: record.id, err: (err as Error).message }, 'image config unreadable for verbose status');
+        }
+        info.info = JSON.stringify({
+          id: record.id,
+          repoTags: record.repoTags,
+          repoDigests: record.repoDigests,
+          size: record.size,
+          pinned: record.pinned,
+          chainID: record.layers[record.layers.length - 1] ?? '',
+          layers: record.layers,
+          imageSpec,
+        });
+      }
+      return { image: toCriImage(record), info };
+    }),
+    pullImage: unary('PullImage', async (req) => {
+      const ref = req.image?.image;
+      if (!ref) throw invalidArgument('PullImage needs an image');
+      const result = await puller.pull(ref, { auth: req.auth });
+      // Like containerd: the image id, which ContainerStatus reports as image_id.
+      return { imageRef: result.image.id };
+    }),
+    removeImage: unary('RemoveImage', async (req) => {
+      const ref = req.image?.image;
+      if (!ref) throw invalidArgument('RemoveImage needs an image');
+      await images.remove(ref, inUse());
+      return {};
+    }),
+    imageFsInfo: unary('ImageFsInfo', () => {
+      const { bytes, inodes } = images.usage();
+      return {
+        imageFilesystems: [{
+          timestamp: BigInt(Date.now()) * 1_000_000n,
+          fsId: { mountpoint: images.root },
+          usedBytes: { value: BigInt(bytes) },
+          inodesUsed: { value: BigInt(inodes) },
+        }],
+        containerFilesystems: [],
+      };
     }),
   };
   return withUnimplemented<ImageServiceServer>(ImageServiceService, implemented);

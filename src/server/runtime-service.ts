@@ -25,6 +25,7 @@ import { logger } from '../log/logger.js';
 import { StatsCollector } from '../stats/collector.js';
 import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
+import { streamingHandlers } from '../streaming/handlers.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
 
@@ -111,6 +112,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       ContainerStatusResponse.create({ status: containerStatus(ctx, requireId(req.containerId, 'container_id')), info: {} }),
     ),
     listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
+    ...streamingHandlers(ctx),
     updateContainerResources: unary('UpdateContainerResources', async (req) => {
       if (!req.linux) throw invalidArgument('UpdateContainerResources needs linux resources');
       await updateContainerResources(ctx, requireId(req.containerId, 'container_id'), req.linux);

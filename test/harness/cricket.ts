@@ -56,7 +56,8 @@ export async function startCricket(): Promise<TestDaemon> {
   let child: ChildProcess | undefined;
   const launch = async () => {
     const log = createWriteStream(logFile, { flags: 'a' });
-    child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // The daemon's own log goes to its file in full, whatever level the test runner uses.
+    child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CRICKET_LOG_LEVEL: 'info' } });
     child.stderr!.pipe(log);
     const cri = criClients(socket, { deadlineMs: 5000 });
     try {

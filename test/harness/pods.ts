@@ -1,6 +1,6 @@
 // Pod and container requests as kubelet shapes them, in the proto's snake_case.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { BUSYBOX, TEST_CGROUP_PARENT, waitFor, type TestDaemon } from './cricket.js';
@@ -100,4 +100,21 @@ export async function httpGetEventually(ip: string, port: number, attempts = 40)
     }
   }
   throw last;
+}
+
+/** The lines a container printed, from its CRI log: partial (P) records joined up to the full (F) one. */
+export function logLines(path: string, stream?: 'stdout' | 'stderr'): string[] {
+  const lines: string[] = [];
+  const pending: Record<string, string> = { stdout: '', stderr: '' };
+  for (const record of readFileSync(path, 'utf8').split('\n')) {
+    const m = record.match(/^\S+ (stdout|stderr) ([PF]) ?(.*)$/);
+    if (!m) continue;
+    const [, which, tag, text] = m as unknown as [string, 'stdout' | 'stderr', string, string];
+    pending[which] += text;
+    if (tag === 'F') {
+      if (!stream || stream === which) lines.push(pending[which]!);
+      pending[which] = '';
+    }
+  }
+  return lines;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCricket, type TestDaemon } from '../harness/cricket.js';
-import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
+import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 
 let d: TestDaemon;
 before(async () => {
@@ -18,8 +18,7 @@ async function runToExit(podName: string, config: Record<string, unknown>, pod =
   const { id } = await runPod(d, pod);
   const c = await startContainer(d, id, pod, config);
   const s = await waitExited(d, c);
-  const log = readFileSync(s.log_path, 'utf8');
-  const out = log.split('\n').filter(Boolean).map((l) => l.split(' ').slice(3).join(' ')).join('\n');
+  const out = logLines(s.log_path).join('\n');
   return { out, exit: s.exit_code };
 }
 
@@ -66,7 +65,7 @@ test('a pod-wide PID namespace has pause as PID 1, seen by every container', asy
   const a = await startContainer(d, id, pod, containerConfig('a', ['sleep', '3600']));
   const b = await startContainer(d, id, pod, containerConfig('b', ['sh', '-c', 'cat /proc/1/cmdline; echo; ps -o comm | grep -c sleep']));
   const s = await waitExited(d, b);
-  const out = readFileSync(s.log_path, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3).join(' '));
+  const out = logLines(s.log_path);
   assert.equal(out[0]!.replace(/\0/g, ''), '/pause');
   assert.equal(out[1], '1', 'container b sees container a\'s sleep');
   assert.equal((await containerStatus(d, a)).state, 'CONTAINER_RUNNING');

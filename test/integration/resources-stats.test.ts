@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { startCricket, TEST_CGROUP_PARENT, type TestDaemon } from '../harness/cricket.js';
-import { containerConfig, containerStatus, httpGetEventually, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
+import { containerConfig, containerStatus, httpGetEventually, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
 let d: TestDaemon;
@@ -60,7 +60,7 @@ test('pod sysctls, DNS config and hostname reach the containers', async () => {
   const { id } = await runPod(d, pod);
   const c = await startContainer(d, id, pod, containerConfig('reader', ['sh', '-c', 'cat /proc/sys/kernel/shm_rmid_forced /proc/sys/net/ipv4/ip_unprivileged_port_start; hostname; cat /etc/resolv.conf']));
   const s = await waitExited(d, c);
-  const out = readFileSync(s.log_path, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3).join(' '));
+  const out = logLines(s.log_path);
   assert.deepEqual(out, ['1', '1024', 'custom-host', 'search svc.example example', 'nameserver 10.99.0.53', 'options ndots:5']);
 });
 

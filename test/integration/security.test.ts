@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { startCricket, TEST_CGROUP_PARENT, type TestDaemon } from '../harness/cricket.js';
-import { containerConfig, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
+import { containerConfig, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
 let d: TestDaemon;
@@ -30,7 +30,7 @@ async function inContainer(script: string, securityContext: Message = {}, onPod:
   const name = `c${seq++}`;
   const id = await startContainer(d, onPod[0], onPod[1], containerConfig(name, ['sh', '-c', script], { linux: { security_context: securityContext } }));
   const s = await waitExited(d, id);
-  return readFileSync(s.log_path, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3).join(' '));
+  return logLines(s.log_path);
 }
 
 const capEff = (lines: string[]) => BigInt(`0x${lines.find((l) => l.startsWith('CapEff:'))!.split(/\s+/)[1]}`);

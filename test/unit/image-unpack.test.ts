@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { CricketError } from '../../src/errors.js';
 import { chainIds, sha256Digest } from '../../src/image/digest.js';
 import { findInLayers } from '../../src/image/layers.js';
-import { readLayerMeta, unpackLayer } from '../../src/image/unpack.js';
+import { fileBlob, readLayerMeta, unpackLayer } from '../../src/image/unpack.js';
 
 /** Entries for images/lib/tar.mjs, the deterministic (and unfiltered) tar writer. */
 interface TarSpec {
@@ -47,7 +47,7 @@ async function unpack(entries: TarSpec[], opts: { gzip?: boolean; diffId?: strin
   writeFileSync(blobPath, blob);
   const diffId = opts.diffId ?? sha256Digest(plain);
   const dest = join(dir, 'layers', 'layer');
-  const result = unpackLayer({ blobPath, diffId, chainId: diffId, dest, digest: opts.digest ?? sha256Digest(blob), size: blob.length });
+  const result = unpackLayer({ ...fileBlob(blobPath), diffId, chainId: diffId, dest, digest: opts.digest ?? sha256Digest(blob), size: blob.length });
   return { dir, dest, fs: join(dest, 'fs'), layersDir: join(dir, 'layers'), result };
 }
 
@@ -196,12 +196,12 @@ describe('layer unpacking', () => {
     const cut = whole.subarray(0, 4096);
     writeFileSync(join(dir, 'blob'), cut);
     const id = sha256Digest(cut);
-    await assert.rejects(unpackLayer({ blobPath: join(dir, 'blob'), diffId: id, chainId: id, dest: join(dir, 'layers', 'l') }), (err: unknown) => refused(err) && /Truncated input/.test((err as Error).message));
+    await assert.rejects(unpackLayer({ ...fileBlob(join(dir, 'blob')), diffId: id, chainId: id, dest: join(dir, 'layers', 'l') }), (err: unknown) => refused(err) && /Truncated input/.test((err as Error).message));
     const bad = Buffer.from(whole);
     bad[10] = 0x41; // breaks the header checksum
     writeFileSync(join(dir, 'blob'), bad);
     const id2 = sha256Digest(bad);
-    await assert.rejects(unpackLayer({ blobPath: join(dir, 'blob'), diffId: id2, chainId: id2, dest: join(dir, 'layers', 'l') }), (err: unknown) => refused(err) && /checksum failure/.test((err as Error).message));
+    await assert.rejects(unpackLayer({ ...fileBlob(join(dir, 'blob')), diffId: id2, chainId: id2, dest: join(dir, 'layers', 'l') }), (err: unknown) => refused(err) && /checksum failure/.test((err as Error).message));
     assert.deepEqual(readdirSync(join(dir, 'layers')), []);
   });
 
