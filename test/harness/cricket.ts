@@ -1,7 +1,7 @@
 // Starts a real cricket daemon on private directories for one test file, and tears it down
 // checking that nothing it made is left behind.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,7 +41,14 @@ export function cricketCli(args: string[]): string {
   return execFileSync(process.execPath, [CRICKET, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export async function startCricket(): Promise<TestDaemon> {
+export interface StartOptions {
+  /** A CNI network configuration list for the daemon; by default it uses its embedded network. */
+  cniConfList?: (dir: string) => Record<string, unknown>;
+  /** Extra plugin directories, searched before the system ones. */
+  cniBinDirs?: (dir: string) => string[];
+}
+
+export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon> {
   const dir = mkdtempSync(TEST_PREFIX);
   const socket = join(dir, 'cricket.sock');
   const root = join(dir, 'root');
@@ -53,6 +60,11 @@ export async function startCricket(): Promise<TestDaemon> {
     '--cni-conf-dir', confDir, '--cni-bridge', TEST_BRIDGE, '--pod-subnet', TEST_SUBNET,
     '--config', '/dev/null',
   ];
+  if (opts.cniConfList) {
+    mkdirSync(confDir, { recursive: true });
+    writeFileSync(join(confDir, '10-test.conflist'), JSON.stringify(opts.cniConfList(dir)));
+  }
+  if (opts.cniBinDirs) args.push('--cni-bin-dir', [...opts.cniBinDirs(dir), '/opt/cni/bin', '/usr/lib/cni'].join(':'));
   let child: ChildProcess | undefined;
   const launch = async () => {
     const log = createWriteStream(logFile, { flags: 'a' });
