@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { logger } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { ContainerRecord } from '../store/types.js';
+import { releaseExited } from './release.js';
 
 type Waiter = () => void;
 
@@ -96,5 +97,7 @@ export class ExitMonitor {
     });
     for (const waiter of [...(this.waiters.get(id) ?? [])]) waiter();
     this.waiters.delete(id);
+    // Off the caller's path: nothing waits for this, and a later RemoveContainer finishes it.
+    void this.ctx.locks.run(id, () => releaseExited(this.ctx, id)).catch((err) => logger.warn({ container: id, err }, 'releasing an exited container failed'));
   }
 }

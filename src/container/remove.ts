@@ -1,10 +1,10 @@
 import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { ExitMonitor } from './exit-monitor.js';
 import { nowNs } from '../store/clock.js';
+import { releaseExited } from './release.js';
 import { stopContainer } from './stop.js';
 
 /**
@@ -21,9 +21,8 @@ export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, c
   await ctx.locks.run(id, async () => {
     const record = ctx.containers.get(id);
     if (!record) return;
-    await ctx.runc.deleteForce(id);
+    await releaseExited(ctx, id);
     const dir = ctx.paths.containerDir(id);
-    await unmountRootfs(join(dir, 'rootfs'));
     await Promise.all([
       rm(dir, { recursive: true, force: true }),
       rm(ctx.paths.containerRw(id), { recursive: true, force: true }),

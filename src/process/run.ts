@@ -1,4 +1,4 @@
-import { execa, type Options } from 'execa';
+import { spawn } from 'node:child_process';
 
 /** Result of an external program that exited 0. */
 export interface RunResult {
@@ -39,26 +39,39 @@ export class ProgramError extends Error {
 
 /**
  * Runs an external program to completion. Every runc, CNI plugin, mount or tar call goes
- * through here so that each has a timeout and its stderr ends up in the error.
+ * through here so that each has a timeout and its stderr ends up in the error. Plain spawn,
+ * no shell and no wrapper library: these calls sit on the pod start path.
  */
-export async function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const options: Options = {
-    timeout: opts.timeoutMs ?? 60_000,
-    killSignal: 'SIGKILL',
-    reject: false,
-    stripFinalNewline: false,
-    input: opts.input,
-    env: opts.env,
-    extendEnv: !opts.replaceEnv,
-    cwd: opts.cwd,
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-    ...(opts.detachedStdio ? { stdout: 'ignore' as const, stderr: 'ignore' as const } : {}),
-  };
-  const result = await execa(program, args, options);
-  const stdout = String(result.stdout ?? '');
-  const stderr = String(result.stderr ?? '');
-  if (result.failed || result.exitCode !== 0) {
-    throw new ProgramError(program, args, result.exitCode, stdout, stderr, result.timedOut === true);
-  }
-  return { stdout, stderr };
+export function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      cwd: opts.cwd,
+      env: opts.replaceEnv ? opts.env : opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', opts.detachedStdio ? 'ignore' : 'pipe', opts.detachedStdio ? 'ignore' : 'pipe'],
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new ProgramError(program, args, undefined, '', err.message, false));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const out = Buffer.concat(stdout).toString();
+      const err = Buffer.concat(stderr).toString();
+      if (code === 0 && !timedOut) resolve({ stdout: out, stderr: err });
+      else reject(new ProgramError(program, args, code ?? undefined, out, err, timedOut));
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // A program that exits without reading its input.
+      child.stdin!.end(opts.input);
+    }
+  });
 }

@@ -32,6 +32,7 @@ export class StatsCollector {
     if (!usage) return { timestamp: at, usageCoreNanoSeconds: u64(0n), usageNanoCores: u64(0n), psi: undefined };
     const previous = this.lastCpu.get(key);
     this.lastCpu.set(key, { at, cpuNs: usage.cpuNs });
+    if (this.lastCpu.size > 64) this.dropStaleReadings(at);
     let nanoCores = 0n;
     if (previous && at > previous.at && usage.cpuNs >= previous.cpuNs) {
       nanoCores = ((usage.cpuNs - previous.cpuNs) * 1_000_000_000n) / (at - previous.at);
@@ -148,8 +149,8 @@ export class StatsCollector {
     return Promise.all(selected.map((s) => this.forSandbox(s)));
   }
 
-  forget(id: string): void {
-    this.lastCpu.delete(id);
-    this.lastCpu.delete(`pod:${id}`);
+  /** Readings older than a minute belong to containers and pods no one asks about any more. */
+  private dropStaleReadings(now: bigint): void {
+    for (const [key, reading] of this.lastCpu) if (now - reading.at > 60_000_000_000n) this.lastCpu.delete(key);
   }
 }

@@ -32,9 +32,7 @@ export async function diskUsage(dir: string): Promise<DiskUsage> {
   };
   await walk(dir);
   cache.set(dir, { at: Date.now(), usage });
+  // Entries of containers long gone would otherwise stay for the daemon's lifetime.
+  if (cache.size > 64) for (const [key, entry] of cache) if (Date.now() - entry.at > CACHE_MS) cache.delete(key);
   return usage;
-}
-
-export function forgetDiskUsage(dir: string): void {
-  cache.delete(dir);
 }

@@ -65,6 +65,8 @@ export interface ContainerRecord {
   mounts: ContainerMount[];
   stopSignal: string;
   pid: number;
+  /** runc state and rootfs mount already freed after the exit. */
+  released?: boolean;
   /** Resources as last set by CreateContainer or UpdateContainerResources. */
   resources?: ResourceRequest;
   /** The ContainerConfig as protobuf JSON. */
