@@ -6,6 +6,8 @@ import { NamespaceMode, PodSandboxConfig, Protocol } from '../gen/runtime/v1/api
 import { logger, stopwatch } from '../log/logger.js';
 import { createPinnedNetns, removePinnedNetns } from '../network/netns.js';
 import type { PodNetworkRequest, PortMapping } from '../network/types.js';
+import { runtimeDefaultSeccomp } from '../oci/seccomp-default.js';
+import { loadLocalhostSeccomp, seccompChoice } from '../oci/security.js';
 import { buildSpec } from '../oci/spec.js';
 import type { OciNamespace } from '../oci/spec-types.js';
 import type { RuntimeContext } from '../runtime-context.js';
@@ -134,6 +136,7 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     }
 
     const layers = ctx.images.layerDirs(pauseImage);
+    const podSecurity = config.linux?.securityContext;
     const pauseUser = pauseImage.config.user.split(':').map((n: string) => Number.parseInt(n, 10));
     const podNamespaces: OciNamespace[] = [];
     if (!hostNetwork) podNamespaces.push({ type: 'network', path: record.netnsPath }, { type: 'uts' });
@@ -145,9 +148,10 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
       args: [...pauseImage.config.entrypoint, ...pauseImage.config.cmd],
       env: pauseImage.config.env,
       cwd: '/',
-      uid: Number.isFinite(pauseUser[0]) ? pauseUser[0]! : 65535,
-      gid: Number.isFinite(pauseUser[1]) ? pauseUser[1]! : 65535,
-      additionalGids: [],
+      // The pod's security context decides who pause runs as; the pause image's USER otherwise.
+      uid: podSecurity?.runAsUser ? Number(podSecurity.runAsUser.value) : Number.isFinite(pauseUser[0]) ? pauseUser[0]! : 65535,
+      gid: podSecurity?.runAsGroup ? Number(podSecurity.runAsGroup.value) : Number.isFinite(pauseUser[1]) ? pauseUser[1]! : 65535,
+      additionalGids: (podSecurity?.supplementalGroups ?? []).map(Number),
       namespaces: podNamespaces,
       cgroupsPath: sandboxCgroupsPath(record),
       hostname: hostNetwork || !config.hostname ? undefined : record.hostname,
@@ -158,6 +162,9 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     // The pause process needs no privilege at all.
     spec.process.capabilities = { bounding: [], effective: [], permitted: [] };
     spec.process.noNewPrivileges = true;
+    const seccomp = seccompChoice(podSecurity?.seccomp, podSecurity?.seccompProfilePath ?? '');
+    if (seccomp.kind === 'default') spec.linux.seccomp = runtimeDefaultSeccomp([]);
+    else if (seccomp.kind === 'localhost') spec.linux.seccomp = loadLocalhostSeccomp(seccomp.path);
     const bundle = join(sandboxDir, 'bundle');
     await mkdir(bundle);
     await ctx.runc.writeBundle(bundle, spec);

@@ -126,3 +126,17 @@ test('a PID namespace TARGET joins the target container', async () => {
   const out = await inContainer('ps -o comm | grep -c sleep', { namespace_options: { pid: 'TARGET', target_id: target } });
   assert.equal(out[0], '1');
 });
+
+test('the pod security context applies to the pause process', async () => {
+  const secured = podConfig(d, 'secured-pod', {
+    linux: { cgroup_parent: `/${TEST_CGROUP_PARENT}`, security_context: { run_as_user: { value: 1000 }, run_as_group: { value: 3000 }, supplemental_groups: [4000], seccomp: { profile_type: 'RuntimeDefault' } } },
+  });
+  const { id } = await runPod(d, secured);
+  const status = readFileSync(`/proc/${d.runcState(id)!.pid}/status`, 'utf8');
+  assert.match(status, /^Uid:\s+1000\s/m);
+  assert.match(status, /^Gid:\s+3000\s/m);
+  assert.match(status, /^Groups:\s+4000\s*$/m);
+  assert.match(status, /^Seccomp:\s+2$/m);
+  await d.cri.runtime.call('StopPodSandbox', { pod_sandbox_id: id });
+  await d.cri.runtime.call('RemovePodSandbox', { pod_sandbox_id: id });
+});
