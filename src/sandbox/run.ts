@@ -121,7 +121,9 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
   const steps: Record<string, number> = {};
 
   try {
+    let s0 = stopwatch();
     await ctx.sandboxes.put(record);
+    steps.persistMs = s0();
     undo.push(() => ctx.sandboxes.delete(id));
     await mkdir(sandboxDir, { recursive: true });
     undo.push(() => rm(sandboxDir, { recursive: true, force: true }));
@@ -166,8 +168,10 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     if (seccomp.kind === 'default') spec.linux.seccomp = runtimeDefaultSeccomp([]);
     else if (seccomp.kind === 'localhost') spec.linux.seccomp = loadLocalhostSeccomp(seccomp.path);
     const bundle = join(sandboxDir, 'bundle');
+    s0 = stopwatch();
     await mkdir(bundle);
     await ctx.runc.writeBundle(bundle, spec);
+    steps.bundleMs = s0();
 
     // The pause process and the pod network do not depend on each other: set them up at once.
     const pidFile = join(bundle, 'pid');
@@ -199,9 +203,11 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
 
     record.pausePid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
     const dns = config.dnsConfig;
+    s0 = stopwatch();
     await writePodFiles(sandboxDir, record.hostname, dns, record.ips);
     record.state = 'ready';
     await ctx.sandboxes.put(record);
+    steps.finishMs = s0();
     ctx.events.emit({ type: 'created', containerId: id, sandboxId: id, at: BigInt(record.createdAt) });
     ctx.events.emit({ type: 'started', containerId: id, sandboxId: id, at: nowNs() });
     log.info({ step: 'run', ips: record.ips, ms: total(), ...steps }, 'pod sandbox ready');
