@@ -55,16 +55,22 @@
 /* Where errors go: stderr, or fd 3 when stderr carries a container's data (attach). */
 static int diag_fd = 2;
 
+/* Formats one newline-terminated line into buf, truncating to fit; returns its length. */
+static size_t format_line(char *buf, size_t size, const char *fmt, va_list ap) {
+    int n = vsnprintf(buf, size - 1, fmt, ap);
+    if (n < 0) n = 0;
+    if (n > (int)size - 2) n = (int)size - 2;
+    buf[n++] = '\n';
+    return (size_t)n;
+}
+
 static void die(const char *fmt, ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg - 1, fmt, ap);
+    size_t n = format_line(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (n < 0) n = 0;
-    if (n > (int)sizeof msg - 2) n = (int)sizeof msg - 2;
-    msg[n++] = '\n';
-    if (write(diag_fd, msg, (size_t)n) < 0) { /* nowhere left to report */ }
+    if (write(diag_fd, msg, n) < 0) { /* nowhere left to report */ }
     exit(1);
 }
 
@@ -222,12 +228,9 @@ static void status_line(const char *fmt, ...) {
     char line[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    size_t n = format_line(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
-    if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
-    line[n++] = '\n';
-    write_all(3, line, (size_t)n);
+    write_all(3, line, n);
 }
 
 static int exit_code(int status) {
