@@ -1,20 +1,16 @@
-import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nativeTool } from '../process/native-tools.js';
 
 /**
  * native/cricket-io.c, built by `npm run build`: the stdio jobs Node cannot do itself —
  * SOCK_SEQPACKET (conmon's attach socket), setns (port-forward), receiving a pty over
  * SCM_RIGHTS and being a child subreaper (exec).
  */
-export const IO_HELPER = process.env.CRICKET_IO_HELPER ?? fileURLToPath(new URL('../../../build/native/cricket-io', import.meta.url));
-
 export function ioHelper(): string {
-  if (!existsSync(IO_HELPER)) throw new Error(`${IO_HELPER} is missing: run npm run build`);
-  return IO_HELPER;
+  return nativeTool('cricket-io');
 }
 
 /** conmon's control FIFO messages (conmon src/config.h). */

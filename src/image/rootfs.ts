@@ -4,7 +4,7 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CricketError, invalidArgument, withContext } from '../errors.js';
 import { logger } from '../log/logger.js';
-import { run } from '../process/run.js';
+import { bindMount, mountOverlay, unmount } from '../process/mount.js';
 
 export interface RootfsSpec {
   /** Absolute layer directories, bottom to top. */
@@ -16,7 +16,6 @@ export interface RootfsSpec {
   target: string;
 }
 
-const MOUNT_TIMEOUT_MS = 30_000;
 /** mount(2) copies at most one page of options. */
 const MAX_OPTIONS = 4000;
 
@@ -99,13 +98,7 @@ export async function mountRootfs(spec: RootfsSpec): Promise<void> {
     }
 
     if (upper === undefined && layers.length === 1) {
-      await run('mount', ['--bind', layers[0]!, real], { timeoutMs: MOUNT_TIMEOUT_MS });
-      try {
-        await run('mount', ['-o', 'remount,bind,ro', real], { timeoutMs: MOUNT_TIMEOUT_MS });
-      } catch (err) {
-        await run('umount', [real], { timeoutMs: MOUNT_TIMEOUT_MS }).catch(() => {});
-        throw err;
-      }
+      await bindMount(layers[0]!, real, true);
       return;
     }
 
@@ -128,7 +121,7 @@ export async function mountRootfs(spec: RootfsSpec): Promise<void> {
       options = build(topFirst.map((l) => relative(cwd!, l)));
       if (options.length > MAX_OPTIONS) throw invalidArgument(`rootfs: ${layers.length} layers do not fit in overlay mount options`);
     }
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', options, real], { timeoutMs: MOUNT_TIMEOUT_MS, cwd });
+    await mountOverlay(real, options, cwd);
   } catch (err) {
     throw withContext(`mounting rootfs at ${target}`, err);
   }
@@ -148,7 +141,7 @@ export async function unmountRootfs(target: string): Promise<void> {
   }
   for (let attempt = 0; mountsAt(real).length > 0; attempt++) {
     try {
-      await run('umount', attempt < 3 ? [real] : ['-l', real], { timeoutMs: MOUNT_TIMEOUT_MS });
+      await unmount(real, attempt >= 3);
     } catch (err) {
       if (mountsAt(real).length === 0) return;
       if (attempt >= 3) throw withContext(`unmounting rootfs at ${target}`, err);

@@ -1,11 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { alreadyExists, withContext } from '../errors.js';
-import { run } from '../process/run.js';
+import { pinNewNetns, unmount } from '../process/mount.js';
 
 /** statfs f_type of nsfs: a path whose filesystem is nsfs is a live namespace reference. */
 const NSFS_MAGIC = 0x6e736673;
-const TOOL_TIMEOUT_MS = 10_000;
 /** A netns can be pinned more than once on the same path; unmount at most this many layers. */
 const MAX_UNMOUNTS = 8;
 
@@ -30,7 +29,7 @@ export async function isNetnsMounted(p: string): Promise<boolean> {
 
 /**
  * Creates a new network namespace and pins it with a bind mount at `p`, so that it outlives
- * every process in it and teardown can reach it after a crash. util-linux's unshare does the
+ * every process in it and teardown can reach it after a crash. native/cricket-mount does the
  * unshare(2) + bind mount in one short-lived process; nothing stays running.
  */
 export async function createPinnedNetns(p: string): Promise<void> {
@@ -45,7 +44,7 @@ export async function createPinnedNetns(p: string): Promise<void> {
     // A stale empty file from an earlier crash: reuse it.
   }
   try {
-    await run('unshare', [`--net=${p}`, 'true'], { timeoutMs: TOOL_TIMEOUT_MS });
+    await pinNewNetns(p);
   } catch (err) {
     await removePinnedNetns(p).catch(() => undefined);
     throw withContext(`create network namespace at ${p}`, err);
@@ -59,7 +58,7 @@ export async function createPinnedNetns(p: string): Promise<void> {
 export async function removePinnedNetns(p: string): Promise<void> {
   for (let i = 0; i < MAX_UNMOUNTS && (await isNetnsMounted(p)); i++) {
     try {
-      await run('umount', ['--lazy', p], { timeoutMs: TOOL_TIMEOUT_MS });
+      await unmount(p, true);
     } catch (err) {
       // A concurrent remove may have won the race; only fail if it is still mounted.
       if (await isNetnsMounted(p)) throw withContext(`unmount network namespace ${p}`, err);

@@ -1,0 +1,66 @@
+/*
+ * cricket-mount: the mount(2) jobs of pod and container set-up, as one small static program
+ * that starts in a fraction of the time util-linux's mount, umount and unshare need.
+ *
+ *   cricket-mount netns PATH
+ *       Creates a new network namespace and pins it with a bind mount on the existing file
+ *       PATH; the namespace outlives this process through that mount.
+ *   cricket-mount overlay TARGET OPTIONS
+ *       Mounts an overlay filesystem with the given options on TARGET. Relative lowerdir
+ *       paths are resolved against the working directory (long layer lists fit one page).
+ *   cricket-mount bind SOURCE TARGET [ro]
+ *       Bind-mounts SOURCE on TARGET, read-only when "ro" is given.
+ *   cricket-mount umount PATH [lazy]
+ *       Unmounts PATH; with "lazy", detaches it even while busy.
+ *
+ * Errors are printed on stderr with the failing call and errno text; the exit status is 1.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+static int fail(const char *what, const char *path) {
+    fprintf(stderr, "%s %s: %s\n", what, path, strerror(errno));
+    return 1;
+}
+
+static int cmd_netns(const char *path) {
+    if (unshare(CLONE_NEWNET) != 0) return fail("unshare(CLONE_NEWNET) for", path);
+    if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) != 0) return fail("bind mount netns on", path);
+    return 0;
+}
+
+static int cmd_overlay(const char *target, const char *options) {
+    if (mount("overlay", target, "overlay", 0, options) != 0) return fail("mount overlay on", target);
+    return 0;
+}
+
+static int cmd_bind(const char *source, const char *target, int readonly) {
+    if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0) return fail("bind mount on", target);
+    /* Read-only needs a second, remounting call: the first ignores MS_RDONLY for binds. */
+    if (readonly && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0) {
+        int saved = errno;
+        umount2(target, MNT_DETACH);
+        errno = saved;
+        return fail("remount read-only", target);
+    }
+    return 0;
+}
+
+static int cmd_umount(const char *path, int lazy) {
+    if (umount2(path, lazy ? MNT_DETACH : 0) != 0) return fail("umount", path);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "netns") == 0) return cmd_netns(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "overlay") == 0) return cmd_overlay(argv[2], argv[3]);
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "bind") == 0) return cmd_bind(argv[2], argv[3], argc == 5 && strcmp(argv[4], "ro") == 0);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "umount") == 0) return cmd_umount(argv[2], argc == 4 && strcmp(argv[3], "lazy") == 0);
+    fprintf(stderr, "usage: cricket-mount netns PATH | overlay TARGET OPTIONS | bind SOURCE TARGET [ro] | umount PATH [lazy]\n");
+    return 2;
+}
