@@ -14,6 +14,7 @@ import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
 import { containerStatus, listContainers } from '../container/status.js';
 import { stopContainer } from '../container/stop.js';
+import type { RegistriesConfig } from '../image/registry-config.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { removePodSandbox } from '../sandbox/remove.js';
 import { runPodSandbox } from '../sandbox/run.js';
@@ -26,10 +27,18 @@ import { StatsCollector } from '../stats/collector.js';
 import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
 import { streamingHandlers } from '../streaming/handlers.js';
+import { containerInfo, sandboxInfo } from './verbose-info.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Registry settings as Status may show them: never a password, token or auth string. */
+function withoutCredentials(registries: RegistriesConfig): Record<string, { mirrors: string[]; caFiles: string[]; insecure: boolean }> {
+  return Object.fromEntries(
+    Object.entries(registries).map(([host, r]) => [host, { mirrors: r.mirrors, caFiles: r.caFiles, insecure: r.insecure }]),
+  );
+}
 
 function isCidr(value: string): boolean {
   const [address, bits, extra] = value.split('/');
@@ -64,7 +73,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
           ],
         },
         info: (req.verbose
-          ? { config: JSON.stringify({ ...ctx.config, podCidr }), network: JSON.stringify({ name: ctx.network.name, ...network }) }
+          ? { config: JSON.stringify({ ...ctx.config, registries: withoutCredentials(ctx.config.registries), podCidr }), network: JSON.stringify({ name: ctx.network.name, ...network }) }
           : {}) as Record<string, string>,
         runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }, { name: 'runc', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
         features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
@@ -87,7 +96,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       const containersStatuses = req.verbose
         ? listContainers(ctx, undefined).filter((c) => c.podSandboxId === status.id).map((c) => containerStatus(ctx, c.id))
         : [];
-      return PodSandboxStatusResponse.create({ status, info: {}, containersStatuses, timestamp: nowNs() });
+      return PodSandboxStatusResponse.create({ status, info: req.verbose ? sandboxInfo(ctx, status.id) : {}, containersStatuses, timestamp: nowNs() });
     }),
     listPodSandbox: unary('ListPodSandbox', (req) => ({ items: listPodSandboxes(ctx, req.filter) })),
     createContainer: unary('CreateContainer', async (req) => {
@@ -108,9 +117,10 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       await removeContainer(ctx, exits, requireId(req.containerId, 'container_id'));
       return {};
     }),
-    containerStatus: unary('ContainerStatus', (req) =>
-      ContainerStatusResponse.create({ status: containerStatus(ctx, requireId(req.containerId, 'container_id')), info: {} }),
-    ),
+    containerStatus: unary('ContainerStatus', async (req) => {
+      const status = containerStatus(ctx, requireId(req.containerId, 'container_id'));
+      return ContainerStatusResponse.create({ status, info: req.verbose ? await containerInfo(ctx, status.id) : {} });
+    }),
     listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
     ...streamingHandlers(ctx),
     updateContainerResources: unary('UpdateContainerResources', async (req) => {

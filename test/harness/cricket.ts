@@ -46,6 +46,8 @@ export interface StartOptions {
   cniConfList?: (dir: string) => Record<string, unknown>;
   /** Extra plugin directories, searched before the system ones. */
   cniBinDirs?: (dir: string) => string[];
+  /** Content of the daemon's config file; none by default. */
+  configToml?: string;
 }
 
 export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon> {
@@ -58,8 +60,9 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
   const args = [
     CRICKET, 'serve', '--socket', socket, '--root', root, '--state-dir', stateDir,
     '--cni-conf-dir', confDir, '--cni-bridge', TEST_BRIDGE, '--pod-subnet', TEST_SUBNET,
-    '--config', '/dev/null',
+    '--config', opts.configToml === undefined ? '/dev/null' : join(dir, 'config.toml'),
   ];
+  if (opts.configToml !== undefined) writeFileSync(join(dir, 'config.toml'), opts.configToml);
   if (opts.cniConfList) {
     mkdirSync(confDir, { recursive: true });
     writeFileSync(join(confDir, '10-test.conflist'), JSON.stringify(opts.cniConfList(dir)));

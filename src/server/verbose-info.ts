@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RuntimeContext } from '../runtime-context.js';
+
+/**
+ * The `info` of verbose ContainerStatus: what `crictl inspect` shows beyond CRI's fields, with
+ * the keys other runtimes use (`pid` is how people find a container to nsenter into).
+ */
+export async function containerInfo(ctx: RuntimeContext, id: string): Promise<Record<string, string>> {
+  const record = ctx.containers.get(id);
+  if (!record) return {};
+  const spec = await readFile(join(ctx.paths.containerDir(id), 'config.json'), 'utf8').catch(() => '');
+  return {
+    info: JSON.stringify({
+      sandboxID: record.sandboxId,
+      pid: record.state === 'running' ? record.pid : 0,
+      runtimeType: 'runc',
+      logPath: record.logPath,
+      runtimeSpec: spec ? (JSON.parse(spec) as unknown) : undefined,
+    }),
+  };
+}
+
+export function sandboxInfo(ctx: RuntimeContext, id: string): Record<string, string> {
+  const record = ctx.sandboxes.get(id);
+  if (!record) return {};
+  return {
+    info: JSON.stringify({
+      pid: record.pausePid,
+      netNamespacePath: record.netnsPath,
+      cgroupParent: record.cgroupParent,
+      image: ctx.config.pauseImage,
+      runtimeType: 'runc',
+    }),
+  };
+}
