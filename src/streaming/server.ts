@@ -1,29 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createWebSocketStream } from 'ws';
 import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import type { AttachRequest, ExecRequest, PortForwardRequest } from '../gen/runtime/v1/api.js';
 import { logger } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runningContainer } from '../container/exec.js';
-import { PORTFORWARD_V1, SPDY_REMOTECOMMAND_PROTOCOLS, STREAM_V1, type StreamOptions } from './protocol.js';
-import { serveSpdyPortForward, serveWebSocketPortForward } from './portforward.js';
-import { serveAttach, serveExec, spdySession, webSocketSession, type RemoteSession } from './remotecommand.js';
-import { acceptSpdy, rejectSocket, spdyConnection } from './spdy.js';
+import type { StreamOptions } from './protocol.js';
+import type { RemoteSession } from './remotecommand.js';
 import { RequestCache } from './tokens.js';
-import {
-  acceptWebSocket,
-  ChannelConn,
-  isWebSocketUpgrade,
-  WS_BASE64_CHANNEL,
-  WS_CHANNEL,
-  WS_SPDY_TUNNEL_PREFIX,
-  WS_V4_BASE64_CHANNEL,
-  WS_V4_CHANNEL,
-  WS_V5_CHANNEL,
-  type ChannelKind,
-} from './websocket.js';
+import type { ChannelKind } from './websocket.js';
+
+/**
+ * The protocol machinery (ws, spdy-transport and the sessions on top) is loaded at the first
+ * upgrade: most nodes never exec, and it would otherwise sit in the daemon's memory from start.
+ */
+const protocols = () => import('./sessions.js');
 
 type Cached =
   | { kind: 'exec'; containerId: string; cmd: string[]; opts: StreamOptions }
@@ -41,8 +33,6 @@ export interface StreamingOptions {
   idleTimeoutMs?: number;
 }
 
-const WS_REMOTECOMMAND_PROTOCOLS = [WS_V5_CHANNEL, WS_V4_CHANNEL, WS_V4_BASE64_CHANNEL, WS_CHANNEL, WS_BASE64_CHANNEL, ''];
-const WS_PORTFORWARD_PROTOCOLS = [WS_SPDY_TUNNEL_PREFIX + PORTFORWARD_V1, WS_V4_CHANNEL, WS_V4_BASE64_CHANNEL, ''];
 
 function validateStreams(req: { containerId: string; stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }, what: string): void {
   if (!req.containerId) throw invalidArgument('missing required container_id');
@@ -168,6 +158,11 @@ export class StreamingServer {
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => undefined);
+    const {
+      acceptSpdy, acceptWebSocket, ChannelConn, createWebSocketStream, isWebSocketUpgrade, rejectSocket, serveAttach, serveExec,
+      serveSpdyPortForward, serveWebSocketPortForward, spdyConnection, spdySession, webSocketSession,
+      PORTFORWARD_V1, SPDY_REMOTECOMMAND_PROTOCOLS, STREAM_V1, WS_PORTFORWARD_PROTOCOLS, WS_REMOTECOMMAND_PROTOCOLS, WS_SPDY_TUNNEL_PREFIX,
+    } = await protocols();
     const cached = req.method === 'GET' || req.method === 'POST' ? this.lookup(req) : undefined;
     if (!cached) {
       rejectSocket(socket, 404, 'Not Found', '404 page not found');
