@@ -283,3 +283,22 @@ export async function webSocketPortForward(url: string, request: string): Promis
     error: error.subarray(2).toString(),
   };
 }
+
+/**
+ * Resizes travel on their own stream, apart from stdin, so a command typed right after one may
+ * run before it lands (as with kubectl): ask again until the answer shows, a bounded number of
+ * times.
+ */
+export async function askUntil(session: ClientSession, command: string, answer: RegExp, attempts = 20, intervalMs = 250): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    const before = session.stdout.length;
+    session.write(command);
+    try {
+      await session.waitForStdout(answer, intervalMs);
+      return;
+    } catch {
+      if (session.stdout.slice(before).match(answer)) return;
+    }
+  }
+  throw new Error(`no ${answer} after ${attempts} tries of ${JSON.stringify(command)}: ${JSON.stringify(session.stdout.slice(-300))}`);
+}

@@ -183,7 +183,7 @@ test('a pod without a hostname keeps the node name; a port mapping without a hos
 test('a stop right after start is not lost while the first process sets up its signal handler', async () => {
   const pod = podConfig(d, 'early-stop');
   const { id } = await runPod(d, pod);
-  const c = await startContainer(d, id, pod, containerConfig('slow-trap', ['sh', '-c', 'sleep 0.5; trap "exit 5" TERM; while true; do sleep 0.1; done']));
+  const c = await startContainer(d, id, pod, containerConfig('slow-trap', ['sh', '-c', 'sleep 0.2; trap "exit 5" TERM; while true; do sleep 0.1; done']));
   const t0 = Date.now();
   await call('StopContainer', { container_id: c, timeout: 10 });
   assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms`);

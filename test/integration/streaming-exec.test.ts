@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { startCricket, type TestDaemon } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
-import { spdySession, upgrade, UpgradeError, webSocketSession } from '../client/streaming.js';
+import { askUntil, spdySession, upgrade, UpgradeError, webSocketSession } from '../client/streaming.js';
 import type { Message } from '../client/cri.js';
 
 let d: TestDaemon;
@@ -94,8 +94,7 @@ test('a TTY: the terminal takes resizes, seen by stty size', async () => {
   s.write('stty size; tty\n');
   await s.waitForStdout(/30 100\r?\n\/dev\/pts\/\d+/);
   s.resize(132, 43);
-  s.write('stty size\n');
-  await s.waitForStdout(/43 132\r?\n/);
+  await askUntil(s, 'stty size\n', /43 132\r?\n/);
   s.write('exit 5\n');
   const r = await s.done;
   assert.equal(r.exitCode, 5);
@@ -129,8 +128,7 @@ test('WebSocket v4 and base64: output, stderr and exit code', async () => {
 test('WebSocket with a TTY: resize on channel 4', async () => {
   const s = await webSocketSession(await execUrl(['sh'], { stdin: true, tty: true }));
   s.resize(90, 20);
-  s.write('stty size\n');
-  await s.waitForStdout(/20 90\r?\n/);
+  await askUntil(s, 'stty size\n', /20 90\r?\n/);
   s.write('exit\n');
   assert.equal((await s.done).exitCode, 0);
 });
