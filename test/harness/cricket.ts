@@ -1,6 +1,7 @@
 // Starts a real cricket daemon on private directories for one test file, and tears it down
 // checking that nothing it made is left behind.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,4 +160,25 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * A daemon for the whole test file: started before its first test, stopped (with the leftover
+ * checks) after its last. The returned object forwards to that daemon.
+ */
+export function useCricket(opts: StartOptions = {}): TestDaemon {
+  let daemon: TestDaemon | undefined;
+  before(async () => {
+    daemon = await startCricket(opts);
+  });
+  after(async () => {
+    await daemon?.stop();
+  });
+  return new Proxy({} as TestDaemon, {
+    get(_target, key) {
+      if (!daemon) throw new Error('the test daemon is not started yet (use it inside a test)');
+      const value: unknown = Reflect.get(daemon, key);
+      return typeof value === 'function' ? value.bind(daemon) : value;
+    },
+  });
 }

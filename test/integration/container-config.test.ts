@@ -1,18 +1,12 @@
 // What a container runs and sees comes from the CRI request laid over the image's config.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCricket, type TestDaemon } from '../harness/cricket.js';
+import { useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket();
-});
-after(async () => {
-  await d.stop();
-});
+const d = useCricket();
 
 async function runToExit(podName: string, config: Record<string, unknown>, pod = podConfig(d, podName)): Promise<{ out: string; exit: number }> {
   const { id } = await runPod(d, pod);

@@ -1,9 +1,9 @@
 // cricket killed in the middle of RunPodSandbox leaves nothing behind once it is started again.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ipReservations, startCricket, TEST_BRIDGE, TEST_SUBNET, waitFor, type TestDaemon } from '../harness/cricket.js';
+import { ipReservations, TEST_BRIDGE, TEST_SUBNET, waitFor, useCricket } from '../harness/cricket.js';
 import { podConfig } from '../harness/pods.js';
 
 /**
@@ -25,28 +25,22 @@ fi
 exit 0
 `;
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket({
-    cniBinDirs: (dir) => {
-      const bin = join(dir, 'cni-bin');
-      mkdirSync(bin, { recursive: true });
-      writeFileSync(join(bin, 'holding'), HOLDING_PLUGIN);
-      chmodSync(join(bin, 'holding'), 0o755);
-      return [bin];
-    },
-    cniConfList: (dir) => ({
-      cniVersion: '1.0.0',
-      name: 'cricket-test-holding',
-      plugins: [
-        { type: 'bridge', bridge: TEST_BRIDGE, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: TEST_SUBNET }]], dataDir: join(dir, 'root', 'cni') } },
-        { type: 'holding' },
-      ],
-    }),
-  });
-});
-after(async () => {
-  await d.stop();
+const d = useCricket({
+  cniBinDirs: (dir) => {
+    const bin = join(dir, 'cni-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'holding'), HOLDING_PLUGIN);
+    chmodSync(join(bin, 'holding'), 0o755);
+    return [bin];
+  },
+  cniConfList: (dir) => ({
+    cniVersion: '1.0.0',
+    name: 'cricket-test-holding',
+    plugins: [
+      { type: 'bridge', bridge: TEST_BRIDGE, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: TEST_SUBNET }]], dataDir: join(dir, 'root', 'cni') } },
+      { type: 'holding' },
+    ],
+  }),
 });
 
 test('a pod half made when cricket was killed is undone at restart', async () => {

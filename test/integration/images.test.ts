@@ -1,17 +1,11 @@
 // Imported images answer ListImages and ImageStatus through the socket.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BUSYBOX, cricketCli, REPO, startCricket, type TestDaemon } from '../harness/cricket.js';
+import { BUSYBOX, cricketCli, REPO, useCricket } from '../harness/cricket.js';
 import type { Message } from '../client/cri.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket();
-});
-after(async () => {
-  await d.stop();
-});
+const d = useCricket();
 
 interface CriImage { id: string; repo_tags: string[]; size: string; pinned: boolean; uid: { value: string } | null; username: string }
 

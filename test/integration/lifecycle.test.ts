@@ -1,19 +1,13 @@
 // Pod and container lifecycle through the socket: exits, stops, re-creation, IPs, restarts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ipReservations, startCricket, type TestDaemon } from '../harness/cricket.js';
+import { ipReservations, useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket();
-});
-after(async () => {
-  await d.stop();
-});
+const d = useCricket();
 
 const call = <T extends Message = Message>(method: string, req: Message) => d.cri.runtime.call<T>(method, req);
 

@@ -1,20 +1,14 @@
 // Resources reach the container's cgroup; stats and events describe what happens.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { startCricket, TEST_CGROUP_PARENT, type TestDaemon } from '../harness/cricket.js';
+import { TEST_CGROUP_PARENT, useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, httpGetEventually, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket();
-});
-after(async () => {
-  await d.stop();
-});
+const d = useCricket();
 
 const call = <T extends Message = Message>(method: string, req: Message) => d.cri.runtime.call<T>(method, req);
 const cgroupFile = (controller: string, id: string, file: string) =>

@@ -1,16 +1,10 @@
 // The product's "sidecar proxy" example: an app on 127.0.0.1:5000, a proxy on :80 in the same pod.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCricket, type TestDaemon } from '../harness/cricket.js';
+import { useCricket } from '../harness/cricket.js';
 import { containerConfig, httpGet, httpGetEventually, namespacesOf, podConfig, runPod, startContainer } from '../harness/pods.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket();
-});
-after(async () => {
-  await d.stop();
-});
+const d = useCricket();
 
 test('a proxy reaches the app over the pod-local loopback; the app port is not exposed', async () => {
   const pod = podConfig(d, 'sidecar-proxy');

@@ -1,17 +1,11 @@
 // kubelet and crictl before Kubernetes 1.31 send the socket path as :authority; cricket accepts it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { startCricket, type TestDaemon } from '../harness/cricket.js';
+import { useCricket } from '../harness/cricket.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket();
-});
-after(async () => {
-  await d.stop();
-});
+const d = useCricket();
 
 function grpcCall(socket: string, authority: string, path: string): Promise<{ grpcStatus: string; body: Buffer }> {
   return new Promise((resolve, reject) => {

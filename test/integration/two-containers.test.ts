@@ -1,18 +1,12 @@
 // The product's "two-containers" example: a writer and a web server sharing one emptyDir.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCricket, type TestDaemon } from '../harness/cricket.js';
+import { useCricket } from '../harness/cricket.js';
 import { containerConfig, httpGetEventually, namespacesOf, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket();
-});
-after(async () => {
-  await d.stop();
-});
+const d = useCricket();
 
 test('two containers share an emptyDir, one IP and the pod namespaces', async () => {
   const pod = podConfig(d, 'two-containers');

@@ -1,20 +1,14 @@
 // Bad input gets a clear gRPC status and leaves no state behind.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { ipReservations, startCricket, type TestDaemon } from '../harness/cricket.js';
+import { ipReservations, useCricket } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket();
-});
-after(async () => {
-  await d.stop();
-});
+const d = useCricket();
 
 const call = (method: string, req: Message) => d.cri.runtime.call(method, req);
 const counts = async () => ({

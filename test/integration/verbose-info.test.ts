@@ -1,17 +1,11 @@
 // Verbose status answers: what crictl inspect and crictl info show, and what they must not.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCricket, type TestDaemon } from '../harness/cricket.js';
+import { useCricket } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
 
-let d: TestDaemon;
-before(async () => {
-  d = await startCricket({
-    configToml: '[registries."registry.example"]\nusername = "robot"\npassword = "s3cret-value"\nmirrors = ["mirror.example"]\n',
-  });
-});
-after(async () => {
-  await d.stop();
+const d = useCricket({
+  configToml: '[registries."registry.example"]\nusername = "robot"\npassword = "s3cret-value"\nmirrors = ["mirror.example"]\n',
 });
 
 test('verbose Status shows the configuration without registry credentials', async () => {
