@@ -19,7 +19,9 @@ const files = (dir) =>
     .map((f) => join(dir, f));
 const only = process.argv.slice(2);
 const selected = only.length ? only : [...files('dist/test/unit'), ...files('dist/test/integration')];
-const ordered = [...selected, 'dist/test/final/no-leftovers.test.js'];
+// node --test runs files in the order of their paths, whatever order they are given in: the
+// leftover check lives in test/verify/ so that it sorts, and runs, after unit/ and integration/.
+const ordered = [...selected, 'dist/test/verify/no-leftovers.test.js'];
 
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...ordered], {
   cwd: root,
