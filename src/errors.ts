@@ -36,3 +36,8 @@ export function withContext(context: string, err: unknown): CricketError {
   const message = err instanceof Error ? err.message : String(err);
   return new CricketError('internal', `${context}: ${message}`, { cause: err });
 }
+
+/** True for a Node system error with the given code (ENOENT, EEXIST, ...). */
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}

@@ -83,6 +83,13 @@ export function containerStatus(ctx: RuntimeContext, containerId: string): Conta
   };
 }
 
+/** Statuses of every container of one pod (verbose PodSandboxStatus, container events). */
+export function podContainerStatuses(ctx: RuntimeContext, sandboxId: string): ContainerStatus[] {
+  const statuses: ContainerStatus[] = [];
+  for (const record of ctx.containers.all()) if (record.sandboxId === sandboxId) statuses.push(containerStatus(ctx, record.id));
+  return statuses;
+}
+
 /** Served from memory: kubelet lists every second. */
 export function listContainers(ctx: RuntimeContext, filter: ContainerFilter | undefined): Container[] {
   const result: Container[] = [];

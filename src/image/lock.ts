@@ -1,17 +1,10 @@
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CricketError } from '../errors.js';
+import { processAlive } from '../process/alive.js';
 
 const inProcess = new Map<string, Promise<void>>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes the lock file when its holder is gone: a dead pid, or no pid written for 10 s. */
 async function removeIfStale(path: string): Promise<string> {
@@ -25,7 +18,7 @@ async function removeIfStale(path: string): Promise<string> {
   let stale = false;
   if (Number.isInteger(pid) && pid > 0) {
     // Our own pid: this process queues its lockers, so none of them holds it now.
-    stale = pid === process.pid || !alive(pid);
+    stale = pid === process.pid || !processAlive(pid);
   } else {
     const st = await stat(path).catch(() => undefined);
     stale = st !== undefined && Date.now() - st.mtimeMs > 10_000;

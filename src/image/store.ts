@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { CricketError, failedPrecondition, invalidArgument, withContext } from '../errors.js';
+import { CricketError, failedPrecondition, invalidArgument, isErrno, withContext } from '../errors.js';
+import { processAlive } from '../process/alive.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { parseImageConfig } from './config.js';
@@ -41,17 +42,6 @@ interface IndexFile {
   images: ImageRecord[];
 }
 
-const isErrno = (err: unknown, code: string): boolean =>
-  typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrno(err, 'EPERM');
-  }
-}
 
 const freeze = (r: ImageRecord): ImageRecord => {
   Object.freeze(r.repoTags);
@@ -116,7 +106,7 @@ export class ImageStore {
         const m = re.exec(name);
         if (!m) continue;
         const pid = Number(m[1]);
-        if (pid === process.pid ? firstOpen : !pidAlive(pid)) rmSync(join(dir, name), { recursive: true, force: true });
+        if (pid === process.pid ? firstOpen : !processAlive(pid)) rmSync(join(dir, name), { recursive: true, force: true });
       }
     }
     store.refresh();

@@ -7,7 +7,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CricketError, invalidArgument, withContext } from '../errors.js';
+import { CricketError, invalidArgument, isErrno, withContext } from '../errors.js';
 import { run } from '../process/run.js';
 import { peekCompression, decompressStages } from './decompress.js';
 import { HashTap } from './digest.js';
@@ -53,9 +53,6 @@ export function entryComponents(name: string): string[] {
   if (parts.includes('..')) throw refuse(name, '".." in path');
   return parts;
 }
-
-const isErrno = (err: unknown, code: string): boolean =>
-  typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
 
 /**
  * Writes one layer's entries under `root`, turning OCI whiteouts into overlayfs ones.

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { alreadyExists, withContext } from '../errors.js';
+import { alreadyExists, isErrno, withContext } from '../errors.js';
 import { pinNewNetns, unmount } from '../process/mount.js';
 
 /** statfs f_type of nsfs: a path whose filesystem is nsfs is a live namespace reference. */
@@ -88,8 +88,4 @@ export async function listPinned(dir: string): Promise<PinnedNetns[]> {
       return { name, path: p, mounted: await isNetnsMounted(p) };
     }),
   );
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
 }

@@ -1,6 +1,6 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { ContainerEventType, type ContainerEventResponse, type GetEventsRequest } from '../gen/runtime/v1/api.js';
-import { containerStatus, listContainers } from '../container/status.js';
+import { podContainerStatuses } from '../container/status.js';
 import { logger } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { podSandboxStatus } from '../sandbox/status.js';
@@ -27,9 +27,7 @@ export function containerEvents(ctx: RuntimeContext) {
       } catch {
         podSandboxStatusValue = undefined; // The pod is gone (a deleted event).
       }
-      const containersStatuses = listContainers(ctx, { id: '', state: undefined, podSandboxId: event.sandboxId, labelSelector: {} })
-        .filter((c) => c.podSandboxId === event.sandboxId)
-        .map((c) => containerStatus(ctx, c.id));
+      const containersStatuses = podContainerStatuses(ctx, event.sandboxId);
       const ok = call.write({
         containerId: event.containerId,
         containerEventType: TYPES[event.type],

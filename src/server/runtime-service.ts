@@ -12,7 +12,7 @@ import { createContainer } from '../container/create.js';
 import type { ExitMonitor } from '../container/exit-monitor.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
-import { containerStatus, listContainers } from '../container/status.js';
+import { containerStatus, listContainers, podContainerStatuses } from '../container/status.js';
 import { stopContainer } from '../container/stop.js';
 import type { RegistriesConfig } from '../image/registry-config.js';
 import type { RuntimeContext } from '../runtime-context.js';
@@ -93,9 +93,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     }),
     podSandboxStatus: unary('PodSandboxStatus', (req) => {
       const status = podSandboxStatus(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
-      const containersStatuses = req.verbose
-        ? listContainers(ctx, undefined).filter((c) => c.podSandboxId === status.id).map((c) => containerStatus(ctx, c.id))
-        : [];
+      const containersStatuses = req.verbose ? podContainerStatuses(ctx, status.id) : [];
       return PodSandboxStatusResponse.create({ status, info: req.verbose ? sandboxInfo(ctx, status.id) : {}, containersStatuses, timestamp: nowNs() });
     }),
     listPodSandbox: unary('ListPodSandbox', (req) => ({ items: listPodSandboxes(ctx, req.filter) })),

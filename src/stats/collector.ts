@@ -54,12 +54,17 @@ export class StatsCollector {
   }
 
   private async forRecord(record: ContainerRecord, sandbox: SandboxRecord): Promise<ContainerStats> {
+    return (await this.readContainer(record, sandbox)).stats;
+  }
+
+  /** A container's stats and the cgroup reading they came from (a pod's total reuses it). */
+  private async readContainer(record: ContainerRecord, sandbox: SandboxRecord): Promise<{ stats: ContainerStats; usage: CgroupUsage | undefined }> {
     const at = nowNs();
     const [usage, disk] = await Promise.all([
       record.state === 'running' ? cgroupUsage(containerCgroupsPath(sandbox, record.id)) : Promise.resolve(undefined),
       diskUsage(join(this.ctx.paths.containerRw(record.id), 'upper')),
     ]);
-    return {
+    const stats: ContainerStats = {
       attributes: { id: record.id, metadata: { name: record.name, attempt: record.attempt }, labels: record.labels, annotations: record.annotations },
       cpu: this.cpu(record.id, at, usage),
       memory: this.memory(at, usage),
@@ -67,6 +72,7 @@ export class StatsCollector {
       swap: undefined,
       io: undefined,
     };
+    return { stats, usage };
   }
 
   async containerStats(containerId: string): Promise<ContainerStats> {
@@ -92,18 +98,16 @@ export class StatsCollector {
   private async forSandbox(sandbox: SandboxRecord): Promise<PodSandboxStats> {
     const at = nowNs();
     const containers = [...this.ctx.containers.all()].filter((c) => c.sandboxId === sandbox.id);
-    const containerStats = await Promise.all(containers.map((c) => this.forRecord(c, sandbox)));
+    const [pause, ...readings] = await Promise.all([
+      cgroupUsage(sandboxCgroupsPath(sandbox)),
+      ...containers.map((c) => this.readContainer(c, sandbox)),
+    ]);
+    const containerStats = readings.map((r) => r.stats);
     // The pod's usage is the sum of the pause process and the containers: a cgroup parent need
     // not be the pod's own (pods started by hand share one).
-    let usage: CgroupUsage | undefined;
-    {
-      const parts = await Promise.all([
-        cgroupUsage(sandboxCgroupsPath(sandbox)),
-        ...containers.filter((c) => c.state === 'running').map((c) => cgroupUsage(containerCgroupsPath(sandbox, c.id))),
-      ]);
-      const present = parts.filter((p): p is CgroupUsage => p !== undefined);
-      if (present.length) {
-        usage = present.reduce((a, b) => ({
+    const present = [pause, ...readings.map((r) => r.usage)].filter((p): p is CgroupUsage => p !== undefined);
+    const usage = present.length
+      ? present.reduce((a, b) => ({
           cpuNs: a.cpuNs + b.cpuNs,
           memoryUsage: a.memoryUsage + b.memoryUsage,
           workingSet: a.workingSet + b.workingSet,
@@ -111,9 +115,8 @@ export class StatsCollector {
           pageFaults: a.pageFaults + b.pageFaults,
           majorPageFaults: a.majorPageFaults + b.majorPageFaults,
           processes: a.processes + b.processes,
-        }));
-      }
-    }
+        }))
+      : undefined;
     const interfaces = sandbox.pausePid ? await networkCounters(sandbox.pausePid) : [];
     const toCri = (i: (typeof interfaces)[number]) => ({ name: i.name, rxBytes: u64(i.rxBytes), rxErrors: u64(i.rxErrors), txBytes: u64(i.txBytes), txErrors: u64(i.txErrors) });
     const eth0 = interfaces.find((i) => i.name === 'eth0') ?? interfaces[0];
