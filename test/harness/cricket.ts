@@ -12,12 +12,18 @@ export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const CRICKET = join(REPO, 'bin', 'cricket');
 export const BUSYBOX_LAYOUT = join(REPO, 'build', 'images', 'busybox');
 export const BUSYBOX = 'cricket.local/busybox:latest';
+/**
+ * CRICKET_TEST_SLOT=N (1-200) lets several runs of the suite share one machine: each slot has its
+ * own bridge, subnet, directory prefix and cgroup parent, and its leftover check sees only its own.
+ */
+const SLOT = Number.parseInt(process.env.CRICKET_TEST_SLOT ?? '0', 10) || 0;
+if (SLOT < 0 || SLOT > 200) throw new Error(`CRICKET_TEST_SLOT must be 0-200, not ${process.env.CRICKET_TEST_SLOT}`);
 /** The pod network of the tests: a bridge and subnet of their own, nothing shared with the host. */
-export const TEST_BRIDGE = 'ckt0';
-export const TEST_SUBNET = '10.99.0.0/24';
-export const TEST_PREFIX = '/tmp/cricket-test-';
+export const TEST_BRIDGE = `ckt${SLOT}`;
+export const TEST_SUBNET = `10.99.${SLOT}.0/24`;
+export const TEST_PREFIX = SLOT ? `/tmp/cricket-t${SLOT}-` : '/tmp/cricket-test-';
 /** Test pods live under their own cgroup parent, as kubelet's pods live under /kubepods. */
-export const TEST_CGROUP_PARENT = 'cricket-test';
+export const TEST_CGROUP_PARENT = SLOT ? `cricket-t${SLOT}` : 'cricket-test';
 
 export interface TestDaemon {
   dir: string;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { useCricket } from '../harness/cricket.js';
+import { TEST_CGROUP_PARENT, useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 
 const d = useCricket();
@@ -54,7 +54,7 @@ test('read-only mounts are read-only; writable ones are shared with the host', a
 });
 
 test('a pod-wide PID namespace has pause as PID 1, seen by every container', async () => {
-  const pod = podConfig(d, 'shared-pid', { linux: { cgroup_parent: '/cricket-test', security_context: { namespace_options: { pid: 'POD' } } } });
+  const pod = podConfig(d, 'shared-pid', { linux: { cgroup_parent: `/${TEST_CGROUP_PARENT}`, security_context: { namespace_options: { pid: 'POD' } } } });
   const { id } = await runPod(d, pod);
   const a = await startContainer(d, id, pod, containerConfig('a', ['sleep', '3600']));
   const b = await startContainer(d, id, pod, containerConfig('b', ['sh', '-c', 'cat /proc/1/cmdline; echo; ps -o comm | grep -c sleep']));

@@ -49,7 +49,7 @@ test('no iptables rule names a test pod', () => {
   } catch {
     return; // no iptables on this machine: nothing can be left there.
   }
-  const lines = rules.split('\n').filter((l) => l.includes('cricket-test') || l.includes(TEST_BRIDGE));
+  const lines = rules.split('\n').filter((l) => l.includes(TEST_CGROUP_PARENT) || l.includes(TEST_BRIDGE));
   assert.deepEqual(lines, []);
 });
 
