@@ -1,9 +1,11 @@
 import type { CricketConfig, StatePaths } from './config/config.js';
+import type { ImageLeases } from './image/leases.js';
 import type { ImageStore } from './image/store.js';
 import type { CniNetwork } from './network/cni.js';
 import type { Runc } from './oci/runc.js';
 import type { EventBus } from './store/events.js';
 import type { KeyedMutex } from './store/keyed-mutex.js';
+import type { NameIndex } from './store/name-index.js';
 import type { RecordStore } from './store/record-store.js';
 import type { StreamingServer } from './streaming/server.js';
 import type { ContainerRecord, SandboxRecord } from './store/types.js';
@@ -15,9 +17,16 @@ export interface RuntimeContext {
   sandboxes: RecordStore<SandboxRecord>;
   containers: RecordStore<ContainerRecord>;
   images: ImageStore;
+  /** Images held by containers being created, kept by the garbage collector. */
+  imageLeases: ImageLeases;
+  /** Pod and container names: reserved before anything is made, released on failure or removal. */
+  names: NameIndex;
   network: CniNetwork;
   runc: Runc;
-  /** Serialises operations on one pod or container id. */
+  /**
+   * Serialises operations on one pod or container id. Order: a pod's lock before any of its
+   * containers' locks.
+   */
   locks: KeyedMutex;
   events: EventBus;
   /** cricket's own oom_score_adj: nothing may go below it on this host (see DESIGN.md). */

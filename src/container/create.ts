@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, withContext } from '../errors.js';
 import { ContainerConfig, NamespaceMode, Signal, signalToJSON } from '../gen/runtime/v1/api.js';
@@ -13,6 +13,9 @@ import type { RuntimeContext } from '../runtime-context.js';
 import { containerCgroupsPath } from '../sandbox/cgroups.js';
 import { podFilePaths } from '../sandbox/pod-files.js';
 import { newId, nowNs } from '../store/clock.js';
+import { containerNameKey } from '../store/name-index.js';
+import { requestDigest } from '../store/request-digest.js';
+import { Rollback } from '../store/rollback.js';
 import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
 import { containerArgs, containerEnv } from './command.js';
 import { addDevices } from './devices.js';
@@ -36,6 +39,10 @@ export function containerNamespaces(sandbox: SandboxRecord, pidMode: number, tar
 /**
  * CreateContainer: overlay rootfs from the image, config.json from the request and the image,
  * and conmon running `runc create`. The container waits, created, for StartContainer.
+ *
+ * Runs under the pod's lock, so it never overlaps a Stop or Remove of the pod. kubelet's
+ * identical retry of a call that outlived its deadline waits behind that lock and then gets the
+ * id of the container the first call made.
  */
 export async function createContainer(
   ctx: RuntimeContext,
@@ -45,31 +52,53 @@ export async function createContainer(
   const meta = config.metadata;
   if (!meta || !meta.name) throw invalidArgument('container config needs metadata with a name');
   if (!config.image?.image) throw invalidArgument(`container ${meta.name}: no image given`);
-  const sandbox = ctx.sandboxes.find(sandboxId);
-  if (!sandbox) throw notFound(`pod sandbox ${sandboxId} not found`);
-  return ctx.locks.run(sandbox.id, async () => {
+  const found = ctx.sandboxes.find(sandboxId);
+  if (!found) throw notFound(`pod sandbox ${sandboxId} not found`);
+  const digest = requestDigest(ContainerConfig.toJSON(config));
+  return ctx.locks.run(found.id, async () => {
+    const sandbox = ctx.sandboxes.get(found.id);
+    if (!sandbox) throw notFound(`pod sandbox ${sandboxId} not found`);
+    const nameKey = containerNameKey(sandbox.id, meta.name, meta.attempt);
+    const what = `container ${meta.name} attempt ${meta.attempt} in pod ${sandbox.id}`;
+    const held = ctx.names.holder(nameKey);
+    if (held) {
+      const existing = ctx.containers.get(held.id);
+      if (held.digest === digest && existing?.state === 'created') {
+        logger.info({ pod: sandbox.id, container: existing.id, name: meta.name }, 'identical CreateContainer gets the container already made');
+        return existing.id;
+      }
+      throw alreadyExists(`${what} already exists as ${held.id}${held.digest === digest ? ` (${existing?.state ?? 'being removed'})` : ', made by a different request'}`);
+    }
     if (sandbox.state !== 'ready') {
       throw failedPrecondition(`pod sandbox ${sandbox.id} is not ready (${sandbox.state}); cannot add container ${meta.name}`);
     }
-    for (const c of ctx.containers.all()) {
-      if (c.sandboxId === sandbox.id && c.name === meta.name && c.attempt === meta.attempt) {
-        throw alreadyExists(`container ${meta.name} attempt ${meta.attempt} already exists in pod ${sandbox.id} as ${c.id}`);
-      }
-    }
     const image = ctx.images.resolve(config.image!.image);
     if (!image) throw notFound(`image "${config.image!.image}" not found`);
-    return create(ctx, sandbox, config, image);
+    // Taken in the same turn as the lookup: a RemoveImage from now on keeps the image's layers.
+    const releaseImage = ctx.imageLeases.acquire(image.id);
+    const id = newId();
+    ctx.names.reserve(nameKey, { id, digest }, what);
+    try {
+      return await create(ctx, id, sandbox, config, image, digest);
+    } catch (err) {
+      // A record left `unknown` keeps its name until RemoveContainer finishes it.
+      if (!ctx.containers.get(id)) ctx.names.release(nameKey, id);
+      throw err;
+    } finally {
+      releaseImage();
+    }
   });
 }
 
 async function create(
   ctx: RuntimeContext,
-  sandbox: SandboxRecord,
+  id: string,
+  sandbox: Readonly<SandboxRecord>,
   config: ContainerConfig,
   image: NonNullable<ReturnType<RuntimeContext['images']['resolve']>>,
+  digest: string,
 ): Promise<string> {
   const total = stopwatch();
-  const id = newId();
   const meta = config.metadata!;
   const log = logger.child({ pod: sandbox.id, container: id, name: meta.name });
   const security = config.linux?.securityContext;
@@ -99,6 +128,7 @@ async function create(
     name: meta.name,
     attempt: meta.attempt,
     state: 'created',
+    requestDigest: digest,
     createdAt: nowNs().toString(),
     startedAt: '0',
     finishedAt: '0',
@@ -122,18 +152,22 @@ async function create(
   const dir = ctx.paths.containerDir(id);
   const rw = ctx.paths.containerRw(id);
   const rootfs = join(dir, 'rootfs');
-  const undo: (() => Promise<unknown>)[] = [];
+  const rollback = new Rollback();
   try {
-    await mkdir(rootfs, { recursive: true });
-    undo.push(() => rm(dir, { recursive: true, force: true }));
-    await mkdir(join(rw, 'upper'), { recursive: true });
-    await mkdir(join(rw, 'work'), { recursive: true });
-    undo.push(() => rm(rw, { recursive: true, force: true }));
+    await mkdir(rootfs, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    rollback.add('remove container directory', () => rm(dir, { recursive: true, force: true }));
+    // The writable layer's directory shuts out the node's users; the upper dir itself is the
+    // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
+    await mkdir(rw, { recursive: true, mode: 0o700 });
+    await mkdir(join(rw, 'upper'), { mode: 0o755 });
+    await mkdir(join(rw, 'work'), { mode: 0o700 });
+    rollback.add('remove writable layer', () => rm(rw, { recursive: true, force: true }));
 
     const layers = ctx.images.layerDirs(image);
     const t = stopwatch();
     await mountRootfs({ layers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs });
-    undo.push(() => unmountRootfs(rootfs));
+    rollback.add('unmount rootfs', () => unmountRootfs(rootfs));
     const mountMs = t();
 
     const user = await resolveUser(layers, {
@@ -186,15 +220,19 @@ async function create(
       tty: config.tty,
       timeoutMs: ctx.config.toolTimeoutMs,
     });
-    undo.push(() => ctx.runc.deleteForce(id));
+    rollback.add('delete runc container', () => ctx.runc.deleteForce(id));
     record.pid = created.containerPid;
-    await ctx.containers.put(record);
+    await ctx.containers.create(record);
     ctx.events.emit({ type: 'created', containerId: id, sandboxId: sandbox.id, at: BigInt(record.createdAt) });
     log.info({ step: 'create', image: image.id, ms: total(), mountMs, runcCreateMs: t2() }, 'container created');
     return id;
   } catch (err) {
-    for (const step of undo.reverse()) {
-      await step().catch((undoErr) => log.error({ err: undoErr }, 'rollback step failed'));
+    const failed = await rollback.run(log);
+    if (failed.length > 0) {
+      // What could not be undone stays on record, `unknown`, for RemoveContainer to finish.
+      await ctx.containers
+        .create({ ...record, state: 'unknown', reason: 'CreateFailed', message: String((err as Error).message ?? err), undoLeft: failed })
+        .catch((recordErr) => log.error({ err: recordErr }, 'recording a half-undone container failed'));
     }
     throw withContext(`CreateContainer ${meta.name} in pod ${sandbox.id}`, err);
   }

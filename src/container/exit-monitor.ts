@@ -83,15 +83,17 @@ export class ExitMonitor {
       // The exit file's time comes from the kernel's coarse clock; never report an exit before
       // the start.
       const finishedAt = mtimeNs > BigInt(current.startedAt) ? mtimeNs : BigInt(current.startedAt);
-      const updated: ContainerRecord = {
-        ...current,
-        state: 'exited',
-        exitCode: code,
-        finishedAt: finishedAt.toString(),
-        reason: current.reason || (code === 0 ? 'Completed' : 'Error'),
-      };
-      if (updated.startedAt === '0') updated.startedAt = updated.finishedAt;
-      await this.ctx.containers.put(updated);
+      await this.ctx.containers.update(id, (latest) => {
+        const updated: ContainerRecord = {
+          ...latest,
+          state: 'exited',
+          exitCode: code,
+          finishedAt: finishedAt.toString(),
+          reason: latest.reason || (code === 0 ? 'Completed' : 'Error'),
+        };
+        if (updated.startedAt === '0') updated.startedAt = updated.finishedAt;
+        return updated;
+      });
       this.ctx.events.emit({ type: 'stopped', containerId: id, sandboxId: current.sandboxId, at: finishedAt });
       logger.info({ pod: current.sandboxId, container: id, exitCode: code }, 'container exited');
     });

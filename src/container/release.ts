@@ -15,6 +15,6 @@ export async function releaseExited(ctx: RuntimeContext, id: string): Promise<vo
   const t = stopwatch();
   await ctx.runc.deleteForce(id);
   await unmountRootfs(join(ctx.paths.containerDir(id), 'rootfs'));
-  await ctx.containers.put({ ...record, released: true });
+  await ctx.containers.update(id, (current) => ({ ...current, released: true }));
   logger.debug({ pod: record.sandboxId, container: id, step: 'release', ms: t() }, 'exited container released');
 }

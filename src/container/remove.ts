@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { ExitMonitor } from './exit-monitor.js';
+import { unmountRootfs } from '../image/rootfs.js';
 import { nowNs } from '../store/clock.js';
+import { containerNameKey } from '../store/name-index.js';
 import { releaseExited } from './release.js';
 import { stopContainer } from './stop.js';
 
@@ -17,11 +19,17 @@ export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, c
   if (!found) return;
   const id = found.id;
   const t = stopwatch();
-  if (found.state !== 'exited') await stopContainer(ctx, exits, id, 0);
+  if (found.state !== 'exited' && found.state !== 'unknown') await stopContainer(ctx, exits, id, 0);
   await ctx.locks.run(id, async () => {
     const record = ctx.containers.get(id);
     if (!record) return;
-    await releaseExited(ctx, id);
+    if (record.state === 'unknown') {
+      // A creation that could not undo itself: finish its undo steps (each is idempotent).
+      await ctx.runc.deleteForce(id);
+      await unmountRootfs(join(ctx.paths.containerDir(id), 'rootfs'));
+    } else {
+      await releaseExited(ctx, id);
+    }
     const dir = ctx.paths.containerDir(id);
     await Promise.all([
       rm(dir, { recursive: true, force: true }),
@@ -30,6 +38,7 @@ export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, c
       unlink(join(ctx.paths.attach, id)).catch(() => undefined),
     ]);
     await ctx.containers.delete(id);
+    ctx.names.release(containerNameKey(record.sandboxId, record.name, record.attempt), id);
     ctx.events.emit({ type: 'deleted', containerId: id, sandboxId: record.sandboxId, at: nowNs() });
     logger.info({ pod: record.sandboxId, container: id, step: 'remove', ms: t() }, 'container removed');
   });

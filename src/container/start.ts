@@ -3,25 +3,35 @@ import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { nowNs } from '../store/clock.js';
 
+/**
+ * StartContainer. Under the pod's lock, then the container's: a container is never started in
+ * a pod that a concurrent StopPodSandbox has just stopped.
+ */
 export async function startContainer(ctx: RuntimeContext, containerId: string): Promise<void> {
   const found = ctx.containers.find(containerId);
   if (!found) throw notFound(`container ${containerId} not found`);
   const id = found.id;
-  await ctx.locks.run(id, async () => {
-    const record = ctx.containers.get(id);
-    if (!record) throw notFound(`container ${containerId} not found`);
-    if (record.state !== 'created') {
-      throw failedPrecondition(`container ${id} is ${record.state}, only a created container can be started`);
-    }
-    const t = stopwatch();
-    // The process begins during `runc start`; its start time is taken before, so that a process
-    // that exits at once never looks as if it ended before it began.
-    const startedAt = nowNs();
-    await ctx.runc.start(id).catch((err) => {
-      throw withContext(`StartContainer ${id}: runc start`, err);
-    });
-    await ctx.containers.put({ ...record, state: 'running', startedAt: startedAt.toString() });
-    ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt });
-    logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: t() }, 'container started');
-  });
+  await ctx.locks.run(found.sandboxId, () =>
+    ctx.locks.run(id, async () => {
+      const record = ctx.containers.get(id);
+      if (!record) throw notFound(`container ${containerId} not found`);
+      if (record.state !== 'created') {
+        throw failedPrecondition(`container ${id} is ${record.state}, only a created container can be started`);
+      }
+      const sandbox = ctx.sandboxes.get(record.sandboxId);
+      if (sandbox?.state !== 'ready') {
+        throw failedPrecondition(`container ${id}: pod sandbox ${record.sandboxId} is not ready (${sandbox?.state ?? 'removed'})`);
+      }
+      const t = stopwatch();
+      // The process begins during `runc start`; its start time is taken before, so that a process
+      // that exits at once never looks as if it ended before it began.
+      const startedAt = nowNs();
+      await ctx.runc.start(id).catch((err) => {
+        throw withContext(`StartContainer ${id}: runc start`, err);
+      });
+      await ctx.containers.update(id, (current) => ({ ...current, state: 'running', startedAt: startedAt.toString() }));
+      ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt });
+      logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: t() }, 'container started');
+    }),
+  );
 }

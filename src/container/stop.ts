@@ -23,7 +23,7 @@ export async function stopContainer(
   const id = found.id;
   const t = stopwatch();
   const record = ctx.containers.get(id);
-  if (!record || record.state === 'exited') return;
+  if (!record || record.state === 'exited' || record.state === 'unknown') return;
   const log = logger.child({ pod: record.sandboxId, container: id });
   if (timeoutSeconds > 0) {
     const signal = record.stopSignal || 'SIGTERM';

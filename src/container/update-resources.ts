@@ -20,7 +20,7 @@ export async function updateContainerResources(ctx: RuntimeContext, containerId:
     await ctx.runc.update(record.id, resources).catch((err) => {
       throw withContext(`UpdateContainerResources ${record.id}: runc update`, err);
     });
-    await ctx.containers.put({ ...record, resources: request });
+    await ctx.containers.update(record.id, (current) => ({ ...current, resources: request }));
     logger.info({ pod: record.sandboxId, container: record.id, step: 'update-resources', ms: t() }, 'container resources updated');
   });
 }

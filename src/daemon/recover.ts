@@ -31,7 +31,7 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
     }
     const pause = runcStates.get(sandbox.id);
     if (sandbox.state === 'ready' && pause?.status !== 'running') {
-      await ctx.sandboxes.put({ ...sandbox, state: 'notready' });
+      await ctx.sandboxes.update(sandbox.id, (current) => ({ ...current, state: 'notready' }));
       log.warn({ pause: pause?.status ?? 'missing' }, 'recover: pause process gone, pod marked not ready');
     }
   }
@@ -45,7 +45,14 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
     if ((container.state === 'running' || container.state === 'created') && (!state || state.status === 'stopped')) {
       // The exit monitor fills in the real code from conmon's exit file when there is one.
       if (!state) {
-        await ctx.containers.put({ ...container, state: 'exited', exitCode: 255, reason: 'Unknown', message: 'container disappeared while cricket was not running', finishedAt: container.finishedAt === '0' ? container.startedAt : container.finishedAt });
+        await ctx.containers.update(container.id, (current) => ({
+          ...current,
+          state: 'exited',
+          exitCode: 255,
+          reason: 'Unknown',
+          message: 'container disappeared while cricket was not running',
+          finishedAt: current.finishedAt === '0' ? current.startedAt : current.finishedAt,
+        }));
       }
     }
   }

@@ -6,6 +6,7 @@ import { statePaths, type CricketConfig } from '../config/config.js';
 import { ExitMonitor } from '../container/exit-monitor.js';
 import { RuntimeServiceService, ImageServiceService } from '../gen/runtime/v1/api.js';
 import { imagesInUse, startImageGarbageCollection } from '../image/gc.js';
+import { ImageLeases } from '../image/leases.js';
 import { ImageStore } from '../image/store.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { CniNetwork } from '../network/cni.js';
@@ -16,10 +17,12 @@ import { imageService } from '../server/image-service.js';
 import { runtimeService } from '../server/runtime-service.js';
 import { EventBus } from '../store/events.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
+import { NameIndex } from '../store/name-index.js';
 import { RecordStore } from '../store/record-store.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
 import { findProgram } from '../process/find-program.js';
 import { StreamingServer } from '../streaming/server.js';
+import { indexNames } from './index-names.js';
 import { recover } from './recover.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -49,8 +52,10 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     config,
     paths,
     sandboxes: await RecordStore.open<SandboxRecord>(paths.sandboxRecords),
-    containers: await RecordStore.open<ContainerRecord>(paths.containerRecords),
+    containers: await RecordStore.open<ContainerRecord>(paths.containerRecords, { groupOf: (c) => c.sandboxId }),
     images,
+    imageLeases: new ImageLeases(),
+    names: new NameIndex(),
     network: new CniNetwork({
       confDir: config.cni.confDir,
       binDirs: config.cni.binDirs,
@@ -63,16 +68,18 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     minOomScoreAdj: Number.parseInt(await readFile('/proc/self/oom_score_adj', 'utf8').catch(() => '0'), 10) || 0,
   };
   await recover(ctx);
+  indexNames(ctx);
   const exits = new ExitMonitor(ctx);
   await exits.start();
-  const stopImageGc = startImageGarbageCollection(images, ctx.containers, ctx.events);
+  const inUse = () => imagesInUse(ctx.containers, ctx.imageLeases);
+  const stopImageGc = startImageGarbageCollection(images, inUse, ctx.events);
   const streaming = new StreamingServer(ctx, config.streaming);
   await streaming.start();
   ctx.streaming = streaming;
 
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   server.addService(RuntimeServiceService, runtimeService(ctx, exits));
-  server.addService(ImageServiceService, imageService(images, { registries: config.registries, imagesInUse: () => imagesInUse(ctx.containers) }));
+  server.addService(ImageServiceService, imageService(images, { registries: config.registries, imagesInUse: inUse }));
   const listener = await listenUnix(server, config.socket, { mode: 0o660 });
   logger.info(
     { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, ms: elapsed() },

@@ -1,5 +1,6 @@
 import { logger } from '../log/logger.js';
 import type { EventBus } from '../store/events.js';
+import type { ImageLeases } from './leases.js';
 import type { ImageStore } from './store.js';
 
 /** What the collector needs to know about containers: the image each was created from. */
@@ -7,10 +8,14 @@ export interface ContainerImages {
   all(): Iterable<{ imageId: string }>;
 }
 
-/** Ids of the images containers use (removed images included: their layers must stay). */
-export function imagesInUse(containers: ContainerImages): Set<string> {
+/**
+ * Ids of the images containers use (removed images included: their layers must stay), and of
+ * those held by containers being created.
+ */
+export function imagesInUse(containers: ContainerImages, leases?: ImageLeases): Set<string> {
   const ids = new Set<string>();
   for (const c of containers.all()) if (c.imageId) ids.add(c.imageId);
+  if (leases) for (const id of leases.ids()) ids.add(id);
   return ids;
 }
 
@@ -20,13 +25,13 @@ export function imagesInUse(containers: ContainerImages): Set<string> {
  * of an interrupted removal) and again shortly after containers are deleted. Returns a stop
  * function.
  */
-export function startImageGarbageCollection(store: ImageStore, containers: ContainerImages, events: EventBus, delayMs = 500): () => void {
+export function startImageGarbageCollection(store: ImageStore, inUse: () => Set<string>, events: EventBus, delayMs = 500): () => void {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   const collect = () => {
     timer = undefined;
     running = running
-      .then(() => store.collectGarbage(imagesInUse(containers)))
+      .then(() => store.collectGarbage(inUse()))
       .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'image garbage collection failed'));
   };
   collect();

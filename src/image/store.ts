@@ -72,6 +72,9 @@ const repoOf = (tag: string): string => tag.slice(0, tag.lastIndexOf(':'));
  * Readers (list, resolve) are served from memory; they stat index.json first and reload it
  * when another process (the CLI importing while the daemon runs) has replaced it.
  */
+/** Ids of images in use, or a function that tells them at the moment they are needed. */
+export type InUseImages = ReadonlySet<string> | (() => ReadonlySet<string>);
+
 export class ImageStore {
   private images: ImageRecord[] = [];
   private indexKey = '';
@@ -384,7 +387,7 @@ export class ImageStore {
    * record, or undefined when no image matched (removing twice is not an error). Pinned images
    * are refused with failed-precondition.
    */
-  async remove(ref: string, inUse: ReadonlySet<string> = new Set()): Promise<ImageRecord | undefined> {
+  async remove(ref: string, inUse: InUseImages = new Set()): Promise<ImageRecord | undefined> {
     const removed = await withFileLock(this.lockPath, async () => {
       this.refresh();
       const img = this.resolve(ref);
@@ -395,7 +398,7 @@ export class ImageStore {
     });
     if (removed) {
       const gc = await this.collectGarbage(inUse);
-      logger.info({ image: removed.id, tags: removed.repoTags, layersRemoved: gc.layers, blobsRemoved: gc.blobs, keptForContainers: inUse.has(removed.id) }, 'image removed');
+      logger.info({ image: removed.id, tags: removed.repoTags, layersRemoved: gc.layers, blobsRemoved: gc.blobs, keptForContainers: gc.kept.has(removed.id) }, 'image removed');
     }
     return removed;
   }
@@ -405,10 +408,14 @@ export class ImageStore {
    * containers use) and no import under way in this process needs. Layers are renamed away under
    * the lock (nobody sees a half-deleted layer as valid) and deleted after it.
    */
-  async collectGarbage(inUse: ReadonlySet<string> = new Set()): Promise<{ layers: number; blobs: number }> {
+  async collectGarbage(inUseSource: InUseImages = new Set()): Promise<{ layers: number; blobs: number; kept: ReadonlySet<string> }> {
     const trash: string[] = [];
     let blobCount = 0;
+    let inUse: ReadonlySet<string> = new Set();
     await withFileLock(this.lockPath, async () => {
+      // Read under the lock: a container creation that took its image after the caller asked
+      // for the removal still keeps its layers.
+      inUse = typeof inUseSource === 'function' ? inUseSource() : inUseSource;
       this.refresh();
       const keepLayers = new Set(this.images.flatMap((i) => i.layers));
       const keepBlobs = new Set(this.images.flatMap((i) => [i.id, ...(i.blobs ?? []), ...i.repoDigests.map((d) => d.slice(d.indexOf('@') + 1))]));
@@ -445,7 +452,7 @@ export class ImageStore {
     });
     for (const dir of trash) await rm(dir, { recursive: true, force: true });
     if (trash.length > 0 || blobCount > 0) logger.info({ layers: trash.length, blobs: blobCount }, 'image store garbage collected');
-    return { layers: trash.length, blobs: blobCount };
+    return { layers: trash.length, blobs: blobCount, kept: inUse };
   }
 
   /** Disk usage of complete layers, per layer directory name (layers never change once there). */

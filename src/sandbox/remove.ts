@@ -4,6 +4,7 @@ import { removeContainer } from '../container/remove.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { nowNs } from '../store/clock.js';
+import { sandboxNameKey } from '../store/name-index.js';
 import { stopPodSandbox } from './stop.js';
 
 /**
@@ -16,12 +17,14 @@ export async function removePodSandbox(ctx: RuntimeContext, exits: ExitMonitor, 
   const id = found.id;
   const t = stopwatch();
   await stopPodSandbox(ctx, exits, id);
-  const containers = [...ctx.containers.all()].filter((c) => c.sandboxId === id);
-  await Promise.all(containers.map((c) => removeContainer(ctx, exits, c.id)));
   await ctx.locks.run(id, async () => {
-    if (!ctx.sandboxes.get(id)) return;
+    const record = ctx.sandboxes.get(id);
+    if (!record) return;
+    // Under the pod's lock: no container can be added to the pod while its own are removed.
+    await Promise.all(ctx.containers.byGroup(id).map((c) => removeContainer(ctx, exits, c.id)));
     await rm(ctx.paths.sandboxDir(id), { recursive: true, force: true });
     await ctx.sandboxes.delete(id);
+    ctx.names.release(sandboxNameKey(record.name, record.namespace, record.uid, record.attempt), id);
     ctx.events.emit({ type: 'deleted', containerId: id, sandboxId: id, at: nowNs() });
     logger.info({ pod: id, step: 'remove', ms: t() }, 'pod sandbox removed');
   });

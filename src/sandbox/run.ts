@@ -3,27 +3,23 @@ import { hostname as nodeHostname } from 'node:os';
 import { join } from 'node:path';
 import { alreadyExists, invalidArgument, notFound, withContext } from '../errors.js';
 import { NamespaceMode, PodSandboxConfig, Protocol } from '../gen/runtime/v1/api.js';
-import { logger, stopwatch } from '../log/logger.js';
+import { logger, stopwatch, type Logger } from '../log/logger.js';
 import { createPinnedNetns, removePinnedNetns } from '../network/netns.js';
-import type { PodNetworkRequest, PortMapping } from '../network/types.js';
+import type { PodNetworkRequest, PodNetworkResult, PortMapping } from '../network/types.js';
 import { runtimeDefaultSeccomp } from '../oci/seccomp-default.js';
 import { loadLocalhostSeccomp, seccompChoice } from '../oci/security.js';
 import { buildSpec } from '../oci/spec.js';
 import type { OciNamespace } from '../oci/spec-types.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { newId, nowNs } from '../store/clock.js';
+import { sandboxNameKey } from '../store/name-index.js';
+import { requestDigest } from '../store/request-digest.js';
+import { Rollback } from '../store/rollback.js';
 import type { SandboxRecord } from '../store/types.js';
 import { writePodFiles } from './pod-files.js';
 import { sandboxCgroupsPath } from './cgroups.js';
 
 const SUPPORTED_HANDLERS = new Set(['', 'runc']);
-
-/** Names being created right now, so that two concurrent calls for one pod cannot both win. */
-const reservedNames = new Set<string>();
-
-export function sandboxNameKey(name: string, namespace: string, uid: string, attempt: number): string {
-  return `${name}_${namespace}_${uid}_${attempt}`;
-}
 
 export function podNetworkRequest(record: SandboxRecord): PodNetworkRequest {
   return {
@@ -46,6 +42,10 @@ const PROTOCOLS: Record<number, PortMapping['protocol']> = {
  * RunPodSandbox: the pause process holding the pod's namespaces, a pinned netns with the pod's
  * network on it, and the files its containers share. Every step done is undone when a later one
  * fails, so a failed call leaves nothing behind.
+ *
+ * kubelet repeats a call that outlived its deadline with the very same request: such a retry
+ * waits for the creation under way and gets its pod id, or gets the id of the ready pod it made.
+ * A different request for a name already taken is ALREADY_EXISTS.
  */
 export async function runPodSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runtimeHandler: string): Promise<string> {
   const meta = config.metadata;
@@ -57,24 +57,44 @@ export async function runPodSandbox(ctx: RuntimeContext, config: PodSandboxConfi
     throw invalidArgument(`unknown runtime handler "${runtimeHandler}" (cricket offers "runc")`);
   }
   const nameKey = sandboxNameKey(meta.name, meta.namespace, meta.uid, meta.attempt);
-  for (const existing of ctx.sandboxes.all()) {
-    if (sandboxNameKey(existing.name, existing.namespace, existing.uid, existing.attempt) === nameKey) {
-      throw alreadyExists(`pod sandbox ${nameKey} already exists as ${existing.id}`);
+  const what = `pod sandbox ${meta.namespace}/${meta.name} (uid ${meta.uid}, attempt ${meta.attempt})`;
+  const digest = requestDigest(PodSandboxConfig.toJSON(config), runtimeHandler);
+  for (;;) {
+    const held = ctx.names.holder(nameKey);
+    if (!held) break;
+    if (held.digest !== digest) throw alreadyExists(`${what} already exists as ${held.id}, made by a different request`);
+    if (held.creating) {
+      logger.info({ pod: held.id, name: meta.name, namespace: meta.namespace }, 'identical RunPodSandbox joins the creation under way');
+      await held.creating;
+      continue;
     }
+    const existing = ctx.sandboxes.get(held.id);
+    if (existing?.state === 'ready') return existing.id;
+    throw alreadyExists(`${what} already exists as ${held.id} (${existing?.state ?? 'being removed'})`);
   }
-  if (reservedNames.has(nameKey)) throw alreadyExists(`pod sandbox ${nameKey} is being created`);
-  reservedNames.add(nameKey);
+  const id = newId();
+  let settle!: () => void;
+  const creating = new Promise<void>((resolve) => (settle = resolve));
+  ctx.names.reserve(nameKey, { id, digest, creating }, what);
   try {
-    return await createSandbox(ctx, config, runtimeHandler);
+    // The pod's lock for the whole creation: a Stop or Remove of this pod (its id is listed as
+    // soon as the record exists) waits for the outcome instead of racing it.
+    const result = await ctx.locks.run(id, () => createSandbox(ctx, id, config, runtimeHandler, digest));
+    ctx.names.settle(nameKey, id);
+    return result;
+  } catch (err) {
+    // A record left `unknown` keeps its name until RemovePodSandbox finishes it.
+    if (ctx.sandboxes.get(id)) ctx.names.settle(nameKey, id);
+    else ctx.names.release(nameKey, id);
+    throw err;
   } finally {
-    reservedNames.delete(nameKey);
+    settle();
   }
 }
 
-async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runtimeHandler: string): Promise<string> {
+async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandboxConfig, runtimeHandler: string, digest: string): Promise<string> {
   const meta = config.metadata!;
   const total = stopwatch();
-  const id = newId();
   const nsOpts = config.linux?.securityContext?.namespaceOptions;
   const namespaces = {
     network: nsOpts?.network ?? NamespaceMode.POD,
@@ -93,6 +113,7 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     uid: meta.uid,
     attempt: meta.attempt,
     state: 'creating',
+    requestDigest: digest,
     createdAt: nowNs().toString(),
     labels: { ...config.labels },
     annotations: { ...config.annotations },
@@ -117,23 +138,24 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
   };
   const log = logger.child({ pod: id, name: meta.name, namespace: meta.namespace });
   const sandboxDir = ctx.paths.sandboxDir(id);
-  const undo: (() => Promise<unknown>)[] = [];
+  const rollback = new Rollback();
   const steps: Record<string, number> = {};
+  let persisted = false;
 
   try {
     let s0 = stopwatch();
-    await ctx.sandboxes.put(record);
+    await ctx.sandboxes.create(record);
+    persisted = true;
     steps.persistMs = s0();
-    undo.push(() => ctx.sandboxes.delete(id));
-    await mkdir(sandboxDir, { recursive: true });
-    undo.push(() => rm(sandboxDir, { recursive: true, force: true }));
+    await mkdir(sandboxDir, { recursive: true, mode: 0o700 });
+    rollback.add('remove sandbox directory', () => rm(sandboxDir, { recursive: true, force: true }));
 
     if (!hostNetwork) {
       const t = stopwatch();
       await createPinnedNetns(record.netnsPath).catch((err) => {
         throw withContext(`pod ${id}: creating network namespace`, err);
       });
-      undo.push(() => removePinnedNetns(record.netnsPath));
+      rollback.add('unpin network namespace', () => removePinnedNetns(record.netnsPath));
       steps.netnsMs = t();
     }
 
@@ -169,7 +191,7 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     else if (seccomp.kind === 'localhost') spec.linux.seccomp = loadLocalhostSeccomp(seccomp.path);
     const bundle = join(sandboxDir, 'bundle');
     s0 = stopwatch();
-    await mkdir(bundle);
+    await mkdir(bundle, { mode: 0o700 });
     await ctx.runc.writeBundle(bundle, spec);
     steps.bundleMs = s0();
 
@@ -182,41 +204,61 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
       });
       steps.pauseMs = t();
     })();
+    let network: PodNetworkResult | undefined;
     const setUpNetwork = (async () => {
       if (hostNetwork) return;
       const t = stopwatch();
-      const result = await ctx.network.setUp(podNetworkRequest(record)).catch((err) => {
+      network = await ctx.network.setUp(podNetworkRequest(record)).catch((err) => {
         throw withContext(`pod ${id}: CNI ADD on network ${ctx.network.name}`, err);
       });
-      record.ips = result.ips;
-      record.cniResult = result.result;
-      record.cniConfig = result.config;
       steps.cniAddMs = t();
     })();
     const [pause, net] = await Promise.allSettled([startPause, setUpNetwork]);
-    if (pause.status === 'fulfilled') undo.push(() => ctx.runc.deleteForce(id));
-    if (net.status === 'fulfilled' && !hostNetwork) {
-      undo.push(() => ctx.network.tearDown(podNetworkRequest(record), record.cniResult, record.cniConfig));
+    // runc may have made its state before failing, and a failed ADD may have reserved an address
+    // its own undo could not free: both undo steps are idempotent, so they run in any case.
+    rollback.add('delete pause', () => ctx.runc.deleteForce(id));
+    if (!hostNetwork) {
+      rollback.add('CNI DEL', () => ctx.network.tearDown(podNetworkRequest(record), network?.result, network?.config));
     }
     if (pause.status === 'rejected') throw pause.reason;
     if (net.status === 'rejected') throw net.reason;
 
-    record.pausePid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
-    const dns = config.dnsConfig;
+    const pausePid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
+    const ips = network?.ips ?? [];
     s0 = stopwatch();
-    await writePodFiles(sandboxDir, record.hostname, dns, record.ips);
-    record.state = 'ready';
-    await ctx.sandboxes.put(record);
+    await writePodFiles(sandboxDir, record.hostname, config.dnsConfig, ips);
+    const ready = await ctx.sandboxes.update(id, (current) => ({
+      ...current,
+      state: 'ready',
+      pausePid,
+      ips,
+      cniResult: network?.result,
+      cniConfig: network?.config,
+    }));
     steps.finishMs = s0();
     ctx.events.emit({ type: 'created', containerId: id, sandboxId: id, at: BigInt(record.createdAt) });
     ctx.events.emit({ type: 'started', containerId: id, sandboxId: id, at: nowNs() });
-    log.info({ step: 'run', ips: record.ips, ms: total(), ...steps }, 'pod sandbox ready');
+    log.info({ step: 'run', ips: ready?.ips, ms: total(), ...steps }, 'pod sandbox ready');
     return id;
   } catch (err) {
-    for (const step of undo.reverse()) {
-      await step().catch((undoErr) => log.error({ err: undoErr }, 'rollback step failed'));
-    }
-    log.warn({ err, ms: total() }, 'pod sandbox creation failed and was rolled back');
+    const failed = await rollback.run(log);
+    if (persisted) await forgetOrMarkUnknown(ctx, id, failed, log);
+    log.warn({ err, ms: total(), undoFailed: failed }, 'pod sandbox creation failed and was rolled back');
     throw withContext(`RunPodSandbox ${meta.namespace}/${meta.name}`, err);
+  }
+}
+
+/**
+ * After a failed creation: with every step undone the record goes; otherwise it stays, `unknown`
+ * and without IPs, naming what is left, so that Stop and Remove finish the job (a record is the
+ * only memory of an address still reserved).
+ */
+async function forgetOrMarkUnknown(ctx: RuntimeContext, id: string, failed: string[], log: Logger): Promise<void> {
+  try {
+    if (failed.length === 0) await ctx.sandboxes.delete(id);
+    else await ctx.sandboxes.update(id, (current) => ({ ...current, state: 'unknown', ips: [], undoLeft: failed }));
+  } catch (err) {
+    // The record stays `creating`; the next start-up undoes it.
+    log.error({ err }, 'recording the outcome of a failed pod creation failed');
   }
 }

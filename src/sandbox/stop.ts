@@ -54,7 +54,7 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
     })();
     const processes = (async () => {
       const s = stopwatch();
-      const containers = [...ctx.containers.all()].filter((c) => c.sandboxId === id);
+      const containers = ctx.containers.byGroup(id);
       await Promise.all(containers.map((c) => stopContainer(ctx, exits, c.id, 0)));
       steps.containersMs = s();
       // Killing pause directly and waiting for it is much quicker than `runc delete --force`,
@@ -68,8 +68,18 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
     const [net, procs] = await Promise.allSettled([network, processes]);
     if (net.status === 'rejected') throw net.reason;
     if (procs.status === 'rejected') throw procs.reason;
-    if (record.state !== 'notready' || record.netnsPath) {
-      await ctx.sandboxes.put({ ...record, state: 'notready', netnsPath: '', cniResult: undefined, cniConfig: undefined, pausePid: 0 });
+    if (record.state !== 'notready' || record.netnsPath || record.undoLeft) {
+      // No IP is reported once CNI has released it.
+      await ctx.sandboxes.update(id, (current) => ({
+        ...current,
+        state: 'notready',
+        netnsPath: '',
+        ips: [],
+        cniResult: undefined,
+        cniConfig: undefined,
+        pausePid: 0,
+        undoLeft: undefined,
+      }));
       ctx.events.emit({ type: 'stopped', containerId: id, sandboxId: id, at: nowNs() });
     }
     log.info({ step: 'stop', ms: t(), ...steps }, 'pod sandbox stopped');

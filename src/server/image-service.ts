@@ -78,7 +78,7 @@ export function imageService(images: ImageStore, opts: ImageServiceOptions = {})
     removeImage: unary('RemoveImage', async (req) => {
       const ref = req.image?.image;
       if (!ref) throw invalidArgument('RemoveImage needs an image');
-      await images.remove(ref, inUse());
+      await images.remove(ref, inUse);
       return {};
     }),
     imageFsInfo: unary('ImageFsInfo', () => {

@@ -8,7 +8,12 @@ export interface SandboxRecord {
   namespace: string;
   uid: string;
   attempt: number;
-  state: 'creating' | 'ready' | 'notready';
+  /** `unknown`: a failed creation could not undo every step; Stop and Remove finish the job. */
+  state: 'creating' | 'ready' | 'notready' | 'unknown';
+  /** Digest of the RunPodSandbox request, so that kubelet's identical retry finds this pod. */
+  requestDigest?: string;
+  /** Undo steps of a failed creation that still have to be done. */
+  undoLeft?: string[];
   createdAt: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -49,6 +54,10 @@ export interface ContainerRecord {
   name: string;
   attempt: number;
   state: ContainerState;
+  /** Digest of the CreateContainer request, so that kubelet's identical retry finds this container. */
+  requestDigest?: string;
+  /** Undo steps of a failed creation that still have to be done (state `unknown`). */
+  undoLeft?: string[];
   createdAt: string;
   startedAt: string;
   finishedAt: string;

@@ -27,11 +27,14 @@ test('RunPodSandbox without metadata or names is INVALID_ARGUMENT', async () => 
   assert.deepEqual(await counts(), before);
 });
 
-test('a second sandbox with the same name, namespace, uid and attempt is ALREADY_EXISTS', async () => {
+test('a different sandbox with the same name, namespace, uid and attempt is ALREADY_EXISTS; the identical request gets the same pod', async () => {
   const pod = podConfig(d, 'dup');
   const { id } = await runPod(d, pod);
   const before = await counts();
-  await assert.rejects(call('RunPodSandbox', { config: pod }), (err: { code: number; details: string }) => {
+  // kubelet's retry of a call that outlived its deadline: the very same request.
+  const again = (await call('RunPodSandbox', { config: pod })) as { pod_sandbox_id: string };
+  assert.equal(again.pod_sandbox_id, id);
+  await assert.rejects(call('RunPodSandbox', { config: { ...pod, labels: { app: 'other' } } }), (err: { code: number; details: string }) => {
     assert.equal(err.code, status.ALREADY_EXISTS);
     assert.match(err.details, new RegExp(id));
     return true;
@@ -67,8 +70,13 @@ test('an unknown image, a missing command and a not-ready pod are refused', asyn
   await assert.rejects(call('CreateContainer', { pod_sandbox_id: id, config: { image: { image: 'cricket.local/busybox' } } }), { code: status.INVALID_ARGUMENT });
   await assert.rejects(call('CreateContainer', { pod_sandbox_id: id, config: { ...containerConfig('x', []), image: { image: '' } } }), { code: status.INVALID_ARGUMENT });
   const c = (await call('CreateContainer', { pod_sandbox_id: id, config: containerConfig('dup', ['sleep', '10']) })) as { container_id: string };
-  await assert.rejects(call('CreateContainer', { pod_sandbox_id: id, config: containerConfig('dup', ['sleep', '10']) }), { code: status.ALREADY_EXISTS });
+  // The identical request gets the container made; another one with that name is refused.
+  const again = (await call('CreateContainer', { pod_sandbox_id: id, config: containerConfig('dup', ['sleep', '10']) })) as { container_id: string };
+  assert.equal(again.container_id, c.container_id);
+  await assert.rejects(call('CreateContainer', { pod_sandbox_id: id, config: containerConfig('dup', ['sleep', '11']) }), { code: status.ALREADY_EXISTS });
   await call('StartContainer', { container_id: c.container_id });
+  // Once started, a late retry cannot be answered with it any more.
+  await assert.rejects(call('CreateContainer', { pod_sandbox_id: id, config: containerConfig('dup', ['sleep', '10']) }), { code: status.ALREADY_EXISTS });
   await assert.rejects(call('StartContainer', { container_id: c.container_id }), { code: status.FAILED_PRECONDITION });
   await call('StopPodSandbox', { pod_sandbox_id: id });
   await assert.rejects(call('CreateContainer', { pod_sandbox_id: id, config: containerConfig('late', ['true']) }), { code: status.FAILED_PRECONDITION });
