@@ -137,6 +137,9 @@ export function statePaths(config: CricketConfig) {
     netns: join(config.stateDir, 'netns'),
     exits: join(config.stateDir, 'exits'),
     attach: join(config.stateDir, 'attach'),
+    sandboxesDir: join(config.stateDir, 'sandboxes'),
+    containersDir: join(config.stateDir, 'containers'),
+    rwDir: join(config.root, 'rw'),
     sandboxDir: (id: string) => join(config.stateDir, 'sandboxes', id),
     containerDir: (id: string) => join(config.stateDir, 'containers', id),
     /** Writable layer (overlay upper and work dirs): on disk, survives a restart of cricket. */

@@ -85,7 +85,7 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
   const execId = randomBytes(6).toString('hex');
   const specFile = join(bundle, `exec-${execId}.json`);
   const pidFile = join(bundle, `exec-${execId}.pid`);
-  await writeFile(specFile, JSON.stringify(await execProcessSpec(bundle, cmd, opts.tty, opts.size)));
+  await writeFile(specFile, JSON.stringify(await execProcessSpec(bundle, cmd, opts.tty, opts.size)), { mode: 0o600 });
   const runcArgs = [
     ctx.runc.path, '--root', ctx.runc.rootDir, 'exec', '--process', specFile, '--detach', '--pid-file', pidFile,
     ...(opts.tty ? ['--console-socket', '@CONSOLE@'] : []), id,

@@ -1,5 +1,5 @@
 import { Server } from '@grpc/grpc-js';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { statePaths, type CricketConfig } from '../config/config.js';
@@ -39,11 +39,10 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   const elapsed = stopwatch();
   const config = { ...requested, runc: findProgram(requested.runc), conmon: findProgram(requested.conmon) };
   const paths = statePaths(config);
-  await Promise.all(
-    [config.root, config.stateDir, paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData].map((d) =>
-      mkdir(d, { recursive: true, mode: 0o711 }),
-    ),
-  );
+  // The roots may be entered (0711: kubelet finds the socket's directory), nothing below them
+  // listed or read by anyone but root; existing directories are brought in line too.
+  await Promise.all([config.root, config.stateDir].map((d) => ensureDir(d, 0o711)));
+  await Promise.all([paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData, paths.sandboxRecords, paths.containerRecords, paths.sandboxesDir, paths.containersDir, paths.rwDir].map((d) => ensureDir(d, 0o700)));
   const images = await ImageStore.open(paths.images);
   if (!images.resolve(config.pauseImage)) {
     await images.importPath(BUILT_IN_PAUSE_LAYOUT, { name: config.pauseImage, pinned: true });
@@ -95,4 +94,9 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       stopImageGc();
     },
   };
+}
+
+async function ensureDir(dir: string, mode: number): Promise<void> {
+  await mkdir(dir, { recursive: true, mode });
+  await chmod(dir, mode);
 }

@@ -27,7 +27,8 @@ export class Runc {
   }
 
   async writeBundle(bundle: string, spec: OciSpec): Promise<void> {
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    // The spec holds the container's environment (Secrets among it): root's alone.
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
   }
 
   /**
