@@ -86,14 +86,17 @@ export function containerStatus(ctx: RuntimeContext, containerId: string): Conta
 /** Statuses of every container of one pod (verbose PodSandboxStatus, container events). */
 export function podContainerStatuses(ctx: RuntimeContext, sandboxId: string): ContainerStatus[] {
   const statuses: ContainerStatus[] = [];
-  for (const record of ctx.containers.all()) if (record.sandboxId === sandboxId) statuses.push(containerStatus(ctx, record.id));
+  for (const record of ctx.containers.byGroup(sandboxId)) statuses.push(containerStatus(ctx, record.id));
   return statuses;
 }
 
 /** Served from memory: kubelet lists every second. */
 export function listContainers(ctx: RuntimeContext, filter: ContainerFilter | undefined): Container[] {
   const result: Container[] = [];
-  for (const record of ctx.containers.all()) {
+  // A full pod id (what kubelet sends) is answered from the index of containers by pod.
+  const pod = filter?.podSandboxId ? ctx.sandboxes.get(filter.podSandboxId) : undefined;
+  const candidates = pod ? ctx.containers.byGroup(pod.id) : ctx.containers.all();
+  for (const record of candidates) {
     if (filter) {
       if (filter.id && !record.id.startsWith(filter.id)) continue;
       if (filter.podSandboxId && !record.sandboxId.startsWith(filter.podSandboxId)) continue;

@@ -12,7 +12,8 @@ import type { Message } from '../client/cri.js';
 
 /**
  * Passes the previous result through. While "<dir>/hold-add" (or hold-del) exists, ADD (DEL)
- * first says so in "<dir>/held-add" and waits until "release" appears or its caller dies.
+ * first says so in "<dir>/held-add" and waits until "release" appears or its caller dies; while
+ * "<dir>/fail-ADD" (fail-DEL) exists, that command fails.
  */
 const HOLDING_PLUGIN = `#!/bin/sh
 input=$(cat)
@@ -24,6 +25,10 @@ fi
 if [ "$CNI_COMMAND" = DEL ] && [ -e "$dir/hold-del" ]; then
   touch "$dir/held-del"
   while [ ! -e "$dir/release" ] && kill -0 $PPID 2>/dev/null; do sleep 0.05; done
+fi
+if [ -e "$dir/fail-$CNI_COMMAND" ]; then
+  echo '{"cniVersion":"1.0.0","code":999,"msg":"failing on purpose"}'
+  exit 1
 fi
 if [ "$CNI_COMMAND" = VERSION ]; then echo '{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}'; exit 0; fi
 if [ "$CNI_COMMAND" = ADD ]; then
@@ -148,6 +153,39 @@ test('CreateContainer and StartContainer during StopPodSandbox never leave a con
   assert.equal(pod_status.state, 'SANDBOX_NOTREADY');
   assert.equal(pod_status.network.ip, '', 'no address is reported once CNI released it');
   await call('RemovePodSandbox', { pod_sandbox_id: id });
+});
+
+test('a creation whose undo fails leaves the pod on record, unknown, until Stop and Remove finish it', async () => {
+  const failAdd = join(bin(), 'fail-ADD');
+  const failDel = join(bin(), 'fail-DEL');
+  writeFileSync(failAdd, '');
+  writeFileSync(failDel, '');
+  const pod = podConfig(d, 'half-undone');
+  try {
+    try {
+      await assert.rejects(call('RunPodSandbox', { config: pod }, 60_000), /failing on purpose/);
+    } finally {
+      unlinkSync(failAdd);
+    }
+    const [left] = await podsNamed('half-undone');
+    assert.ok(left, 'the pod stays on record: its network could not be torn down');
+    assert.equal(left.state, 'SANDBOX_NOTREADY');
+    const { status: s } = await call<{ status: { network: { ip: string } } }>('PodSandboxStatus', { pod_sandbox_id: left.id });
+    assert.equal(s.network.ip, '');
+    // Its name stays taken until it is removed.
+    await assert.rejects(call('RunPodSandbox', { config: pod }), { code: status.ALREADY_EXISTS });
+    // Stop cannot finish either while DEL fails, and says why.
+    await assert.rejects(call('StopPodSandbox', { pod_sandbox_id: left.id }), /failing on purpose/);
+  } finally {
+    if (existsSync(failDel)) unlinkSync(failDel);
+  }
+  const [left] = await podsNamed('half-undone');
+  await call('StopPodSandbox', { pod_sandbox_id: left!.id });
+  assert.deepEqual(ipReservations(join(d.root, 'cni')), [], 'Stop finished the undo');
+  await call('RemovePodSandbox', { pod_sandbox_id: left!.id });
+  const { pod_sandbox_id: again } = await call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: pod });
+  await call('StopPodSandbox', { pod_sandbox_id: again });
+  await call('RemovePodSandbox', { pod_sandbox_id: again });
 });
 
 test('an identical CreateContainer retried past its deadline gets the container the first call made', async () => {
