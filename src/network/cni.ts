@@ -9,6 +9,7 @@ import {
   NetworkConfigSource,
   validateConfList,
 } from './config.js';
+import { hasIpReservations, nextBridgeName } from './bridge-generation.js';
 import { isNetnsMounted } from './netns.js';
 import { loadSavedPodCidr, readTemplateFile, renderConfForPodCidrs, savePodCidr, writeRenderedConf } from './node-pod-cidr.js';
 import { type PodCidr, parsePodCidrs } from './pod-cidr.js';
@@ -62,6 +63,8 @@ export class CniNetwork {
   private readonly confTemplate: string | undefined;
   private readonly podCidrFile: string | undefined;
   private podCidrs: PodCidr[] = [];
+  /** The embedded network's bridge when a CIDR change moved new pods off the configured one. */
+  private bridge: string | undefined;
   /** Pod CIDR updates run one after another, in arrival order. */
   private cidrUpdates: Promise<unknown> = Promise.resolve();
 
@@ -107,14 +110,21 @@ export class CniNetwork {
       });
       if (changed) logger.info({ podCidr: next, template: this.confTemplate, file }, 'CNI config rendered for the pod CIDR');
     }
+    let bridge = this.bridge;
+    if (changed && !this.confTemplate && this.defaultNetwork !== false) {
+      const base = this.defaultNetwork.bridge ?? 'cricket0';
+      // Pods on the current bridge keep its gateway; new pods go to a bridge of their own.
+      if (hasIpReservations(this.defaultNetwork.dataDir, this.defaultNetwork.name ?? 'cricket')) bridge = nextBridgeName(base, bridge ?? base);
+    }
     if (this.podCidrFile) {
-      await savePodCidr(this.podCidrFile, ranges).catch((err: unknown) => {
+      await savePodCidr(this.podCidrFile, { ranges, bridge }).catch((err: unknown) => {
         throw withContext(`save pod CIDR to ${this.podCidrFile}`, err);
       });
     }
     this.podCidrs = ranges;
+    this.bridge = bridge;
     this.source.setFallback(this.fallback());
-    if (changed && !this.confTemplate) logger.info({ podCidr: next }, 'pod CIDR updated; new pods get addresses from it');
+    if (changed && !this.confTemplate) logger.info({ podCidr: next, bridge }, 'pod CIDR updated; new pods get addresses from it');
   }
 
   /** The network used when the conf dir is empty, for the pod CIDR known now. */
@@ -126,15 +136,18 @@ export class CniNetwork {
       return { notReady: `no network config in ${this.confDir}, though conf template ${this.confTemplate} was rendered there for pod CIDR ${this.podCidr}` };
     }
     if (this.defaultNetwork === false || this.podCidrs.length === 0) return this.defaultNetwork;
-    return { ...this.defaultNetwork, podCidrs: this.podCidrs.map((r) => r.cidr) };
+    // A gateway of an earlier range left on the bridge by pods long gone may be replaced.
+    const opts = { ...this.defaultNetwork, podCidrs: this.podCidrs.map((r) => r.cidr), forceAddress: true };
+    return this.bridge ? { ...opts, bridge: this.bridge } : opts;
   }
 
   /** A pod CIDR saved before a restart applies again at once (kubelet will not send it twice). */
   private restorePodCidr(): void {
     if (!this.podCidrFile) return;
     try {
-      const ranges = loadSavedPodCidr(this.podCidrFile);
+      const { ranges, bridge } = loadSavedPodCidr(this.podCidrFile);
       if (ranges.length === 0) return;
+      this.bridge = bridge;
       if (this.confTemplate) {
         // Render again: the template may have changed while cricket was down.
         this.updatePodCidr(ranges.map((r) => r.cidr).join(',')).catch((err: unknown) => {
@@ -153,6 +166,12 @@ export class CniNetwork {
   get name(): string {
     const state = this.source.current();
     return state.ok ? state.network.config.name : (state.config?.name ?? '');
+  }
+
+  /** The configuration new pods get now, if one could be loaded. */
+  get config(): CniNetworkConfList | undefined {
+    const state = this.source.current();
+    return state.ok ? state.network.config : state.config;
   }
 
   /** Cheap (a few stat calls): kubelet asks every second. */

@@ -27,6 +27,8 @@ export interface DefaultNetworkOptions {
   subnet?: string;
   /** The node's pod CIDR(s) from kubelet (one per family); they replace `subnet`. */
   podCidrs?: readonly string[];
+  /** Let the bridge plugin replace a bridge address of another range (set only when no pod uses it). */
+  forceAddress?: boolean;
   /** host-local's reservation directory; give each daemon its own so they never collide. */
   dataDir?: string;
 }
@@ -77,6 +79,7 @@ export function defaultNetworkConfig(opts: DefaultNetworkOptions = {}): CniNetwo
         type: 'bridge',
         bridge: opts.bridge ?? 'cricket0',
         isGateway: true,
+        ...(opts.forceAddress ? { forceAddress: true } : {}),
         ipMasq: false,
         hairpinMode: true,
         ipam,

@@ -67,27 +67,41 @@ export async function writeRenderedConf(confDir: string, text: string): Promise<
   return file;
 }
 
-/** The pod CIDR kept across restarts of cricket: kubelet sends it again only when it changes. */
-export async function savePodCidr(file: string, ranges: readonly PodCidr[]): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, `${ranges.map((r) => r.cidr).join(',')}\n`, { mode: 0o600 });
+/** What is kept across restarts of cricket: kubelet sends the pod CIDR again only when it changes. */
+export interface SavedPodCidr {
+  ranges: PodCidr[];
+  /** The embedded network's bridge, when a CIDR change moved new pods to another one. */
+  bridge?: string;
 }
 
-/** The saved pod CIDR, or [] when none was saved or the file is unusable (logged by the caller). */
-export function loadSavedPodCidr(file: string): PodCidr[] {
+const BRIDGE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+
+export async function savePodCidr(file: string, saved: SavedPodCidr): Promise<void> {
+  await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const text = JSON.stringify({ podCidr: saved.ranges.map((r) => r.cidr).join(','), bridge: saved.bridge });
+  await writeFileAtomic(file, `${text}\n`, { mode: 0o600 });
+}
+
+/** The saved pod CIDR, or no ranges when none was saved; throws when the file is unusable. */
+export function loadSavedPodCidr(file: string): SavedPodCidr {
   let fd: number;
   try {
     fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
+    if (isErrno(err, 'ENOENT')) return { ranges: [] };
     throw err;
   }
+  let text: string;
   try {
     if (!fstatSync(fd).isFile()) throw new Error(`${file} is not a regular file`);
     const buf = Buffer.alloc(MAX_SAVED_BYTES);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    return parsePodCidrs(buf.subarray(0, n).toString('utf8').trim());
+    text = buf.subarray(0, n).toString('utf8');
   } finally {
     closeSync(fd);
   }
+  const doc = JSON.parse(text) as { podCidr?: unknown; bridge?: unknown };
+  if (typeof doc.podCidr !== 'string') throw new Error(`${file}: no podCidr`);
+  if (doc.bridge !== undefined && (typeof doc.bridge !== 'string' || !BRIDGE_RE.test(doc.bridge))) throw new Error(`${file}: bad bridge name`);
+  return { ranges: parsePodCidrs(doc.podCidr), bridge: doc.bridge };
 }

@@ -10,6 +10,7 @@ import { parsePodCidrs, routesFor } from '../../src/network/pod-cidr.js';
 import { defaultNetworkConfig } from '../../src/network/config.js';
 import { CniNetwork } from '../../src/network/cni.js';
 import { RENDERED_CONF_NAME } from '../../src/network/node-pod-cidr.js';
+import { nextBridgeName } from '../../src/network/bridge-generation.js';
 
 function fixture(t: { after: (fn: () => void) => void }) {
   const root = mkdtempSync(path.join(tmpdir(), 'cricket-podcidr-'));
@@ -112,4 +113,28 @@ test('a template that renders to something other than a conflist, or is not a fi
   execFileSync('mkfifo', [fifo]);
   const viaFifo = new CniNetwork({ confDir: f.conf, binDirs: [f.bin], confTemplate: fifo });
   await assert.rejects(viaFifo.updatePodCidr('10.244.1.0/24'), /not a regular file/);
+});
+
+test('a CIDR change while pods hold addresses moves new pods to a bridge of their own; without pods the bridge is reused', async (t) => {
+  assert.equal(nextBridgeName('cbr0', 'cbr0'), 'cbr0-1');
+  assert.equal(nextBridgeName('cbr0', 'cbr0-1'), 'cbr0-2');
+  assert.equal(nextBridgeName('averylongbridge', 'averylongbridge'), 'averylongbrid-1');
+  const f = fixture(t);
+  const dataDir = path.join(f.root, 'cni');
+  const opts = { confDir: f.conf, binDirs: [f.bin], defaultNetwork: { bridge: 'cbr0', dataDir }, podCidrFile: f.cidrFile };
+  const net = new CniNetwork(opts);
+  const bridgeOf = (n: CniNetwork) => n.config!.plugins[0]!;
+  await net.updatePodCidr('10.244.1.0/24');
+  assert.equal(bridgeOf(net).bridge, 'cbr0', 'no pod held an address: same bridge');
+  assert.equal(bridgeOf(net).forceAddress, true, 'the stale gateway of the old range may be replaced');
+  // host-local's reservation file of a pod on the current range.
+  mkdirSync(path.join(dataDir, 'cricket'), { recursive: true });
+  writeFileSync(path.join(dataDir, 'cricket', '10.244.1.2'), 'pod0123\neth0');
+  await net.updatePodCidr('10.244.3.0/24');
+  assert.equal(bridgeOf(net).bridge, 'cbr0-1');
+  await net.updatePodCidr('10.244.4.0/24');
+  assert.equal(bridgeOf(net).bridge, 'cbr0-2');
+  const again = new CniNetwork(opts);
+  assert.equal(bridgeOf(again).bridge, 'cbr0-2', 'the bridge in use survives a restart');
+  assert.deepEqual(ipamOf(again.config!).ranges, [[{ subnet: '10.244.4.0/24' }]]);
 });
