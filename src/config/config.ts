@@ -20,6 +20,8 @@ export interface CricketConfig {
     /** The embedded network used when confDir holds no configuration. */
     defaultBridge: string;
     defaultSubnet: string;
+    /** A conflist template rendered into confDir with the node's pod CIDR ('' for none). */
+    confTemplate: string;
   };
   /** Upper bound for external tool calls that should be quick (runc create/start/delete, CNI). */
   toolTimeoutMs: number;
@@ -48,6 +50,7 @@ export function defaultConfig(): CricketConfig {
       binDirs: ['/opt/cni/bin', '/usr/lib/cni'],
       defaultBridge: 'cricket0',
       defaultSubnet: '10.85.0.0/16',
+      confTemplate: '',
     },
     toolTimeoutMs: 60_000,
     registries: {},
@@ -118,6 +121,7 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
     }
     if (cni.default_bridge !== undefined) config.cni.defaultBridge = str(cni.default_bridge, 'cni.default_bridge');
     if (cni.default_subnet !== undefined) config.cni.defaultSubnet = str(cni.default_subnet, 'cni.default_subnet');
+    if (cni.conf_template !== undefined) config.cni.confTemplate = str(cni.conf_template, 'cni.conf_template');
   }
   const streaming = doc.streaming as Record<string, unknown> | undefined;
   if (streaming) {
@@ -133,6 +137,8 @@ export function statePaths(config: CricketConfig) {
     containerRecords: join(config.root, 'containers'),
     images: join(config.root, 'images'),
     cniData: join(config.root, 'cni'),
+    /** The node's pod CIDR from kubelet, kept across restarts. */
+    podCidr: join(config.root, 'network', 'pod-cidr'),
     runcRoot: join(config.stateDir, 'runc'),
     netns: join(config.stateDir, 'netns'),
     exits: join(config.stateDir, 'exits'),

@@ -60,6 +60,8 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       binDirs: config.cni.binDirs,
       defaultNetwork: { bridge: config.cni.defaultBridge, subnet: config.cni.defaultSubnet, dataDir: paths.cniData },
       pluginTimeoutMs: config.toolTimeoutMs,
+      confTemplate: config.cni.confTemplate,
+      podCidrFile: paths.podCidr,
     }),
     runc: new Runc(config.runc, paths.runcRoot, config.toolTimeoutMs),
     locks: new KeyedMutex(),

@@ -1,14 +1,18 @@
-import { CricketError, failedPrecondition, invalidArgument } from '../errors.js';
+import { CricketError, failedPrecondition, invalidArgument, withContext } from '../errors.js';
 import { logger, stopwatch } from '../log/logger.js';
 import {
   type CniNetworkConfList,
   type DefaultNetworkOptions,
   DEFAULT_BIN_DIRS,
+  type FallbackNetwork,
   findPluginBinary,
   NetworkConfigSource,
   validateConfList,
 } from './config.js';
+import { hasIpReservations, nextBridgeName } from './bridge-generation.js';
 import { isNetnsMounted } from './netns.js';
+import { loadSavedPodCidr, readTemplateFile, renderConfForPodCidrs, savePodCidr, writeRenderedConf } from './node-pod-cidr.js';
+import { type PodCidr, parsePodCidrs } from './pod-cidr.js';
 import {
   buildCniArgs,
   buildPluginStdin,
@@ -31,6 +35,13 @@ export interface CniNetworkOptions {
   ifName?: string;
   /** Limit for each single plugin call; default 30 s. */
   pluginTimeoutMs?: number;
+  /**
+   * An operator's conflist template (containerd's `conf_template` form), rendered into the conf
+   * dir with the node's pod CIDR once kubelet sends it; until then the network is not ready.
+   */
+  confTemplate?: string;
+  /** Where the node's pod CIDR is kept across restarts. */
+  podCidrFile?: string;
 }
 
 export const NETWORK_NOT_READY = 'NetworkPluginNotReady';
@@ -47,22 +58,120 @@ export class CniNetwork {
   private readonly timeoutMs: number;
   /** The spec forbids concurrent operations on one container; this tail chain enforces it. */
   private readonly busy = new Map<string, Promise<unknown>>();
+  private readonly confDir: string;
+  private readonly defaultNetwork: DefaultNetworkOptions | false;
+  private readonly confTemplate: string | undefined;
+  private readonly podCidrFile: string | undefined;
+  private podCidrs: PodCidr[] = [];
+  /** The embedded network's bridge when a CIDR change moved new pods off the configured one. */
+  private bridge: string | undefined;
+  /** Pod CIDR updates run one after another, in arrival order. */
+  private cidrUpdates: Promise<unknown> = Promise.resolve();
 
   constructor(opts: CniNetworkOptions) {
     this.binDirs = opts.binDirs && opts.binDirs.length > 0 ? [...opts.binDirs] : DEFAULT_BIN_DIRS;
-    this.source = new NetworkConfigSource({
-      confDir: opts.confDir,
-      binDirs: this.binDirs,
-      defaultNetwork: opts.defaultNetwork,
-    });
+    this.confDir = opts.confDir;
+    this.defaultNetwork = opts.defaultNetwork ?? {};
+    this.confTemplate = opts.confTemplate || undefined;
+    this.podCidrFile = opts.podCidrFile;
+    this.source = new NetworkConfigSource({ confDir: opts.confDir, binDirs: this.binDirs, defaultNetwork: this.fallback() });
     this.ifName = opts.ifName ?? 'eth0';
     this.timeoutMs = opts.pluginTimeoutMs ?? 30_000;
+    this.restorePodCidr();
+  }
+
+  /** The node's pod CIDR(s) as last applied, comma-separated ('' before kubelet sent one). */
+  get podCidr(): string {
+    return this.podCidrs.map((r) => r.cidr).join(',');
+  }
+
+  /**
+   * Applies the node's pod CIDR from UpdateRuntimeConfig: with a conf template, renders it into
+   * the conf dir; otherwise the embedded network takes the range(s) for new pods. Pods already
+   * set up keep the configuration they were added with (PodNetworkResult.config) for their DEL.
+   * An empty value changes nothing, as kubelet sends one only once it knows the CIDR.
+   */
+  async updatePodCidr(value: string): Promise<void> {
+    const ranges = parsePodCidrs(value);
+    const run = this.cidrUpdates.catch(() => undefined).then(() => this.applyPodCidr(ranges));
+    this.cidrUpdates = run;
+    await run;
+  }
+
+  private async applyPodCidr(ranges: PodCidr[]): Promise<void> {
+    if (ranges.length === 0) return;
+    const next = ranges.map((r) => r.cidr).join(',');
+    const changed = next !== this.podCidr;
+    if (!changed && !this.confTemplate) return;
+    if (this.confTemplate) {
+      const text = renderConfForPodCidrs(readTemplateFile(this.confTemplate), this.confTemplate, ranges);
+      const file = await writeRenderedConf(this.confDir, text).catch((err: unknown) => {
+        throw withContext(`write the CNI config rendered from ${this.confTemplate} into ${this.confDir}`, err);
+      });
+      if (changed) logger.info({ podCidr: next, template: this.confTemplate, file }, 'CNI config rendered for the pod CIDR');
+    }
+    let bridge = this.bridge;
+    if (changed && !this.confTemplate && this.defaultNetwork !== false) {
+      const base = this.defaultNetwork.bridge ?? 'cricket0';
+      // Pods on the current bridge keep its gateway; new pods go to a bridge of their own.
+      if (hasIpReservations(this.defaultNetwork.dataDir, this.defaultNetwork.name ?? 'cricket')) bridge = nextBridgeName(base, bridge ?? base);
+    }
+    if (this.podCidrFile) {
+      await savePodCidr(this.podCidrFile, { ranges, bridge }).catch((err: unknown) => {
+        throw withContext(`save pod CIDR to ${this.podCidrFile}`, err);
+      });
+    }
+    this.podCidrs = ranges;
+    this.bridge = bridge;
+    this.source.setFallback(this.fallback());
+    if (changed && !this.confTemplate) logger.info({ podCidr: next, bridge }, 'pod CIDR updated; new pods get addresses from it');
+  }
+
+  /** The network used when the conf dir is empty, for the pod CIDR known now. */
+  private fallback(): FallbackNetwork {
+    if (this.confTemplate) {
+      if (this.podCidrs.length === 0) {
+        return { notReady: `no pod CIDR yet: CNI conf template ${this.confTemplate} is rendered into ${this.confDir} once kubelet sends the node's pod CIDR (UpdateRuntimeConfig)` };
+      }
+      return { notReady: `no network config in ${this.confDir}, though conf template ${this.confTemplate} was rendered there for pod CIDR ${this.podCidr}` };
+    }
+    if (this.defaultNetwork === false || this.podCidrs.length === 0) return this.defaultNetwork;
+    // A gateway of an earlier range left on the bridge by pods long gone may be replaced.
+    const opts = { ...this.defaultNetwork, podCidrs: this.podCidrs.map((r) => r.cidr), forceAddress: true };
+    return this.bridge ? { ...opts, bridge: this.bridge } : opts;
+  }
+
+  /** A pod CIDR saved before a restart applies again at once (kubelet will not send it twice). */
+  private restorePodCidr(): void {
+    if (!this.podCidrFile) return;
+    try {
+      const { ranges, bridge } = loadSavedPodCidr(this.podCidrFile);
+      if (ranges.length === 0) return;
+      this.bridge = bridge;
+      if (this.confTemplate) {
+        // Render again: the template may have changed while cricket was down.
+        this.updatePodCidr(ranges.map((r) => r.cidr).join(',')).catch((err: unknown) => {
+          logger.error({ err: String(err), template: this.confTemplate }, 'rendering the CNI conf template for the saved pod CIDR failed');
+        });
+        return;
+      }
+      this.podCidrs = ranges;
+      this.source.setFallback(this.fallback());
+    } catch (err) {
+      logger.error({ err: String(err), file: this.podCidrFile }, 'saved pod CIDR is unusable; waiting for kubelet to send one');
+    }
   }
 
   /** Name of the network in use ('' when no configuration could be loaded). */
   get name(): string {
     const state = this.source.current();
     return state.ok ? state.network.config.name : (state.config?.name ?? '');
+  }
+
+  /** The configuration new pods get now, if one could be loaded. */
+  get config(): CniNetworkConfList | undefined {
+    const state = this.source.current();
+    return state.ok ? state.network.config : state.config;
   }
 
   /** Cheap (a few stat calls): kubelet asks every second. */

@@ -1,5 +1,6 @@
 import { accessSync, constants as fsConstants, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { parsePodCidrs, routesFor } from './pod-cidr.js';
 
 /** One plugin of a network configuration list; plugin-specific keys pass through untouched. */
 export interface CniPluginConf {
@@ -22,8 +23,12 @@ export interface DefaultNetworkOptions {
   name?: string;
   /** Linux bridge; default `cricket0`. */
   bridge?: string;
-  /** Pod subnet (host-local IPAM); default 10.85.0.0/16. */
+  /** Pod subnet (host-local IPAM) when the node has no pod CIDR; default 10.85.0.0/16. */
   subnet?: string;
+  /** The node's pod CIDR(s) from kubelet (one per family); they replace `subnet`. */
+  podCidrs?: readonly string[];
+  /** Let the bridge plugin replace a bridge address of another range (set only when no pod uses it). */
+  forceAddress?: boolean;
   /** host-local's reservation directory; give each daemon its own so they never collide. */
   dataDir?: string;
 }
@@ -46,11 +51,24 @@ export class NetworkConfigError extends Error {
   }
 }
 
+/**
+ * The embedded network: a bridge whose address is each range's gateway, host-local IPAM over the
+ * node's pod CIDR(s) (one range set per family), portmap for hostPorts, loopback. No
+ * masquerading: traffic between pod CIDRs of different nodes keeps the pod's source address.
+ */
 export function defaultNetworkConfig(opts: DefaultNetworkOptions = {}): CniNetworkConfList {
+  const subnets = opts.podCidrs && opts.podCidrs.length > 0 ? [...opts.podCidrs] : [opts.subnet ?? '10.85.0.0/16'];
+  let routes: string[];
+  try {
+    routes = routesFor(parsePodCidrs(subnets.join(',')));
+  } catch {
+    // An odd configured subnet is host-local's to reject at ADD, with its own message.
+    routes = subnets.map((s) => (s.includes(':') ? '::/0' : '0.0.0.0/0'));
+  }
   const ipam: Record<string, unknown> = {
     type: 'host-local',
-    ranges: [[{ subnet: opts.subnet ?? '10.85.0.0/16' }]],
-    routes: [{ dst: '0.0.0.0/0' }],
+    ranges: subnets.map((subnet) => [{ subnet }]),
+    routes: routes.map((dst) => ({ dst })),
   };
   if (opts.dataDir) ipam.dataDir = opts.dataDir;
   return {
@@ -61,6 +79,7 @@ export function defaultNetworkConfig(opts: DefaultNetworkOptions = {}): CniNetwo
         type: 'bridge',
         bridge: opts.bridge ?? 'cricket0',
         isGateway: true,
+        ...(opts.forceAddress ? { forceAddress: true } : {}),
         ipMasq: false,
         hairpinMode: true,
         ipam,
@@ -163,11 +182,14 @@ export type NetworkState =
   | { ok: true; network: LoadedNetwork }
   | { ok: false; message: string; config?: CniNetworkConfList; source?: string };
 
+/** What to do when the conf dir is empty: the embedded network, or not ready with a reason. */
+export type FallbackNetwork = DefaultNetworkOptions | false | { notReady: string };
+
 export interface NetworkConfigSourceOptions {
   confDir: string;
   binDirs: readonly string[];
   /** Embedded fallback when the conf dir is empty; `false` turns it off (then not ready). */
-  defaultNetwork?: DefaultNetworkOptions | false;
+  defaultNetwork?: FallbackNetwork;
 }
 
 /**
@@ -177,7 +199,7 @@ export interface NetworkConfigSourceOptions {
 export class NetworkConfigSource {
   private readonly confDir: string;
   private readonly binDirs: readonly string[];
-  private readonly fallback: DefaultNetworkOptions | false;
+  private fallback: FallbackNetwork;
   private state: NetworkState = { ok: false, message: 'network configuration not loaded yet' };
   /** Files read by the last load (invalid ones and the chosen one) with the stamps seen. */
   private stamps: Array<[string, Stamp]> = [];
@@ -188,6 +210,12 @@ export class NetworkConfigSource {
     this.confDir = opts.confDir;
     this.binDirs = opts.binDirs;
     this.fallback = opts.defaultNetwork ?? {};
+  }
+
+  /** Changes the network used when the conf dir is empty; the next `current()` reloads. */
+  setFallback(fallback: FallbackNetwork): void {
+    this.fallback = fallback;
+    this.racy = true;
   }
 
   /** The current configuration, reloaded if the conf dir changed since the last call. */
@@ -238,6 +266,7 @@ export class NetworkConfigSource {
     if (this.fallback === false) {
       return { ok: false, message: `cni config uninitialized: no network config found in ${this.confDir}` };
     }
+    if ('notReady' in this.fallback) return { ok: false, message: this.fallback.notReady };
     return this.resolveBinaries(defaultNetworkConfig(this.fallback), DEFAULT_NETWORK_SOURCE);
   }
 

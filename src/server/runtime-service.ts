@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import {
   CgroupDriver,
   ContainerStatusResponse,
@@ -22,7 +21,6 @@ import { listPodSandboxes, podSandboxStatus } from '../sandbox/status.js';
 import { stopPodSandbox } from '../sandbox/stop.js';
 import { nowNs } from '../store/clock.js';
 import { updateContainerResources } from '../container/update-resources.js';
-import { logger } from '../log/logger.js';
 import { StatsCollector } from '../stats/collector.js';
 import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
@@ -38,13 +36,6 @@ function withoutCredentials(registries: RegistriesConfig): Record<string, { mirr
   return Object.fromEntries(
     Object.entries(registries).map(([host, r]) => [host, { mirrors: r.mirrors, caFiles: r.caFiles, insecure: r.insecure }]),
   );
-}
-
-function isCidr(value: string): boolean {
-  const [address, bits, extra] = value.split('/');
-  const version = isIP(address ?? '');
-  const prefix = Number(bits);
-  return extra === undefined && version !== 0 && Number.isInteger(prefix) && prefix >= 0 && prefix <= (version === 4 ? 32 : 128);
 }
 
 function requireId(value: string, what: string): string {
@@ -134,13 +125,9 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     listPodSandboxMetrics: unary('ListPodSandboxMetrics', async () => ({ podMetrics: await podSandboxMetrics(stats) })),
     getContainerEvents: containerEvents(ctx),
     runtimeConfig: unary('RuntimeConfig', () => ({ linux: { cgroupDriver: CgroupDriver.CGROUPFS } })),
-    updateRuntimeConfig: unary('UpdateRuntimeConfig', (req) => {
-      const cidr = req.runtimeConfig?.networkConfig?.podCidr ?? '';
-      if (cidr && !isCidr(cidr)) throw invalidArgument(`pod CIDR "${cidr}" is not an address range`);
-      // CNI plugins take their ranges from their own configuration; the CIDR is recorded for
-      // Status and the log, as kubelet only reports it.
-      if (cidr && cidr !== podCidr) logger.info({ podCidr: cidr }, 'pod CIDR updated');
-      podCidr = cidr || podCidr;
+    updateRuntimeConfig: unary('UpdateRuntimeConfig', async (req) => {
+      await ctx.network.updatePodCidr(req.runtimeConfig?.networkConfig?.podCidr ?? '');
+      podCidr = ctx.network.podCidr;
       return {};
     }),
   };
