@@ -46,7 +46,6 @@ function requireId(value: string, what: string): string {
 /** The CRI RuntimeService: validation and mapping only; the work is in sandbox/ and container/. */
 export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): RuntimeServiceServer {
   const stats = new StatsCollector(ctx);
-  let podCidr = '';
   const implemented: Partial<RuntimeServiceServer> = {
     version: unary('Version', () => ({
       version: '0.1.0',
@@ -64,7 +63,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
           ],
         },
         info: (req.verbose
-          ? { config: JSON.stringify({ ...ctx.config, registries: withoutCredentials(ctx.config.registries), podCidr }), network: JSON.stringify({ name: ctx.network.name, ...network }) }
+          ? { config: JSON.stringify({ ...ctx.config, registries: withoutCredentials(ctx.config.registries), podCidr: ctx.network.podCidr }), network: JSON.stringify({ name: ctx.network.name, ...network }) }
           : {}) as Record<string, string>,
         runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }, { name: 'runc', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
         features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
@@ -127,7 +126,6 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     runtimeConfig: unary('RuntimeConfig', () => ({ linux: { cgroupDriver: CgroupDriver.CGROUPFS } })),
     updateRuntimeConfig: unary('UpdateRuntimeConfig', async (req) => {
       await ctx.network.updatePodCidr(req.runtimeConfig?.networkConfig?.podCidr ?? '');
-      podCidr = ctx.network.podCidr;
       return {};
     }),
   };
