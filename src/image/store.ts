@@ -398,7 +398,7 @@ export class ImageStore {
     });
     if (removed) {
       const gc = await this.collectGarbage(inUse);
-      logger.info({ image: removed.id, tags: removed.repoTags, layersRemoved: gc.layers, blobsRemoved: gc.blobs, keptForContainers: gc.kept.has(removed.id) }, 'image removed');
+      logger.info({ image: removed.id, tags: removed.repoTags, layersRemoved: gc.layers, blobsRemoved: gc.blobs, keptForContainers: (typeof inUse === 'function' ? inUse() : inUse).has(removed.id) }, 'image removed');
     }
     return removed;
   }
@@ -408,14 +408,13 @@ export class ImageStore {
    * containers use) and no import under way in this process needs. Layers are renamed away under
    * the lock (nobody sees a half-deleted layer as valid) and deleted after it.
    */
-  async collectGarbage(inUseSource: InUseImages = new Set()): Promise<{ layers: number; blobs: number; kept: ReadonlySet<string> }> {
+  async collectGarbage(inUseSource: InUseImages = new Set()): Promise<{ layers: number; blobs: number }> {
     const trash: string[] = [];
     let blobCount = 0;
-    let inUse: ReadonlySet<string> = new Set();
     await withFileLock(this.lockPath, async () => {
       // Read under the lock: a container creation that took its image after the caller asked
       // for the removal still keeps its layers.
-      inUse = typeof inUseSource === 'function' ? inUseSource() : inUseSource;
+      const inUse = typeof inUseSource === 'function' ? inUseSource() : inUseSource;
       this.refresh();
       const keepLayers = new Set(this.images.flatMap((i) => i.layers));
       const keepBlobs = new Set(this.images.flatMap((i) => [i.id, ...(i.blobs ?? []), ...i.repoDigests.map((d) => d.slice(d.indexOf('@') + 1))]));
@@ -452,7 +451,7 @@ export class ImageStore {
     });
     for (const dir of trash) await rm(dir, { recursive: true, force: true });
     if (trash.length > 0 || blobCount > 0) logger.info({ layers: trash.length, blobs: blobCount }, 'image store garbage collected');
-    return { layers: trash.length, blobs: blobCount, kept: inUse };
+    return { layers: trash.length, blobs: blobCount };
   }
 
   /** Disk usage of complete layers, per layer directory name (layers never change once there). */

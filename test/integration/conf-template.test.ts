@@ -29,9 +29,10 @@ writeFileSync(
 }
 `,
 );
-after(() => rmSync(tplDir, { recursive: true, force: true }));
-
 const d = useCricket({ configToml: `[cni]\nconf_template = "${templateFile}"\n` });
+// After the daemon's own teardown (hooks run in the order they are added), whose CNI DEL still
+// writes to host-local's directory here.
+after(() => rmSync(tplDir, { recursive: true, force: true }));
 
 /** The test slot's own subnet, the one its bridge always carries. */
 const SUBNET = TEST_SUBNET;

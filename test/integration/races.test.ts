@@ -49,7 +49,6 @@ fi
 exec conmon "$@"
 `);
 chmodSync(conmonWrapper, 0o755);
-after(() => rmSync(holdDir, { recursive: true, force: true }));
 
 const d = useCricket({
   cniBinDirs: (dir) => {
@@ -69,6 +68,7 @@ const d = useCricket({
   }),
   configToml: `conmon = "${conmonWrapper}"\n`,
 });
+after(() => rmSync(holdDir, { recursive: true, force: true }));
 
 const call = <T extends Message = Message>(method: string, req: Message, deadlineMs?: number) =>
   d.cri.runtime.call<T>(method, req, deadlineMs ? { deadlineMs } : undefined);
