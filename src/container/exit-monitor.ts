@@ -8,6 +8,10 @@ import { releaseExited } from './release.js';
 
 type Waiter = () => void;
 
+/** Persisting an exit that failed (a full disk) is tried again after 0.2 s, 0.4 s, ... at most 5 s apart. */
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
 /**
  * Turns conmon's exit files into container state. conmon writes `<exitDir>/<id>` holding the
  * exit code when a container's process ends; an inotify watch on the directory makes that
@@ -17,22 +21,58 @@ type Waiter = () => void;
 export class ExitMonitor {
   private watcher: FSWatcher | undefined;
   private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly failures = new Map<string, number>();
+  private stopped = false;
 
   constructor(private readonly ctx: RuntimeContext) {}
 
   async start(): Promise<void> {
     await mkdir(this.ctx.paths.exits, { recursive: true });
     this.watcher = watch(this.ctx.paths.exits, (_event, name) => {
-      if (name && !name.includes('.')) void this.collect(name.toString());
+      if (name && !name.includes('.')) this.collectInBackground(name.toString());
     });
+    // Without a listener an error of the watch (its directory removed) would end the daemon.
+    this.watcher.on('error', (err) => logger.error({ err, dir: this.ctx.paths.exits }, 'watching the exit directory failed'));
     // Exits that happened while cricket was not running.
     for (const record of [...this.ctx.containers.all()]) {
-      if (record.state === 'running' || record.state === 'created') await this.collect(record.id);
+      if (record.state === 'running' || record.state === 'created') {
+        await this.collect(record.id).catch((err: unknown) => this.retryLater(record.id, err));
+      }
     }
   }
 
   stop(): void {
+    this.stopped = true;
     this.watcher?.close();
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
+  }
+
+  /** collect() for callers that do not wait: a failure is logged and the exit tried again later. */
+  private collectInBackground(id: string, attempt = 0): void {
+    this.collect(id, attempt).catch((err: unknown) => this.retryLater(id, err));
+  }
+
+  /**
+   * An exit that could not be recorded is never dropped: it is tried again with a growing delay
+   * until it lands, the container is removed, or the monitor stops.
+   */
+  private retryLater(id: string, err: unknown): void {
+    if (this.stopped || this.retries.has(id)) return;
+    const failures = (this.failures.get(id) ?? 0) + 1;
+    this.failures.set(id, failures);
+    const delayMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(failures - 1, 10));
+    const record = this.ctx.containers.get(id);
+    // Every attempt of a long outage would flood the log: the first and every 12th are warnings.
+    const level = failures === 1 || failures % 12 === 0 ? 'warn' : 'debug';
+    logger[level]({ pod: record?.sandboxId, container: id, step: 'record exit', err: (err as Error)?.message ?? String(err), failures, retryInMs: delayMs }, 'recording a container exit failed; retrying');
+    const timer = setTimeout(() => {
+      this.retries.delete(id);
+      this.collectInBackground(id);
+    }, delayMs);
+    timer.unref();
+    this.retries.set(id, timer);
   }
 
   /** Resolves true when the container has exited (now or within timeoutMs), false on timeout. */
@@ -53,14 +93,17 @@ export class ExitMonitor {
       }, timeoutMs);
       set.add(done);
       // The exit may have landed between the check above and now.
-      void this.collect(id);
+      this.collectInBackground(id);
     });
   }
 
   /** Reads the exit file of one container, if there is one, and records the exit. */
   async collect(id: string, attempt = 0): Promise<void> {
     const record = this.ctx.containers.get(id);
-    if (!record || record.state === 'exited') return;
+    if (!record || record.state === 'exited') {
+      this.failures.delete(id);
+      return;
+    }
     const file = join(this.ctx.paths.exits, id);
     let text: string;
     let mtimeNs: bigint;
@@ -74,7 +117,9 @@ export class ExitMonitor {
     const code = Number.parseInt(text, 10);
     if (!Number.isInteger(code)) {
       // conmon may not have finished writing; look again shortly.
-      if (attempt < 50) setTimeout(() => void this.collect(id, attempt + 1), 10);
+      // An exit file that stays empty (conmon hit a full disk) is looked at again, more slowly.
+      if (attempt < 50) setTimeout(() => this.collectInBackground(id, attempt + 1), 10).unref();
+      else this.retryLater(id, new Error(`exit file ${file} holds no exit code`));
       return;
     }
     await this.ctx.locks.run(id, async () => {
@@ -95,6 +140,7 @@ export class ExitMonitor {
       this.ctx.events.emit({ type: 'stopped', containerId: id, sandboxId: current.sandboxId, at: finishedAt });
       logger.info({ pod: current.sandboxId, container: id, exitCode: code }, 'container exited');
     });
+    this.failures.delete(id);
     for (const waiter of [...(this.waiters.get(id) ?? [])]) waiter();
     this.waiters.delete(id);
     // Off the caller's path: nothing waits for this, and a later RemoveContainer finishes it.
