@@ -1,0 +1,197 @@
+// cricket on a full disk: its root on a small tmpfs that a container fills. The daemon stays up,
+// calls that need space fail with RESOURCE_EXHAUSTED naming the step and the path, reads keep
+// working, an image import leaves nothing half written, and once space is freed the exit that
+// happened meanwhile is recorded and new pods start.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { REPO, cricketCli, startCricket, waitFor, type TestDaemon } from '../harness/cricket.js';
+import { containerConfig, containerStatus, podConfig, runPod, startContainer } from '../harness/pods.js';
+import type { Message } from '../client/cri.js';
+
+/** Room for the busybox and pause images and the records, and a few MiB for the filler. */
+const ROOT_FS_SIZE = '16m';
+
+function mounted(path: string): boolean {
+  return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === path);
+}
+
+/** Busy (a container's overlay still on it): left mounted, for the leftover check to report. */
+function unmount(path: string): void {
+  for (let i = 0; i < 20 && mounted(path); i++) {
+    try {
+      execFileSync('umount', [path], { stdio: 'ignore' });
+    } catch {
+      execFileSync('sleep', ['0.2']);
+    }
+  }
+}
+
+let d: TestDaemon | undefined;
+let rootMount = '';
+
+before(async () => {
+  d = await startCricket({
+    prepare(dir) {
+      rootMount = join(dir, 'root');
+      mkdirSync(rootMount, { mode: 0o700 });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${ROOT_FS_SIZE},mode=0700`, 'tmpfs', rootMount]);
+    },
+    release: () => unmount(rootMount),
+  });
+});
+after(async () => {
+  try {
+    // A test that failed half-way leaves the disk full, and removing pods needs a little room.
+    const rw = join(rootMount, 'rw');
+    if (rootMount && existsSync(rw)) for (const id of readdirSync(rw)) rmSync(join(rw, id, 'upper', 'big'), { force: true });
+    await d?.stop();
+  } finally {
+    // Also when the daemon never started.
+    if (rootMount) unmount(rootMount);
+  }
+});
+
+function daemon(): TestDaemon {
+  if (!d) throw new Error('no daemon');
+  return d;
+}
+
+function freeBytes(path: string): number {
+  const st = statfsSync(path);
+  return st.bavail * st.bsize;
+}
+
+async function rejection(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as { code: number; details: string };
+  }
+  assert.fail('the call succeeded on a full disk');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every path under dir, relative, with its size for files: to see that nothing changed. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    for (const e of readdirSync(p, { withFileTypes: true })) {
+      const child = join(p, e.name);
+      // The lock file comes and goes with every operation on the store.
+      if (e.name === 'lock') continue;
+      out.push(e.isDirectory() ? `${relative(dir, child)}/` : relative(dir, child));
+      if (e.isDirectory()) walk(child);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+test('a full root disk: the daemon stays up, writes fail clearly, reads work, and it catches up', async () => {
+  const cri = daemon().cri.runtime;
+  const images = daemon().cri.image;
+  const ctl = join(daemon().dir, 'ctl');
+  mkdirSync(ctl);
+  const pod = podConfig(daemon(), 'full-disk');
+  const { id: podId } = await runPod(daemon(), pod);
+  // Exits when the test says so, through a directory on another filesystem.
+  const waiter = await startContainer(daemon(), podId, pod, containerConfig('waiter', ['sh', '-c', 'while [ ! -e /ctl/go ]; do sleep 0.1; done; exit 7'], {
+    mounts: [{ container_path: '/ctl', host_path: ctl, readonly: true }],
+  }));
+  // Made now, started on the full disk.
+  const { container_id: starter } = await cri.call<{ container_id: string }>('CreateContainer', {
+    pod_sandbox_id: podId, config: containerConfig('starter', ['sleep', '3600']), sandbox_config: pod,
+  });
+  // Writes into its writable layer, which lives under cricket's root, until the disk is full.
+  const filler = await startContainer(daemon(), podId, pod, containerConfig('filler', ['sh', '-c', 'while [ ! -e /ctl/fill ]; do sleep 0.1; done; dd if=/dev/zero of=/big bs=65536; sleep 3600'], {
+    mounts: [{ container_path: '/ctl', host_path: ctl, readonly: true }],
+  }));
+  writeFileSync(join(ctl, 'fill'), '');
+  await waitFor('the root filesystem to fill up', () => (freeBytes(rootMount) < 64 * 1024 ? true : undefined), 60_000);
+
+  // Calls that need space fail with RESOURCE_EXHAUSTED, saying where and why.
+  const create = await rejection(cri.call('CreateContainer', { pod_sandbox_id: podId, config: containerConfig('late', ['true']), sandbox_config: pod }));
+  assert.equal(create.code, grpcStatus.RESOURCE_EXHAUSTED, create.details);
+  assert.match(create.details, /no space left on device/);
+  assert.match(create.details, /CreateContainer late/);
+  assert.ok(create.details.includes(rootMount), `the path is named: ${create.details}`);
+  const run = await rejection(cri.call('RunPodSandbox', { config: podConfig(daemon(), 'full-disk-2') }));
+  assert.equal(run.code, grpcStatus.RESOURCE_EXHAUSTED, run.details);
+  assert.match(run.details, /no space left on device/);
+  assert.match(run.details, /RunPodSandbox default\/full-disk-2/);
+  assert.ok(run.details.includes(rootMount), `the path is named: ${run.details}`);
+
+  // A start that cannot be recorded is undone: the record never says less than the truth.
+  const start = await rejection(cri.call('StartContainer', { container_id: starter }));
+  assert.equal(start.code, grpcStatus.RESOURCE_EXHAUSTED, start.details);
+  assert.match(start.details, /StartContainer .*recording the start.*no space left on device/);
+  await waitFor('the unrecorded start to be killed', () => ((daemon().runcState(starter)?.status ?? 'stopped') === 'stopped' ? true : undefined), 15_000);
+
+  // An image import fails and leaves the store as it was: no temp files, layers or index entries.
+  const { makeLayer, makeImage, writeLayout } = (await import(pathToFileURL(join(REPO, 'images/lib/oci.mjs')).href)) as {
+    makeLayer(entries: Array<{ path: string; data?: Buffer }>): unknown;
+    makeImage(spec: { ref: string; config: Record<string, unknown>; layers: unknown[] }): unknown;
+    writeLayout(dir: string, image: unknown): void;
+  };
+  const layout = join(daemon().dir, 'big-image');
+  writeLayout(layout, makeImage({ ref: 'cricket.local/big:1', config: { Cmd: ['sh'] }, layers: [makeLayer([{ path: 'big', data: randomBytes(2 * 1024 * 1024) }])] }));
+  const store = join(daemon().root, 'images');
+  const before = tree(store);
+  assert.throws(() => cricketCli(['image', 'import', layout, '--name', 'cricket.local/big:1', '--root', daemon().root]), /no space left on device/);
+  assert.deepEqual(tree(store), before);
+  const listed = await images.call<{ images: { repo_tags: string[] }[] }>('ListImages', {});
+  assert.ok(!listed.images.some((i) => i.repo_tags.includes('cricket.local/big:1')));
+
+  // The container exits while nothing can be written: the exit is not lost.
+  writeFileSync(join(ctl, 'go'), '');
+  await waitFor('the exit monitor to meet the full disk', () => (readFileSync(daemon().logFile, 'utf8').includes('recording a container exit failed') ? true : undefined), 30_000);
+
+  // Reads keep working and the daemon is alive.
+  assert.ok(alive(daemon().pid()));
+  await cri.call('Version', {});
+  const pods = await cri.call<{ items: Message[] }>('ListPodSandbox', {});
+  assert.equal(pods.items.length, 1);
+  const containers = await cri.call<{ containers: Message[] }>('ListContainers', {});
+  assert.equal(containers.containers.length, 3);
+  await cri.call('PodSandboxStatus', { pod_sandbox_id: podId });
+  assert.equal((await containerStatus(daemon(), filler)).state, 'CONTAINER_RUNNING');
+  await cri.call('ListContainerStats', {});
+
+  // Space comes back: the exit is recorded, new pods and containers can be made.
+  await cri.call('ExecSync', { container_id: filler, cmd: ['rm', '/big'], timeout: 30 }, { deadlineMs: 40_000 });
+  assert.ok(freeBytes(rootMount) > 1024 * 1024);
+  const exited = await waitFor('the exit to be recorded', async () => {
+    const s = await containerStatus(daemon(), waiter);
+    return s.state === 'CONTAINER_EXITED' ? s : undefined;
+  }, 30_000);
+  assert.equal(exited.exit_code, 7);
+  const killed = await waitFor('the killed start to be recorded', async () => {
+    const s = await containerStatus(daemon(), starter);
+    return s.state === 'CONTAINER_EXITED' ? s : undefined;
+  }, 30_000);
+  assert.equal(killed.exit_code, 137);
+  const late = await startContainer(daemon(), podId, pod, containerConfig('late', ['sleep', '3600']));
+  assert.equal((await containerStatus(daemon(), late)).state, 'CONTAINER_RUNNING');
+  const second = await runPod(daemon(), podConfig(daemon(), 'full-disk-2'));
+  assert.ok(second.ip);
+  assert.ok(alive(daemon().pid()));
+  // Writes that failed left no temp files behind.
+  for (const kind of ['sandboxes', 'containers']) {
+    assert.deepEqual(readdirSync(join(daemon().root, kind)).filter((n) => n.includes('.tmp-')), [], kind);
+  }
+});
