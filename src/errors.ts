@@ -53,8 +53,11 @@ const EXHAUSTION_CODES: Record<string, string> = {
   ENFILE: 'too many open files on the node',
 };
 
-/** How external programs (runc, conmon, mount, CNI plugins) spell the same conditions. */
-const EXHAUSTION_TEXT = /no space left on device|disk quota exceeded|too many open files/i;
+/**
+ * How external programs (runc, conmon, mount, CNI plugins) spell the same conditions, and how
+ * errors that lost their code on the way (a failed spawn, "spawn EMFILE") still name it.
+ */
+const EXHAUSTION_TEXT = /no space left on device|disk quota exceeded|too many open files|\b(ENOSPC|EDQUOT|EMFILE|ENFILE)\b/i;
 
 /**
  * Looks through an error, its `cause` chain and the members of an AggregateError for the sign
@@ -69,11 +72,11 @@ export function exhaustion(err: unknown): string | undefined {
     if (typeof e !== 'object' || e === null || seen.has(e)) continue;
     seen.add(e);
     const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code in EXHAUSTION_CODES) return EXHAUSTION_CODES[code];
+    if (typeof code === 'string' && Object.hasOwn(EXHAUSTION_CODES, code)) return EXHAUSTION_CODES[code];
     if (e instanceof CricketError && e.kind === 'resource-exhausted') return 'resource exhausted';
     const message = (e as Error).message;
     const text = typeof message === 'string' ? EXHAUSTION_TEXT.exec(message) : null;
-    if (text) return text[0].toLowerCase();
+    if (text) return text[1] ? EXHAUSTION_CODES[text[1].toUpperCase()] : text[0].toLowerCase();
     queue.push((e as Error).cause);
     if (e instanceof AggregateError) queue.push(...e.errors);
   }
