@@ -2,6 +2,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../log/logger.js';
+import { processAlive } from '../process/alive.js';
+import { nowNs } from '../store/clock.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { ContainerRecord } from '../store/types.js';
 import { releaseExited } from './release.js';
@@ -11,6 +13,10 @@ type Waiter = () => void;
 /** Persisting an exit that failed (a full disk) is tried again after 0.2 s, 0.4 s, ... at most 5 s apart. */
 const RETRY_FIRST_MS = 200;
 const RETRY_MAX_MS = 5_000;
+/** How often running containers are looked at for an exit conmon could not report. */
+const SWEEP_MS = 10_000;
+/** The exit code of a container whose real one is lost, as other runtimes report it. */
+const LOST_EXIT_CODE = 255;
 
 /**
  * Turns conmon's exit files into container state. conmon writes `<exitDir>/<id>` holding the
@@ -24,6 +30,9 @@ export class ExitMonitor {
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private readonly failures = new Map<string, number>();
   private stopped = false;
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Running containers whose process was gone at the last sweep. */
+  private readonly gone = new Set<string>();
 
   constructor(private readonly ctx: RuntimeContext) {}
 
@@ -34,6 +43,8 @@ export class ExitMonitor {
     });
     // Without a listener an error of the watch (its directory removed) would end the daemon.
     this.watcher.on('error', (err) => logger.error({ err, dir: this.ctx.paths.exits }, 'watching the exit directory failed'));
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
     // Exits that happened while cricket was not running.
     for (const record of [...this.ctx.containers.all()]) {
       if (record.state === 'running' || record.state === 'created') {
@@ -45,6 +56,7 @@ export class ExitMonitor {
   stop(): void {
     this.stopped = true;
     this.watcher?.close();
+    clearInterval(this.sweeper);
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
   }
@@ -75,6 +87,23 @@ export class ExitMonitor {
     this.retries.set(id, timer);
   }
 
+  /**
+   * conmon writes the exit file into the state dir; when that is full it cannot, and nothing
+   * else would ever tell. A running container whose process is gone at two sweeps in a row,
+   * with still no exit file, is recorded as exited with its code unknown.
+   */
+  private sweep(): void {
+    const seen = new Set<string>();
+    for (const record of this.ctx.containers.all()) {
+      if (record.state !== 'running' || record.pid <= 0 || processAlive(record.pid)) continue;
+      seen.add(record.id);
+      const lost = this.gone.has(record.id);
+      this.collect(record.id, 0, lost).catch((err: unknown) => this.retryLater(record.id, err));
+    }
+    this.gone.clear();
+    for (const id of seen) this.gone.add(id);
+  }
+
   /** Resolves true when the container has exited (now or within timeoutMs), false on timeout. */
   waitForExit(id: string, timeoutMs: number): Promise<boolean> {
     const record = this.ctx.containers.get(id);
@@ -97,24 +126,28 @@ export class ExitMonitor {
     });
   }
 
-  /** Reads the exit file of one container, if there is one, and records the exit. */
-  async collect(id: string, attempt = 0): Promise<void> {
+  /**
+   * Reads the exit file of one container, if there is one, and records the exit. With `lost`
+   * (the process is known to be gone), a missing or empty exit file records an unknown code.
+   */
+  async collect(id: string, attempt = 0, lost = false): Promise<void> {
     const record = this.ctx.containers.get(id);
     if (!record || record.state === 'exited') {
       this.failures.delete(id);
       return;
     }
     const file = join(this.ctx.paths.exits, id);
-    let text: string;
-    let mtimeNs: bigint;
+    let text = '';
+    let mtimeNs = nowNs();
     try {
       const [content, info] = await Promise.all([readFile(file, 'utf8'), stat(file, { bigint: true })]);
       text = content.trim();
       mtimeNs = info.mtimeNs;
     } catch {
-      return;
+      if (!lost) return;
     }
-    const code = Number.parseInt(text, 10);
+    let code = Number.parseInt(text, 10);
+    if (!Number.isInteger(code) && lost) code = LOST_EXIT_CODE;
     if (!Number.isInteger(code)) {
       // conmon may not have finished writing; look again shortly.
       // An exit file that stays empty (conmon hit a full disk) is looked at again, more slowly.
@@ -135,10 +168,13 @@ export class ExitMonitor {
         finishedAt: finishedAt.toString(),
         reason: current.reason || (code === 0 ? 'Completed' : 'Error'),
       };
+      if (lost && !Number.isInteger(Number.parseInt(text, 10))) {
+        updated.message = `exit code unknown: the process is gone but conmon left no exit code in ${file} (was the state directory full?)`;
+      }
       if (updated.startedAt === '0') updated.startedAt = updated.finishedAt;
       await this.ctx.containers.put(updated);
       this.ctx.events.emit({ type: 'stopped', containerId: id, sandboxId: current.sandboxId, at: finishedAt });
-      logger.info({ pod: current.sandboxId, container: id, exitCode: code }, 'container exited');
+      logger.info({ pod: current.sandboxId, container: id, exitCode: code, lost: lost || undefined }, 'container exited');
     });
     this.failures.delete(id);
     for (const waiter of [...(this.waiters.get(id) ?? [])]) waiter();

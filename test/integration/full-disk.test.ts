@@ -17,6 +17,8 @@ import type { Message } from '../client/cri.js';
 
 /** Room for the busybox and pause images and the records, and a few MiB for the filler. */
 const ROOT_FS_SIZE = '16m';
+/** Room for runc's state, bundles and exit files of a few containers. */
+const STATE_FS_SIZE = '4m';
 
 function mounted(path: string): boolean {
   return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === path);
@@ -33,34 +35,46 @@ function unmount(path: string): void {
   }
 }
 
-let d: TestDaemon | undefined;
-let rootMount = '';
-
-before(async () => {
-  d = await startCricket({
-    prepare(dir) {
-      rootMount = join(dir, 'root');
-      mkdirSync(rootMount, { mode: 0o700 });
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${ROOT_FS_SIZE},mode=0700`, 'tmpfs', rootMount]);
-    },
-    release: () => unmount(rootMount),
-  });
-});
-after(async () => {
+/**
+ * A daemon whose directories are on a small tmpfs mounted by the test; `layout` mounts it and
+ * returns what to unmount, innermost first. Cleanup frees the disk first: removing pods needs
+ * a little room, and a test that failed half-way leaves it full.
+ */
+async function withDaemon(layout: (dir: string) => string[], fill: (dir: string) => string, body: (d: TestDaemon) => Promise<void>): Promise<void> {
+  let mounts: string[] = [];
+  let d: TestDaemon | undefined;
+  let failure: unknown;
   try {
-    // A test that failed half-way leaves the disk full, and removing pods needs a little room.
-    const rw = join(rootMount, 'rw');
-    if (rootMount && existsSync(rw)) for (const id of readdirSync(rw)) rmSync(join(rw, id, 'upper', 'big'), { force: true });
+    d = await startCricket({
+      prepare(dir) {
+        mounts = layout(dir);
+      },
+      release: () => mounts.forEach(unmount),
+    });
+    await body(d);
+  } catch (err) {
+    failure = err;
+  }
+  try {
+    try {
+      if (d) rmSync(fill(d.dir), { force: true });
+    } catch {
+      // Nothing was filled.
+    }
     await d?.stop();
+  } catch (err) {
+    // The test's own failure says more than the cleanup's that follows from it.
+    failure ??= err;
   } finally {
     // Also when the daemon never started.
-    if (rootMount) unmount(rootMount);
+    mounts.forEach(unmount);
   }
-});
+  if (failure) throw failure;
+}
 
-function daemon(): TestDaemon {
-  if (!d) throw new Error('no daemon');
-  return d;
+function tmpfs(path: string, size: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', path]);
 }
 
 function freeBytes(path: string): number {
@@ -102,7 +116,19 @@ function tree(dir: string): string[] {
   return out.sort();
 }
 
-test('a full root disk: the daemon stays up, writes fail clearly, reads work, and it catches up', async () => {
+test('a full root disk: the daemon stays up, writes fail clearly, reads work, and it catches up', () =>
+  withDaemon(
+    (dir) => {
+      tmpfs(join(dir, 'root'), ROOT_FS_SIZE);
+      return [join(dir, 'root')];
+    },
+    // The filler's file in its writable layer.
+    (dir) => join(dir, 'root', 'rw', readdirSync(join(dir, 'root', 'rw')).find((id) => existsSync(join(dir, 'root', 'rw', id, 'upper', 'big'))) ?? '-', 'upper', 'big'),
+    (d) => rootDiskFull(d, join(d.dir, 'root')),
+  ));
+
+async function rootDiskFull(d: TestDaemon, rootMount: string): Promise<void> {
+  const daemon = () => d;
   const cri = daemon().cri.runtime;
   const images = daemon().cri.image;
   const ctl = join(daemon().dir, 'ctl');
@@ -194,4 +220,68 @@ test('a full root disk: the daemon stays up, writes fail clearly, reads work, an
   for (const kind of ['sandboxes', 'containers']) {
     assert.deepEqual(readdirSync(join(daemon().root, kind)).filter((n) => n.includes('.tmp-')), [], kind);
   }
-});
+}
+
+test('a full state disk (bundles, runc state, exit files): pods and containers fail clearly, and it catches up', () =>
+  withDaemon(
+    (dir) => {
+      // One small filesystem holds cricket's state dir and a pod's hostPath volume.
+      tmpfs(join(dir, 'disk'), STATE_FS_SIZE);
+      mkdirSync(join(dir, 'disk', 'state'), { mode: 0o700 });
+      mkdirSync(join(dir, 'disk', 'volume'));
+      mkdirSync(join(dir, 'state'), { mode: 0o700 });
+      execFileSync('mount', ['--bind', join(dir, 'disk', 'state'), join(dir, 'state')]);
+      return [join(dir, 'state'), join(dir, 'disk')];
+    },
+    (dir) => join(dir, 'disk', 'volume', 'big'),
+    (d) => stateDiskFull(d),
+  ));
+
+async function stateDiskFull(d: TestDaemon): Promise<void> {
+  const cri = d.cri.runtime;
+  const disk = join(d.dir, 'disk');
+  const ctl = join(d.dir, 'ctl');
+  mkdirSync(ctl);
+  const pod = podConfig(d, 'full-state');
+  const { id: podId } = await runPod(d, pod);
+  const waiter = await startContainer(d, podId, pod, containerConfig('waiter', ['sh', '-c', 'while [ ! -e /ctl/go ]; do sleep 0.1; done; exit 7'], {
+    mounts: [{ container_path: '/ctl', host_path: ctl, readonly: true }],
+  }));
+  const filler = await startContainer(d, podId, pod, containerConfig('filler', ['sh', '-c', 'while [ ! -e /ctl/fill ]; do sleep 0.1; done; dd if=/dev/zero of=/volume/big bs=65536; sleep 3600'], {
+    mounts: [{ container_path: '/ctl', host_path: ctl, readonly: true }, { container_path: '/volume', host_path: join(disk, 'volume') }],
+  }));
+  writeFileSync(join(ctl, 'fill'), '');
+  await waitFor('the state filesystem to fill up', () => (freeBytes(disk) < 64 * 1024 ? true : undefined), 60_000);
+
+  const run = await rejection(cri.call('RunPodSandbox', { config: podConfig(d, 'full-state-2') }));
+  assert.equal(run.code, grpcStatus.RESOURCE_EXHAUSTED, run.details);
+  assert.match(run.details, /RunPodSandbox default\/full-state-2: .*no space left on device/);
+  assert.ok(run.details.includes(d.stateDir), `the path is named: ${run.details}`);
+  const create = await rejection(cri.call('CreateContainer', { pod_sandbox_id: podId, config: containerConfig('late', ['true']), sandbox_config: pod }));
+  assert.equal(create.code, grpcStatus.RESOURCE_EXHAUSTED, create.details);
+  assert.match(create.details, /CreateContainer late .*no space left on device/);
+  assert.ok(create.details.includes(d.stateDir), `the path is named: ${create.details}`);
+
+  writeFileSync(join(ctl, 'go'), '');
+  assert.ok(alive(d.pid()));
+  assert.equal((await cri.call<{ items: Message[] }>('ListPodSandbox', {})).items.length, 1);
+  assert.equal((await cri.call<{ containers: Message[] }>('ListContainers', {})).containers.length, 2);
+  await cri.call('PodSandboxStatus', { pod_sandbox_id: podId });
+  assert.equal((await containerStatus(d, filler)).state, 'CONTAINER_RUNNING');
+
+  // conmon could not write the exit code: the exit is still noticed, its code unknown.
+  const exited = await waitFor('the exit to be noticed', async () => {
+    const s = await containerStatus(d, waiter);
+    return s.state === 'CONTAINER_EXITED' ? s : undefined;
+  }, 45_000);
+  assert.equal(exited.exit_code, 255);
+  assert.match((exited as unknown as { message: string }).message, /exit code unknown/);
+
+  // The operator frees the volume.
+  rmSync(join(disk, 'volume', 'big'));
+  const late = await startContainer(d, podId, pod, containerConfig('late', ['sleep', '3600']));
+  assert.equal((await containerStatus(d, late)).state, 'CONTAINER_RUNNING');
+  const second = await runPod(d, podConfig(d, 'full-state-2'));
+  assert.ok(second.ip);
+  assert.ok(alive(d.pid()));
+}
