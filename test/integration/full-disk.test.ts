@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { REPO, cricketCli, startCricket, waitFor, type TestDaemon } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer } from '../harness/pods.js';
+import { buildImage, layerBlob, libs, startRegistry, type TestRegistry } from '../harness/registry.js';
 import type { Message } from '../client/cri.js';
 
 /** Room for the busybox and pause images and the records, and a few MiB for the filler. */
@@ -71,6 +72,23 @@ async function withDaemon(layout: (dir: string) => string[], fill: (dir: string)
   }
   if (failure) throw failure;
 }
+
+let reg: TestRegistry | undefined;
+/** An image of 2 MiB that does not compress: more than a full disk can take. */
+let bigImage = '';
+
+before(async () => {
+  const { tar } = await libs();
+  reg = await startRegistry();
+  const layer = layerBlob(tar.tarArchive([{ path: 'big', type: 'file', mode: 0o644, data: randomBytes(2 * 1024 * 1024) }]));
+  await reg.push('apps/big', buildImage([layer]), 'v1');
+  bigImage = `${reg.host}/apps/big:v1`;
+  // The daemons trust the test's CA the way Node programs are told to.
+  process.env.NODE_EXTRA_CA_CERTS = reg.ca.caCert;
+});
+after(async () => {
+  await reg?.stop();
+});
 
 function tmpfs(path: string, size: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
@@ -180,8 +198,13 @@ async function rootDiskFull(d: TestDaemon, rootMount: string): Promise<void> {
   const before = tree(store);
   assert.throws(() => cricketCli(['image', 'import', layout, '--name', 'cricket.local/big:1', '--root', daemon().root]), /no space left on device/);
   assert.deepEqual(tree(store), before);
+  // So does a pull, through the daemon.
+  const pull = await rejection(images.call('PullImage', { image: { image: bigImage } }, { deadlineMs: 60_000 }));
+  assert.equal(pull.code, grpcStatus.RESOURCE_EXHAUSTED, pull.details);
+  assert.match(pull.details, /no space left on device/);
+  assert.deepEqual(tree(store), before);
   const listed = await images.call<{ images: { repo_tags: string[] }[] }>('ListImages', {});
-  assert.ok(!listed.images.some((i) => i.repo_tags.includes('cricket.local/big:1')));
+  assert.ok(!listed.images.some((i) => i.repo_tags.includes('cricket.local/big:1') || i.repo_tags.includes(bigImage)));
 
   // The container exits while nothing can be written: the exit is not lost.
   writeFileSync(join(ctl, 'go'), '');
@@ -213,6 +236,7 @@ async function rootDiskFull(d: TestDaemon, rootMount: string): Promise<void> {
   assert.equal(killed.exit_code, 137);
   const late = await startContainer(daemon(), podId, pod, containerConfig('late', ['sleep', '3600']));
   assert.equal((await containerStatus(daemon(), late)).state, 'CONTAINER_RUNNING');
+  await images.call('PullImage', { image: { image: bigImage } }, { deadlineMs: 60_000 });
   const second = await runPod(daemon(), podConfig(daemon(), 'full-disk-2'));
   assert.ok(second.ip);
   assert.ok(alive(daemon().pid()));
