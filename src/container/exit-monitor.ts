@@ -89,13 +89,14 @@ export class ExitMonitor {
 
   /**
    * conmon writes the exit file into the state dir; when that is full it cannot, and nothing
-   * else would ever tell. A running container whose process is gone at two sweeps in a row,
+   * else would ever tell. A container whose process is gone at two sweeps in a row,
    * with still no exit file, is recorded as exited with its code unknown.
    */
   private sweep(): void {
     const seen = new Set<string>();
     for (const record of this.ctx.containers.all()) {
-      if (record.state !== 'running' || record.pid <= 0 || processAlive(record.pid)) continue;
+      // A created container's pid is runc's init, waiting to be started: gone means it died too.
+      if ((record.state !== 'running' && record.state !== 'created') || record.pid <= 0 || processAlive(record.pid)) continue;
       seen.add(record.id);
       const lost = this.gone.has(record.id);
       this.collect(record.id, 0, lost).catch((err: unknown) => this.retryLater(record.id, err));
