@@ -1,7 +1,7 @@
-// cricket on a full disk: its root on a small tmpfs that a container fills. The daemon stays up,
-// calls that need space fail with RESOURCE_EXHAUSTED naming the step and the path, reads keep
-// working, an image import leaves nothing half written, and once space is freed the exit that
-// happened meanwhile is recorded and new pods start.
+// cricket on a full disk: its root, then its state dir, on a small tmpfs that a container fills.
+// The daemon stays up, calls that need space fail with RESOURCE_EXHAUSTED naming the step and the
+// path, reads keep working, an image import or pull leaves nothing half written, an exit that
+// happens meanwhile is not lost, and once space is freed new pods and containers start.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { REPO, cricketCli, startCricket, waitFor, type TestDaemon } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer } from '../harness/pods.js';
