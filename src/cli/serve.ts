@@ -1,9 +1,11 @@
 import { loadConfig } from '../config/config.js';
+import { installProcessGuards } from '../daemon/process-guards.js';
 import { startDaemon } from '../daemon/start.js';
 import { logger } from '../log/logger.js';
 
 /** `cricket serve`: runs the daemon in the foreground until SIGINT or SIGTERM. */
 export async function serveCommand(flags: Record<string, string>): Promise<number> {
+  installProcessGuards();
   const config = loadConfig(flags);
   const daemon = await startDaemon(config);
   await new Promise<void>((resolve) => {

@@ -173,8 +173,9 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
     const finish = async () => {
       if (settled) return;
       settled = true;
-      void rm(specFile, { force: true });
-      void rm(pidFile, { force: true });
+      // Leftovers in the bundle are harmless; an error here must not become an unhandled rejection.
+      void rm(specFile, { force: true }).catch(() => undefined);
+      void rm(pidFile, { force: true }).catch(() => undefined);
       if (exitCode !== undefined) {
         resolve(exitCode);
         return;

@@ -29,7 +29,12 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
       await ctx.runc.start(id).catch((err) => {
         throw withContext(`StartContainer ${id}: runc start`, err);
       });
-      await ctx.containers.update(id, (current) => ({ ...current, state: 'running', startedAt: startedAt.toString() }));
+      await ctx.containers.update(id, (current) => ({ ...current, state: 'running', startedAt: startedAt.toString() })).catch(async (err) => {
+        // The process runs but its record cannot say so (a full disk): stop it, so that the record
+        // stays true; the exit monitor records the exit once there is room.
+        await ctx.runc.kill(id, 'KILL', true).catch(() => undefined);
+        throw withContext(`StartContainer ${id}: recording the start (the container was killed)`, err);
+      });
       ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt });
       logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: t() }, 'container started');
     }),

@@ -19,28 +19,52 @@ export function imagesInUse(containers: ContainerImages, leases?: ImageLeases): 
   return ids;
 }
 
+/** A failed collection (a full disk, a lock held too long) is tried again, at most this far apart. */
+const RETRY_MAX_MS = 60_000;
+
 /**
  * Keeps the image store bounded while the daemon runs: collects garbage once at start-up (an
  * image removed while a container used it, whose container went while cricket was down; layers
- * of an interrupted removal) and again shortly after containers are deleted. Returns a stop
- * function.
+ * of an interrupted removal) and again shortly after containers are deleted. A collection that
+ * fails is logged and tried again later with a growing delay: freeing space matters most when
+ * the disk is full. Returns a stop function.
  */
 export function startImageGarbageCollection(store: ImageStore, inUse: () => Set<string>, events: EventBus, delayMs = 500): () => void {
   let timer: NodeJS.Timeout | undefined;
+  let dueAt = 0;
   let running: Promise<unknown> = Promise.resolve();
+  let failures = 0;
+  let stopped = false;
+  /** Runs a collection in `ms`, or sooner if one is already due sooner. */
+  const schedule = (ms: number) => {
+    if (stopped || (timer && dueAt <= Date.now() + ms)) return;
+    if (timer) clearTimeout(timer);
+    dueAt = Date.now() + ms;
+    timer = setTimeout(collect, ms);
+    timer.unref();
+  };
   const collect = () => {
     timer = undefined;
     running = running
       .then(() => store.collectGarbage(inUse()))
-      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'image garbage collection failed'));
+      .then(
+        () => {
+          failures = 0;
+        },
+        (err: unknown) => {
+          failures++;
+          const retryInMs = Math.min(RETRY_MAX_MS, delayMs * 2 ** Math.min(failures, 10));
+          logger.warn({ step: 'image garbage collection', root: store.root, err: err instanceof Error ? err.message : String(err), failures, retryInMs }, 'image garbage collection failed');
+          schedule(retryInMs);
+        },
+      );
   };
   collect();
   const unsubscribe = events.subscribe((e) => {
-    if (e.type !== 'deleted' || timer) return;
-    timer = setTimeout(collect, delayMs);
-    timer.unref();
+    if (e.type === 'deleted') schedule(delayMs);
   });
   return () => {
+    stopped = true;
     unsubscribe();
     if (timer) clearTimeout(timer);
   };

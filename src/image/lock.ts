@@ -49,9 +49,13 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
         const fh = await open(path, 'wx', 0o644);
         try {
           await fh.writeFile(`${process.pid}\n`);
-        } finally {
-          await fh.close();
+        } catch (err) {
+          // A full disk: an empty lock file left here would stall every other locker for 10 s.
+          await fh.close().catch(() => undefined);
+          await unlink(path).catch(() => undefined);
+          throw err;
         }
+        await fh.close();
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CricketError, failedPrecondition, invalidArgument, isErrno, withContext } from '../errors.js';
 import { processAlive } from '../process/alive.js';
@@ -290,29 +290,39 @@ export class ImageStore {
               report(i + 1);
             }
             return meta;
+          }).catch(async (err: unknown) => {
+            // One layer failed (a full disk): the others this import unpacked go too.
+            await withFileLock(this.lockPath, () => this.undoImport([], chains.filter((_, i) => missing[i]))).catch(() => undefined);
+            throw err;
           });
           const record = await withFileLock(this.lockPath, async () => {
             if (!chains.every((c) => existsSync(join(this.layerDir(c), 'layer.json')))) return undefined;
-            for (const b of blobs) await this.storeBlob(b.digest, b.bytes);
-            this.refresh();
-            const existing = this.images.find((i) => i.id === id);
-            const tags = [...new Set([...(existing?.repoTags ?? []), ...source.names])];
-            const digests = source.repoDigests ?? (source.manifestDigest ? source.names.map((n) => `${repoOf(n)}@${source.manifestDigest}`) : []);
-            const rec: ImageRecord = {
-              id,
-              repoTags: tags,
-              repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...digests])],
-              size: metas.reduce((sum, m) => sum + m.size, 0),
-              config: parsed.config,
-              layers: chains,
-              pinned: (existing?.pinned ?? false) || opts.pinned === true,
-              blobs: [...new Set([...(existing?.blobs ?? []), ...blobs.map((b) => b.digest).filter((d) => d !== id)])],
-            };
-            const others = this.images
-              .filter((i) => i.id !== id)
-              .map((i) => (i.repoTags.some((t) => tags.includes(t)) ? { ...i, repoTags: i.repoTags.filter((t) => !tags.includes(t)) } : i));
-            await this.writeIndex([...others, rec]);
-            return this.images.find((i) => i.id === id);
+            const written: string[] = [];
+            try {
+              for (const b of blobs) if (await this.storeBlob(b.digest, b.bytes)) written.push(b.digest);
+              this.refresh();
+              const existing = this.images.find((i) => i.id === id);
+              const tags = [...new Set([...(existing?.repoTags ?? []), ...source.names])];
+              const digests = source.repoDigests ?? (source.manifestDigest ? source.names.map((n) => `${repoOf(n)}@${source.manifestDigest}`) : []);
+              const rec: ImageRecord = {
+                id,
+                repoTags: tags,
+                repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...digests])],
+                size: metas.reduce((sum, m) => sum + m.size, 0),
+                config: parsed.config,
+                layers: chains,
+                pinned: (existing?.pinned ?? false) || opts.pinned === true,
+                blobs: [...new Set([...(existing?.blobs ?? []), ...blobs.map((b) => b.digest).filter((d) => d !== id)])],
+              };
+              const others = this.images
+                .filter((i) => i.id !== id)
+                .map((i) => (i.repoTags.some((t) => tags.includes(t)) ? { ...i, repoTags: i.repoTags.filter((t) => !tags.includes(t)) } : i));
+              await this.writeIndex([...others, rec]);
+              return this.images.find((i) => i.id === id);
+            } catch (err) {
+              await this.undoImport(written, chains.filter((_, i) => missing[i]));
+              throw err;
+            }
           });
           if (record) {
             opts.onProgress?.({ phase: 'done', image: label, layers: chains.length, layersDone: chains.length, bytes, totalBytes });
@@ -373,11 +383,36 @@ export class ImageStore {
     return join(this.root, 'blobs', 'sha256', digestHex(digest, 'blob'));
   }
 
-  private async storeBlob(digest: string, data: Buffer): Promise<void> {
+  /** Writes a blob unless it is there already; true when this call wrote it. */
+  private async storeBlob(digest: string, data: Buffer): Promise<boolean> {
     const path = this.blobPath(digest);
-    if (existsSync(path)) return;
+    if (existsSync(path)) return false;
     await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
     await writeFileAtomic(path, data, { mode: 0o644, syncDir: true });
+    return true;
+  }
+
+  /**
+   * An import that could not be recorded (a full disk) takes back what it added: the blobs it
+   * wrote and the layers it unpacked that no recorded image and no other import of this process
+   * uses. Runs under the index lock; a failure here is left to garbage collection.
+   */
+  private async undoImport(blobs: readonly string[], layers: readonly string[]): Promise<void> {
+    try {
+      this.refresh();
+    } catch {
+      // An unreadable index: what was read last is the best knowledge there is.
+    }
+    const named = new Set(this.images.flatMap((i) => [i.id, ...(i.blobs ?? []), ...i.layers]));
+    for (const digest of blobs) if (!named.has(digest)) await rm(this.blobPath(digest), { force: true }).catch(() => undefined);
+    for (const chainId of layers) {
+      if (named.has(chainId) || (this.busyLayers.get(chainId) ?? 0) > 1) continue;
+      const dir = this.layerDir(chainId);
+      const trash = join(this.root, 'layers', `.trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+      // Renamed first so that no reader ever sees a layer half deleted.
+      await rename(dir, trash).then(() => rm(trash, { recursive: true, force: true }), () => undefined).catch(() => undefined);
+      this.usageCache.delete(chainId.slice(7));
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withContext } from '../errors.js';
 import { run, ProgramError } from '../process/run.js';
 import type { OciResources, OciSpec } from './spec-types.js';
 
@@ -27,8 +28,12 @@ export class Runc {
   }
 
   async writeBundle(bundle: string, spec: OciSpec): Promise<void> {
-    // The spec holds the container's environment (Secrets among it): root's alone.
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+    const path = join(bundle, 'config.json');
+    // The spec holds the container's environment (Secrets among it): root's alone. write(2)'s
+    // error names no file: a full disk must say which one.
+    await writeFile(path, JSON.stringify(spec), { mode: 0o600 }).catch((err: unknown) => {
+      throw withContext(`writing ${path}`, err);
+    });
   }
 
   /**

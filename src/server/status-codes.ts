@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { CricketError, type ErrorKind } from '../errors.js';
+import { CricketError, exhaustion, type ErrorKind } from '../errors.js';
 
 const CODES: Record<ErrorKind, status> = {
   'invalid-argument': status.INVALID_ARGUMENT,
@@ -8,14 +8,26 @@ const CODES: Record<ErrorKind, status> = {
   'failed-precondition': status.FAILED_PRECONDITION,
   'deadline-exceeded': status.DEADLINE_EXCEEDED,
   unimplemented: status.UNIMPLEMENTED,
+  'resource-exhausted': status.RESOURCE_EXHAUSTED,
   internal: status.INTERNAL,
 };
 
-/** Maps any error to a gRPC status with a message an operator can act on. */
+/**
+ * Maps any error to a gRPC status with a message an operator can act on. An error that was not
+ * given a kind but comes from a full disk, a quota or the file-descriptor limit (seen anywhere
+ * in its cause chain, or in a tool's stderr) is RESOURCE_EXHAUSTED, not INTERNAL: kubelet and
+ * people then know to free something rather than to report a bug.
+ */
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  if (err instanceof CricketError) {
-    return { code: CODES[err.kind], details: err.message, metadata: new Metadata() };
-  }
   const message = err instanceof Error ? err.message : String(err);
-  return { code: status.INTERNAL, details: message, metadata: new Metadata() };
+  let code = err instanceof CricketError ? CODES[err.kind] : status.INTERNAL;
+  let details = message;
+  if (code === status.INTERNAL) {
+    const what = exhaustion(err);
+    if (what) {
+      code = status.RESOURCE_EXHAUSTED;
+      if (!message.toLowerCase().includes(what)) details = `${message} (${what})`;
+    }
+  }
+  return { code, details, metadata: new Metadata() };
 }

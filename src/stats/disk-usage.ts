@@ -13,9 +13,21 @@ const cache = new Map<string, { at: number; usage: DiskUsage }>();
  * Bytes and inodes under a directory (a container's writable layer). Walking a tree is costly,
  * and kubelet asks every few seconds: an answer is reused for ten seconds.
  */
-export async function diskUsage(dir: string): Promise<DiskUsage> {
+export function diskUsage(dir: string): Promise<DiskUsage> {
   const hit = cache.get(dir);
-  if (hit && Date.now() - hit.at < CACHE_MS) return hit.usage;
+  if (hit && Date.now() - hit.at < CACHE_MS) return Promise.resolve(hit.usage);
+  // kubelet asks for container and pod stats at once: one walk answers both.
+  let pending = walking.get(dir);
+  if (!pending) {
+    pending = walkUsage(dir).finally(() => walking.delete(dir));
+    walking.set(dir, pending);
+  }
+  return pending;
+}
+
+const walking = new Map<string, Promise<DiskUsage>>();
+
+async function walkUsage(dir: string): Promise<DiskUsage> {
   const usage: DiskUsage = { bytes: 0n, inodes: 0n };
   const seen = new Set<bigint>();
   const walk = async (path: string): Promise<void> => {

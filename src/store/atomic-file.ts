@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { CricketError, exhaustion } from '../errors.js';
 
 export interface AtomicWriteOptions {
   mode?: number;
@@ -10,7 +11,8 @@ export interface AtomicWriteOptions {
 
 /**
  * Write-temp, fsync, rename: after a crash the file holds either the old or the new content,
- * never a torn mix.
+ * never a torn mix. A failed write (a full disk) removes its temp file and leaves the old
+ * content in place; the error names the file, since write(2)'s own message does not.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -25,7 +27,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
+    throw writeError(path, err);
   }
   if (opts.syncDir) {
     const dir = await open(dirname(path), 'r');
@@ -35,4 +37,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
       await dir.close();
     }
   }
+}
+
+function writeError(path: string, err: unknown): unknown {
+  const short = exhaustion(err);
+  if (!short) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  return new CricketError('resource-exhausted', `writing ${path}: ${short}${code ? ` (${code})` : ''}`, { cause: err });
 }

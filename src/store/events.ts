@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { logger } from '../log/logger.js';
 
 export type LifecycleEventType = 'created' | 'started' | 'stopped' | 'deleted';
 
@@ -22,8 +23,19 @@ export class EventBus {
     this.emitter.emit('event', event);
   }
 
+  /**
+   * A listener that throws is logged and skipped: it must neither stop the other listeners nor
+   * fail the state change that emitted the event (an exit already recorded, say).
+   */
   subscribe(listener: (event: LifecycleEvent) => void): () => void {
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+    const guarded = (event: LifecycleEvent) => {
+      try {
+        listener(event);
+      } catch (err) {
+        logger.error({ err, event: event.type, container: event.containerId, pod: event.sandboxId }, 'lifecycle event listener failed');
+      }
+    };
+    this.emitter.on('event', guarded);
+    return () => this.emitter.off('event', guarded);
   }
 }

@@ -86,11 +86,17 @@ export function serveSpdyPortForward(conn: SpdyConnection, sandbox: SandboxRecor
     clearTimeout(pair.timer);
     pairs.delete(requestId);
     const { data, error } = pair;
-    void relay(sandbox, port, data, data, () => data.end(), log, active).then((message) => {
-      if (message) error.write(message);
-      error.end();
-      if (!data.writableEnded) data.end();
-    });
+    void relay(sandbox, port, data, data, () => data.end(), log, active)
+      .then((message) => {
+        if (message) error.write(message);
+        error.end();
+        if (!data.writableEnded) data.end();
+      })
+      .catch((err: unknown) => {
+        log.warn({ port, err }, 'port-forward stream failed');
+        data.destroy();
+        error.destroy();
+      });
   });
   return new Promise((resolve) => {
     const done = () => {
@@ -119,9 +125,11 @@ export async function serveWebSocketPortForward(conn: ChannelConn, sandbox: Sand
     conn.send(2 * i, portBytes(ports[i]!));
     conn.send(2 * i + 1, portBytes(ports[i]!));
   }
-  void conn.closed.then(() => {
-    for (const c of active) c.close();
-  });
+  void conn.closed
+    .then(() => {
+      for (const c of active) c.close();
+    })
+    .catch((err: unknown) => log.warn({ err }, 'closing port-forward connections failed'));
   await Promise.all(
     ports.map(async (port, i) => {
       const message = await relay(sandbox, port, conn.readers[2 * i]!, conn.writer(2 * i), () => undefined, log, active);

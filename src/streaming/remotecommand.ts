@@ -91,6 +91,7 @@ export function spdySession(
       });
     };
     conn.on('stream', onStream);
+    // gone never rejects and this callback cannot throw: no catch needed.
     void gone.then(() => {
       clearTimeout(timer);
       resolve(undefined);
@@ -215,11 +216,13 @@ export async function serveExec(
   sizes.follow((w, h) => proc.resize(w, h), initialSize);
   const outputs = [pipeOpen(proc.stdout, session.stdout), proc.stderr ? pipeOpen(proc.stderr, session.stderr) : Promise.resolve()];
   let clientGone = false;
-  void session.gone.then(() => {
-    clientGone = true;
-    log.debug({ exec: proc.id }, 'client gone: killing the exec process');
-    proc.kill('SIGKILL');
-  });
+  void session.gone
+    .then(() => {
+      clientGone = true;
+      log.debug({ exec: proc.id }, 'client gone: killing the exec process');
+      proc.kill('SIGKILL');
+    })
+    .catch((err: unknown) => log.warn({ exec: proc.id, err }, 'killing the exec process of a gone client failed'));
   let status: Status;
   try {
     const code = await proc.exited;

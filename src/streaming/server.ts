@@ -66,6 +66,8 @@ export class StreamingServer {
         socket.destroy();
       });
     });
+    // After listen, an error of the server (EMFILE on accept) must not end the daemon.
+    this.server.on('error', (err) => this.log.error({ err }, 'streaming server error'));
     this.server.on('connection', (socket: Socket) => {
       this.track(socket);
       socket.setTimeout(opts.idleTimeoutMs ?? 4 * 3600_000, () => socket.destroy());

@@ -55,10 +55,15 @@ export interface StartOptions {
   cniBinDirs?: (dir: string) => string[];
   /** Content of the daemon's config file; none by default. */
   configToml?: string;
+  /** Runs on the fresh test directory before anything is written into it (mount a filesystem). */
+  prepare?: (dir: string) => void;
+  /** Runs after the daemon is stopped, before the leftover check (unmount what prepare mounted). */
+  release?: (dir: string) => void;
 }
 
 export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon> {
   const dir = mkdtempSync(TEST_PREFIX);
+  opts.prepare?.(dir);
   const socket = join(dir, 'cricket.sock');
   const root = join(dir, 'root');
   const stateDir = join(dir, 'state');
@@ -129,6 +134,7 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
       } finally {
         cri.close();
         await kill();
+        opts.release?.(dir);
       }
       assertNothingLeftUnder(dir);
       rmSync(dir, { recursive: true, force: true });
