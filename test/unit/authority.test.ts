@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { AuthorityRewriter, listenUnix, type UnixListener } from '../../src/server/authority.js';
+import { AuthorityRewriter, listenUnix, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK, type UnixListener } from '../../src/server/authority.js';
 
 // hpack.js's stream decoder, used only here as an independent check of the rewriter's output.
 interface Decompressor {
@@ -472,5 +472,112 @@ describe('AuthorityRewriter', () => {
     for (const [name, bytes] of bad) {
       assert.throws(() => run(bytes, bytes.length), { name: 'Http2FrontError' }, name);
     }
+  });
+
+  // ---- bounds on header blocks -----------------------------------------------------------
+
+  /** HPACK integer with an N-bit prefix (RFC 7541 5.1), first byte or-ed with `high`. */
+  function hpackInt(value: number, prefixBits: number, high: number): Buffer {
+    const max = (1 << prefixBits) - 1;
+    if (value < max) return Buffer.from([high | value]);
+    const out = [high | max];
+    for (value -= max; value >= 128; value = Math.floor(value / 128)) out.push((value % 128) | 0x80);
+    out.push(value);
+    return Buffer.from(out);
+  }
+
+  /** A valid block of exactly `size` octets: :method POST, then one literal `x-big` without indexing. */
+  function blockOfSize(size: number): Buffer {
+    const name = str('x-big');
+    let valueLen = size - 2 - name.length - 1;
+    while (1 + 1 + name.length + hpackInt(valueLen, 7, 0).length + valueLen > size) valueLen--;
+    const block = Buffer.concat([Buffer.from([0x83, 0x00]), name, hpackInt(valueLen, 7, 0), Buffer.alloc(valueLen, 'v')]);
+    assert.equal(block.length, size);
+    return block;
+  }
+
+  /** HEADERS + CONTINUATION frames carrying `block` in `frames` pieces of about equal size. */
+  function splitBlock(block: Buffer, frames: number): Buffer {
+    const step = Math.ceil(block.length / frames);
+    const out: Buffer[] = [];
+    for (let at = 0, i = 0; at < block.length; at += step, i++) {
+      const last = at + step >= block.length;
+      out.push(frame(i === 0 ? 1 : 9, last ? 0x4 | 0x1 : 0, 1, block.subarray(at, at + step)));
+    }
+    assert.equal(out.length, frames);
+    return Buffer.concat(out);
+  }
+
+  const opening = (): Buffer => Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(1, 0, 1, Buffer.from([0x83]))]);
+
+  test('30 MB of empty CONTINUATION frames are cut off early, not buffered', () => {
+    const rw = new AuthorityRewriter(() => {});
+    rw.write(opening());
+    const empty = frame(9, 0, 1, Buffer.alloc(0));
+    const chunk = Buffer.concat(Array.from({ length: 7000 }, () => empty)); // 63 KB, about one socket read
+    const heapBefore = process.memoryUsage().heapUsed;
+    let fed = 0;
+    assert.throws(
+      () => {
+        for (; fed < 30_000_000; fed += chunk.length) rw.write(chunk);
+      },
+      { name: 'Http2FrontError', message: /more than 256 frames/ },
+    );
+    assert.equal(fed, 0, 'the first chunk already exceeds the frame cap');
+    assert.ok(process.memoryUsage().heapUsed - heapBefore < 16 << 20);
+  });
+
+  test('a block of one-byte CONTINUATION frames may not exceed the frame cap', () => {
+    const rw = new AuthorityRewriter(() => {});
+    rw.write(opening());
+    const tiny = frame(9, 0, 1, Buffer.from([0x86]));
+    let frames = 1; // the HEADERS frame
+    assert.throws(
+      () => {
+        for (; frames < 100_000; frames++) rw.write(tiny);
+      },
+      { name: 'Http2FrontError', message: /frames/ },
+    );
+    assert.equal(frames, MAX_BLOCK_FRAMES);
+  });
+
+  test('frame headers count against the header block size cap', () => {
+    // Payload alone is under the cap; with 200 frame headers it is over.
+    const size = MAX_HEADER_BLOCK - 100;
+    const over = Buffer.concat([PREFACE, splitBlock(blockOfSize(size), 200)]);
+    assert.ok(size + 200 * 9 > MAX_HEADER_BLOCK);
+    assert.throws(() => run(over, 65536), { name: 'Http2FrontError', message: /exceeds/ });
+
+    // What fits, counting frame headers, passes: a block near the cap, and one spread over many frames.
+    const fits = MAX_HEADER_BLOCK - 64 * 9;
+    for (const [blockSize, frames] of [[fits, 64], [100_000, 200]] as const) {
+      const input = Buffer.concat([PREFACE, splitBlock(blockOfSize(blockSize), frames)]);
+      const [block] = decodeBlocks(parseFrames(Buffer.concat(run(input, 65536)).subarray(PREFACE.length)));
+      assert.equal(block![0]![0], ':method');
+      assert.equal(block![1]![0], 'x-big');
+      assert.equal(block![1]![1].length, blockSize - 2 - 6 - hpackInt(block![1]![1].length, 7, 0).length);
+    }
+  });
+
+  test('headerPending is true exactly while the preface or a header block is incomplete', () => {
+    const rw = new AuthorityRewriter(() => {});
+    assert.equal(rw.headerPending, true);
+    rw.write(PREFACE.subarray(0, 10));
+    assert.equal(rw.headerPending, true);
+    rw.write(Buffer.concat([PREFACE.subarray(10), frame(4, 0, 0, Buffer.alloc(0))]));
+    assert.equal(rw.headerPending, false);
+    const headers = frame(1, 0x4, 1, Buffer.from([0x83, 0x86]));
+    rw.write(headers.subarray(0, 10)); // frame header and one payload octet
+    assert.equal(rw.headerPending, true);
+    rw.write(headers.subarray(10));
+    assert.equal(rw.headerPending, false);
+    rw.write(frame(1, 0, 3, Buffer.from([0x83])));
+    assert.equal(rw.headerPending, true);
+    rw.write(frame(9, 0, 3, Buffer.alloc(0)));
+    assert.equal(rw.headerPending, true);
+    rw.write(frame(9, 0x4, 3, Buffer.from([0x86])));
+    assert.equal(rw.headerPending, false);
+    rw.write(frame(0, 0, 3, Buffer.alloc(100)).subarray(0, 50)); // half a DATA frame is not a header block
+    assert.equal(rw.headerPending, false);
   });
 });
