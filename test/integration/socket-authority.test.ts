@@ -2,13 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lstatSync, readdirSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { Worker } from 'node:worker_threads';
+import { basename, join } from 'node:path';
 import { useCricket } from '../harness/cricket.js';
 
 const d = useCricket();
+const SYNC = 'watch-sync';
 
 function grpcCall(socket: string, authority: string, path: string): Promise<{ grpcStatus: string; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -48,54 +49,40 @@ test('Version with the socket path as :authority', async () => {
   assert.ok(res.body.includes(Buffer.from('cricket')));
 });
 
-/**
- * Spins on lstat until a socket with another inode than `staleIno` sits at `path`, and reports
- * its mode at first sight. A thread of its own, so nothing on this side delays the look.
- */
-function watchForNewSocket(path: string, staleIno: number): { ready: Promise<void>; seen: Promise<{ mode: number; socket: boolean } | null>; worker: Worker } {
-  const worker = new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-    const fs = require('node:fs');
-    parentPort.postMessage('ready');
-    const end = Date.now() + workerData.timeoutMs;
-    for (;;) {
-      const st = fs.lstatSync(workerData.path, { throwIfNoEntry: false });
-      if (st && st.ino !== workerData.staleIno) {
-        parentPort.postMessage({ mode: st.mode, socket: st.isSocket() });
-        break;
-      }
-      if (Date.now() > end) {
-        parentPort.postMessage(null);
-        break;
-      }
-    }`,
-    { eval: true, workerData: { path, staleIno, timeoutMs: 60_000 } },
-  );
-  const messages: unknown[] = [];
-  const waiters: Array<(m: unknown) => void> = [];
-  worker.on('message', (m) => (waiters.length ? waiters.shift()!(m) : messages.push(m)));
-  const next = (): Promise<unknown> => (messages.length ? Promise.resolve(messages.shift()) : new Promise((r) => waiters.push(r)));
-  const ready = next().then(() => undefined);
-  const seen = ready.then(next) as Promise<{ mode: number; socket: boolean } | null>;
-  return { ready, seen, worker };
-}
-
 test('the socket has mode 0660 from the moment it appears, replaces a stale one, and refuses other users', async () => {
   // SIGKILL leaves the socket file behind: a stale socket for the next start.
   await d.kill('SIGKILL');
   const stale = lstatSync(d.socket);
   assert.ok(stale.isSocket());
-  const watch = watchForNewSocket(d.socket, stale.ino);
+  // inotify reports, in order, every change of the directory's entries: the socket's arrival and
+  // any later change of its attributes (a chmod after the fact shows up as 'change').
+  const name = basename(d.socket);
+  const events: string[] = [];
+  let firstSight: { mode: number; socket: boolean } | undefined;
+  let synced: (() => void) | undefined;
+  const watcher = watch(d.dir, (event, file) => {
+    if (file === SYNC) return synced?.();
+    if (file !== name) return;
+    events.push(event);
+    const st = lstatSync(d.socket, { throwIfNoEntry: false });
+    if (!firstSight && st && st.ino !== stale.ino) firstSight = { mode: st.mode, socket: st.isSocket() };
+  });
   try {
-    await watch.ready;
     await d.restart();
-    const seen = await watch.seen;
-    assert.ok(seen, 'no new socket appeared');
-    assert.ok(seen.socket);
-    assert.equal((seen.mode & 0o7777).toString(8), '660');
+    // A marker file written after start-up: once its event is here, every earlier one is too.
+    await new Promise<void>((resolve) => {
+      synced = resolve;
+      writeFileSync(join(d.dir, SYNC), '');
+    });
   } finally {
-    await watch.worker.terminate();
+    watcher.close();
+    rmSync(join(d.dir, SYNC), { force: true });
   }
+  assert.ok(!events.includes('change'), `the socket's attributes changed after it appeared (events: ${events.join(', ')})`);
+  assert.ok(firstSight, `no new socket seen (events: ${events.join(', ')})`);
+  assert.ok(firstSight.socket);
+  assert.equal((firstSight.mode & 0o7777).toString(8), '660');
+  assert.notEqual(lstatSync(d.socket).ino, stale.ino);
   assert.equal((lstatSync(d.socket).mode & 0o7777).toString(8), '660');
   // The private directory it was bound in is gone.
   assert.deepEqual(readdirSync(d.dir).filter((f) => f.startsWith('.')), []);

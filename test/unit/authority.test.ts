@@ -350,6 +350,92 @@ describe('authority front (integration)', () => {
     await closed(idle);
     await assert.rejects(fs.stat(other), { code: 'ENOENT' });
   });
+
+  // ---- limits of the listener -------------------------------------------------------------
+
+  /** Connects and sends a preface: 'served' once the server's SETTINGS arrive, 'refused' if closed before. */
+  function http2Client(p: string): { socket: net.Socket; outcome: Promise<'served' | 'refused'> } {
+    const socket = net.connect(p);
+    socket.on('error', () => {});
+    const outcome = new Promise<'served' | 'refused'>((resolve) => {
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= 9) resolve('served');
+      });
+      socket.once('close', () => resolve(received >= 9 ? 'served' : 'refused'));
+    });
+    socket.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0))]));
+    return { socket, outcome };
+  }
+
+  test('a missing socket directory is made 0700, and only the socket is left in it', async () => {
+    const nested = path.join(dir, 'run', 'cricket', 'x.sock');
+    const l = await listenUnix(server, nested, {});
+    try {
+      assert.equal((await fs.stat(path.join(dir, 'run'))).mode & 0o777, 0o700);
+      assert.equal((await fs.stat(path.dirname(nested))).mode & 0o777, 0o700);
+      assert.deepEqual(await fs.readdir(path.dirname(nested)), ['x.sock']);
+      assert.equal((await fs.stat(nested)).mode & 0o777, 0o660);
+    } finally {
+      await l.close();
+    }
+    assert.deepEqual(await fs.readdir(path.dirname(nested)), []);
+  });
+
+  test('connections over maxConnections are closed unanswered; a freed slot is served again', async () => {
+    const p = path.join(dir, 'cap.sock');
+    const l = await listenUnix(server, p, { maxConnections: 3 });
+    const clients: Array<ReturnType<typeof http2Client>> = [];
+    try {
+      for (let i = 0; i < 3; i++) clients.push(http2Client(p));
+      assert.deepEqual(await Promise.all(clients.map((c) => c.outcome)), ['served', 'served', 'served']);
+      const extra = http2Client(p);
+      clients.push(extra);
+      assert.equal(await extra.outcome, 'refused');
+      clients[0]!.socket.destroy();
+      // The server notices the close asynchronously: a few tries, bounded.
+      let outcome: 'served' | 'refused' = 'refused';
+      for (let i = 0; i < 50 && outcome === 'refused'; i++) {
+        const next = http2Client(p);
+        clients.push(next);
+        outcome = await next.outcome;
+        if (outcome === 'refused') await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(outcome, 'served');
+    } finally {
+      for (const c of clients) c.socket.destroy();
+      await l.close();
+    }
+  });
+
+  test('an unfinished preface or header block is dropped after headerTimeoutMs; idle complete connections stay', async () => {
+    const p = path.join(dir, 'slow.sock');
+    const l = await listenUnix(server, p, { headerTimeoutMs: 300 });
+    try {
+      const session = rawSession(p);
+      assert.equal((await rawCall(session, p, 'one')).grpcStatus, '0');
+      const started = Date.now();
+      const stalls = [
+        PREFACE.subarray(0, 5),
+        Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(1, 0, 1, Buffer.from([0x83]))]),
+      ].map((bytes) => {
+        const s = net.connect(p);
+        s.on('error', () => {});
+        s.write(bytes);
+        return closed(s);
+      });
+      await Promise.all(stalls);
+      assert.ok(Date.now() - started >= 250, 'closed by the clock, not at once');
+      // Well past the limit, the idle session that completed its blocks is still usable.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(session.closed || session.destroyed, false);
+      assert.equal((await rawCall(session, p, 'two')).grpcStatus, '0');
+      session.close();
+    } finally {
+      await l.close();
+    }
+  });
 });
 
 describe('AuthorityRewriter', () => {
