@@ -446,8 +446,10 @@ export const MAX_BUFFERED = 4 << 20;
 /** sun_path holds 108 bytes with the terminating NUL. */
 const MAX_UNIX_PATH = 107;
 
-interface FrontLimits {
+export interface FrontLimits {
+  /** Time to finish the preface or a started header block. */
   headerTimeoutMs: number;
+  /** Rewritten bytes allowed to wait for the server. */
   maxBuffered: number;
 }
 
@@ -551,6 +553,17 @@ class FrontStream extends Duplex {
   }
 }
 
+/**
+ * Wraps one accepted client socket: the returned stream is what the HTTP/2 server reads and
+ * writes instead of the socket.
+ */
+export function frontStream(socket: net.Socket, authority = 'localhost', limits: Partial<FrontLimits> = {}): Duplex {
+  return new FrontStream(socket, authority, {
+    headerTimeoutMs: limits.headerTimeoutMs ?? HEADER_TIMEOUT_MS,
+    maxBuffered: limits.maxBuffered ?? MAX_BUFFERED,
+  });
+}
+
 export interface ListenUnixOptions {
   /** Permission bits for the socket file (default 0o660). */
   mode?: number;
@@ -619,7 +632,7 @@ export async function listenUnix(
   opts: ListenUnixOptions = {},
 ): Promise<UnixListener> {
   const authority = opts.authority ?? 'localhost';
-  const limits: FrontLimits = { headerTimeoutMs: opts.headerTimeoutMs ?? HEADER_TIMEOUT_MS, maxBuffered: MAX_BUFFERED };
+  const limits: Partial<FrontLimits> = { headerTimeoutMs: opts.headerTimeoutMs };
   const maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
   const dir = path.dirname(socketPath);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -633,7 +646,7 @@ export async function listenUnix(
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     try {
-      injector.injectConnection(new FrontStream(socket, authority, limits));
+      injector.injectConnection(frontStream(socket, authority, limits));
     } catch (err) {
       logger.warn({ err }, 'grpc-js refused a CRI connection');
       socket.destroy();

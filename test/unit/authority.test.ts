@@ -1,4 +1,5 @@
 import { after, before, describe, test } from 'node:test';
+import type { Duplex } from 'node:stream';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
@@ -8,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { AuthorityRewriter, listenUnix, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK, type UnixListener } from '../../src/server/authority.js';
+import { AuthorityRewriter, frontStream, listenUnix, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK, type UnixListener } from '../../src/server/authority.js';
 
 // hpack.js's stream decoder, used only here as an independent check of the rewriter's output.
 interface Decompressor {
@@ -434,6 +435,43 @@ describe('authority front (integration)', () => {
       session.close();
     } finally {
       await l.close();
+    }
+  });
+
+  test('rewritten bytes waiting for a server that stopped reading are bounded', async () => {
+    // A 4000-octet value in the client's table, then 250 small blocks of 250 references to it:
+    // 64 KB on the wire that would decode to 250 MB.
+    const value = 'v'.repeat(4000);
+    // HPACK integer 4000 with a 7-bit prefix (RFC 7541 5.1).
+    const lengthPrefix = Buffer.from([0x7f, ((4000 - 127) % 128) | 0x80, Math.floor((4000 - 127) / 128)]);
+    const setup = frame(1, 0x4 | 0x1, 1, Buffer.concat([Buffer.from([0x83, 0x40]), str('x-a'), lengthPrefix, Buffer.from(value)]));
+    const amplifier = Buffer.concat(Array.from({ length: 250 }, (_, i) => frame(1, 0x4 | 0x1, 3 + 2 * i, Buffer.alloc(250, 0x80 | 62))));
+    assert.ok(amplifier.length < 65536);
+
+    const p = path.join(dir, 'stalled-server.sock');
+    const fronts: Duplex[] = [];
+    // Nobody reads the front stream: the server side of an HTTP/2 session that stopped reading.
+    const raw = net.createServer((socket) => fronts.push(frontStream(socket, 'localhost', { headerTimeoutMs: 60_000 })));
+    await new Promise<void>((resolve) => raw.listen(p, resolve));
+    try {
+      const rssBefore = process.memoryUsage.rss();
+      const client = net.connect(p);
+      client.on('error', () => {});
+      client.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), setup]));
+      client.write(amplifier);
+      const outcome = await Promise.race([
+        closed(client).then(() => 'closed'),
+        new Promise((resolve) => setTimeout(resolve, 20_000, 'still open')),
+      ]);
+      const grown = process.memoryUsage.rss() - rssBefore;
+      client.destroy();
+      assert.equal(outcome, 'closed');
+      assert.ok(grown < 64 << 20, `RSS grew by ${grown >> 20} MiB`);
+      assert.ok(fronts[0]!.destroyed);
+      assert.ok(fronts[0]!.readableLength < 8 << 20);
+    } finally {
+      for (const f of fronts) f.destroy();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
     }
   });
 });
