@@ -9,6 +9,10 @@
  *
  * Rewriting a header block means owning both HPACK contexts of that direction: a decoder that
  * mirrors the client's encoder, and an encoder whose dynamic table the server's decoder mirrors.
+ *
+ * The front is the first reader of untrusted bytes, so it bounds what one client can make it hold
+ * or wait for: header block size (frame headers included) and frame count, the time to finish the
+ * preface or a header block, rewritten bytes queued for the server, and open connections.
  */
 import { Duplex } from 'node:stream';
 import fs from 'node:fs/promises';
