@@ -9,6 +9,10 @@
  *
  * Rewriting a header block means owning both HPACK contexts of that direction: a decoder that
  * mirrors the client's encoder, and an encoder whose dynamic table the server's decoder mirrors.
+ *
+ * The front is the first reader of untrusted bytes, so it bounds what one client can make it hold
+ * or wait for: header block size (frame headers included) and frame count, the time to finish the
+ * preface or a header block, rewritten bytes queued for the server, and open connections.
  */
 import { Duplex } from 'node:stream';
 import fs from 'node:fs/promises';
@@ -34,8 +38,13 @@ const MAX_FRAME_PAYLOAD = 16384;
  * it bounds both the client's encoder (our decoder) and our encoder (the server's decoder).
  */
 export const SERVER_HEADER_TABLE_SIZE = 4096;
-/** Compressed header block (HEADERS + CONTINUATION) we are willing to buffer. */
-const MAX_HEADER_BLOCK = 1 << 20;
+/**
+ * Compressed header block we are willing to buffer, counting each frame's 9-byte header too, so
+ * that empty CONTINUATION frames are not free.
+ */
+export const MAX_HEADER_BLOCK = 1 << 20;
+/** Frames (HEADERS + CONTINUATION) in one header block; 64 full-size frames already reach the cap. */
+export const MAX_BLOCK_FRAMES = 256;
 /** Decoded header list (RFC 7541 sizes); caps expansion through repeated indexed fields. */
 const MAX_HEADER_LIST = 1 << 20;
 /** Larger fields are sent without indexing so one big value does not flush the table. */
@@ -59,9 +68,15 @@ interface PendingBlock {
   streamId: number;
   endStream: boolean;
   priority: Buffer | null;
+  /** Fragments, copied so that a block never pins the (larger) chunks it arrived in. */
   parts: Buffer[];
   size: number;
+  /** Octets on the wire so far, frame headers included. */
+  wire: number;
+  frames: number;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function concat(parts: Buffer[], size: number): Buffer {
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
@@ -252,7 +267,9 @@ export class AuthorityRewriter {
   private frameType = 0;
   private frameFlags = 0;
   private frameStream = 0;
-  private frameParts: Buffer[] = [];
+  /** The current frame's payload: one slice of the input, or `frameBuffer` when it spans chunks. */
+  private framePayload: Buffer | null = null;
+  private frameBuffer: Buffer | null = null;
   private frameSize = 0;
   /** A header block still waiting for END_HEADERS. */
   private block: PendingBlock | null = null;
@@ -280,10 +297,7 @@ export class AuthorityRewriter {
     while (i < end) {
       if (this.payloadLeft > 0) {
         const take = Math.min(this.payloadLeft, end - i);
-        if (this.collecting) {
-          this.frameParts.push(chunk.subarray(i, i + take));
-          this.frameSize += take;
-        }
+        if (this.collecting) this.gather(chunk, i, take);
         i += take;
         this.payloadLeft -= take;
         if (this.collecting) {
@@ -330,15 +344,22 @@ export class AuthorityRewriter {
       if (type === TYPE_CONTINUATION && !this.block) {
         throw new Http2FrontError(`CONTINUATION without HEADERS on stream ${streamId}`);
       }
-      if ((this.block?.size ?? 0) + length > MAX_HEADER_BLOCK) {
+      const block = this.block;
+      if ((block ? block.wire : 0) + FRAME_HEADER_LEN + length > MAX_HEADER_BLOCK) {
         throw new Http2FrontError(`header block on stream ${streamId} exceeds ${MAX_HEADER_BLOCK} bytes`);
+      }
+      if (block) {
+        block.wire += FRAME_HEADER_LEN + length;
+        if (++block.frames > MAX_BLOCK_FRAMES) {
+          throw new Http2FrontError(`header block on stream ${streamId} spans more than ${MAX_BLOCK_FRAMES} frames`);
+        }
       }
       if (!split && headAt > runStart) this.emit(chunk.subarray(runStart, headAt));
       runStart = i;
       this.frameType = type;
       this.frameFlags = flags;
       this.frameStream = streamId;
-      this.frameParts = [];
+      this.framePayload = null;
       this.frameSize = 0;
       if (length === 0) this.finishFrame();
     }
@@ -350,9 +371,32 @@ export class AuthorityRewriter {
     return this.prefaceLeft === 0 && this.headLen === 0 && this.payloadLeft === 0 && this.block === null;
   }
 
+  /**
+   * True while the preface or a header block is incomplete. The server can do nothing with the
+   * connection meanwhile, so the caller bounds how long this may last.
+   */
+  get headerPending(): boolean {
+    return this.prefaceLeft > 0 || this.collecting || this.block !== null;
+  }
+
+  private gather(chunk: Buffer, at: number, take: number): void {
+    if (this.frameSize === 0 && take === this.payloadLeft) {
+      // The whole payload is in this chunk: a slice, no copy (the common case).
+      this.framePayload = chunk.subarray(at, at + take);
+    } else {
+      // Spread over chunks: one buffer of the announced length (capped above), so a trickle of
+      // tiny chunks costs no more than the payload itself.
+      if (this.frameSize === 0) this.frameBuffer = Buffer.allocUnsafe(this.payloadLeft);
+      chunk.copy(this.frameBuffer!, this.frameSize, at, at + take);
+      this.framePayload = this.frameBuffer;
+    }
+    this.frameSize += take;
+  }
+
   private finishFrame(): void {
-    const payload = concat(this.frameParts, this.frameSize);
-    this.frameParts = [];
+    const payload = this.framePayload ?? EMPTY;
+    this.framePayload = null;
+    this.frameBuffer = null;
     this.collecting = false;
     const flags = this.frameFlags;
     if (this.frameType === TYPE_HEADERS) {
@@ -370,15 +414,18 @@ export class AuthorityRewriter {
       }
       if (stop < start) throw new Http2FrontError(`HEADERS frame on stream ${this.frameStream} too short for its padding/priority`);
       const fragment = payload.subarray(start, stop);
+      const ends = (flags & FLAG_END_HEADERS) !== 0;
       this.block = {
         streamId: this.frameStream,
         endStream: (flags & FLAG_END_STREAM) !== 0,
         priority,
-        parts: [fragment],
+        parts: [ends ? fragment : Buffer.from(fragment)],
         size: fragment.length,
+        wire: FRAME_HEADER_LEN + payload.length,
+        frames: 1,
       };
-    } else {
-      this.block!.parts.push(payload);
+    } else if (payload.length > 0) {
+      this.block!.parts.push(Buffer.from(payload));
       this.block!.size += payload.length;
     }
     if (flags & FLAG_END_HEADERS) {
@@ -390,34 +437,85 @@ export class AuthorityRewriter {
   }
 }
 
+/** Open connections on one socket; more are closed as they arrive. */
+export const MAX_CONNECTIONS = 256;
+/** Time a client gets to finish the preface or a header block it has started. */
+export const HEADER_TIMEOUT_MS = 10_000;
+/**
+ * Rewritten bytes waiting for grpc-js before the connection is dropped. Reading stops at the
+ * stream's high-water mark; what lies above it is the rest of one input chunk, whose header
+ * blocks may expand (indexed fields) up to about one decoded block each.
+ */
+export const MAX_BUFFERED = 4 << 20;
+/** sun_path holds 108 bytes with the terminating NUL. */
+const MAX_UNIX_PATH = 107;
+
+export interface FrontLimits {
+  /** Time to finish the preface or a started header block. */
+  headerTimeoutMs: number;
+  /** Rewritten bytes allowed to wait for the server. */
+  maxBuffered: number;
+}
+
 /**
  * What grpc-js gets instead of the socket: reads yield the rewritten client bytes, writes go to
  * the socket unchanged. Backpressure is forwarded both ways.
  */
 class FrontStream extends Duplex {
   private readonly rewriter: AuthorityRewriter;
+  /** Runs while `rewriter.headerPending`; checked once per chunk, never per frame. */
+  private headerTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly socket: net.Socket, authority: string) {
+  constructor(
+    private readonly socket: net.Socket,
+    authority: string,
+    private readonly limits: FrontLimits,
+  ) {
     super({ allowHalfOpen: false });
     this.rewriter = new AuthorityRewriter((bytes) => {
-      if (!this.push(bytes)) socket.pause();
+      if (!this.push(bytes)) {
+        socket.pause();
+        // Only the rest of the current chunk can still arrive; indexed fields could inflate it.
+        if (this.readableLength > limits.maxBuffered) {
+          throw new Http2FrontError(`more than ${limits.maxBuffered} rewritten bytes wait for the server`);
+        }
+      }
     }, authority);
+    this.watchHeaderTime();
     socket.on('data', (chunk: Buffer) => {
       if (this.destroyed) return;
       try {
         this.rewriter.write(chunk);
       } catch (err) {
         logger.warn({ err }, 'dropping CRI connection: unusable HTTP/2 input');
-        // No GOAWAY: the server side owns the outgoing frame sequence; a reset is enough.
-        socket.destroy();
-        this.destroy();
+        this.hangUp();
+        return;
       }
+      if (this.rewriter.headerPending !== (this.headerTimer !== null)) this.watchHeaderTime();
     });
     socket.on('end', () => this.push(null));
     socket.on('error', (err) => logger.debug({ err }, 'CRI connection error'));
     socket.on('close', () => this.destroy());
   }
 
+  /** Starts the clock when a header block (or the preface) is open, stops it when none is. */
+  private watchHeaderTime(): void {
+    if (this.rewriter.headerPending) {
+      this.headerTimer ??= setTimeout(() => {
+        logger.warn({ ms: this.limits.headerTimeoutMs }, 'dropping CRI connection: preface or header block not completed in time');
+        this.hangUp();
+      }, this.limits.headerTimeoutMs);
+    } else if (this.headerTimer) {
+      clearTimeout(this.headerTimer);
+      this.headerTimer = null;
+    }
+  }
+
+  private hangUp(): void {
+    // No GOAWAY: the server side owns the outgoing frame sequence; a reset is enough.
+    this.socket.destroy();
+    this.destroy();
+  }
   override _read(): void {
     if (this.socket.isPaused()) this.socket.resume();
   }
@@ -442,6 +540,8 @@ class FrontStream extends Duplex {
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.headerTimer) clearTimeout(this.headerTimer);
+    this.headerTimer = null;
     this.socket.destroy();
     callback(err);
   }
@@ -457,11 +557,26 @@ class FrontStream extends Duplex {
   }
 }
 
+/**
+ * Wraps one accepted client socket: the returned stream is what the HTTP/2 server reads and
+ * writes instead of the socket.
+ */
+export function frontStream(socket: net.Socket, authority = 'localhost', limits: Partial<FrontLimits> = {}): Duplex {
+  return new FrontStream(socket, authority, {
+    headerTimeoutMs: limits.headerTimeoutMs ?? HEADER_TIMEOUT_MS,
+    maxBuffered: limits.maxBuffered ?? MAX_BUFFERED,
+  });
+}
+
 export interface ListenUnixOptions {
   /** Permission bits for the socket file (default 0o660). */
   mode?: number;
   /** Value that replaces `:authority` (default `localhost`). */
   authority?: string;
+  /** Open connections allowed at once (default MAX_CONNECTIONS). */
+  maxConnections?: number;
+  /** Time to finish the preface or a started header block (default HEADER_TIMEOUT_MS). */
+  headerTimeoutMs?: number;
 }
 
 export interface UnixListener {
@@ -470,8 +585,8 @@ export interface UnixListener {
   close(): Promise<void>;
 }
 
-/** Another live process listening on `socketPath` makes this fail; a dead socket file is removed. */
-async function removeStaleSocket(socketPath: string): Promise<void> {
+/** Another live process listening on `socketPath`, or a non-socket there, makes this fail. */
+async function assertNotInUse(socketPath: string): Promise<void> {
   let stat;
   try {
     stat = await fs.lstat(socketPath);
@@ -495,12 +610,25 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   if (live) {
     throw Object.assign(new Error(`${socketPath} is in use by another process`), { code: 'EADDRINUSE' });
   }
-  await fs.rm(socketPath, { force: true });
+}
+
+function listen(listener: net.Server, at: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(at, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /**
  * Serves `server` on the unix socket `socketPath` through the `:authority` rewriting front.
  * The grpc.Server needs no bindAsync for this socket; services must already be added.
+ *
+ * The socket is bound in a private 0700 directory next to `socketPath`, given its mode there and
+ * only then renamed into place (replacing a stale socket), so nobody can connect while its
+ * permissions are still those of the umask.
  */
 export async function listenUnix(
   server: grpc.Server,
@@ -508,48 +636,76 @@ export async function listenUnix(
   opts: ListenUnixOptions = {},
 ): Promise<UnixListener> {
   const authority = opts.authority ?? 'localhost';
-  await fs.mkdir(path.dirname(socketPath), { recursive: true });
-  await removeStaleSocket(socketPath);
+  const limits: Partial<FrontLimits> = { headerTimeoutMs: opts.headerTimeoutMs };
+  const maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
+  const dir = path.dirname(socketPath);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await assertNotInUse(socketPath);
 
+  const privateDir = await fs.mkdtemp(path.join(dir, '.sock-'));
+  const bindPath = path.join(privateDir, 's');
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<net.Socket>();
   const listener = net.createServer({ allowHalfOpen: false }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     try {
-      injector.injectConnection(new FrontStream(socket, authority));
+      injector.injectConnection(frontStream(socket, authority, limits));
     } catch (err) {
       logger.warn({ err }, 'grpc-js refused a CRI connection');
       socket.destroy();
     }
   });
+  // net.Server closes connections over the limit as they are accepted and reports them here.
+  listener.maxConnections = maxConnections;
+  let dropped = 0;
+  let droppedSince = 0;
+  listener.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - droppedSince < 10_000) return; // one line per 10 s under a flood
+    logger.warn({ socket: socketPath, limit: maxConnections, refused: dropped }, 'CRI connection limit reached: closing new connections');
+    dropped = 0;
+    droppedSince = now;
+  });
   listener.on('error', (err) => logger.warn({ err, socket: socketPath }, 'CRI listener error'));
 
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(socketPath, () => {
-      listener.off('error', reject);
-      resolve();
-    });
-  });
+  let identity: { dev: number; ino: number };
   try {
-    await fs.chmod(socketPath, opts.mode ?? 0o660);
+    if (Buffer.byteLength(bindPath) > MAX_UNIX_PATH) {
+      throw new Error(`socket directory ${dir} is too deep: ${bindPath} exceeds ${MAX_UNIX_PATH} bytes`);
+    }
+    await listen(listener, bindPath);
+    await fs.chmod(bindPath, opts.mode ?? 0o660);
+    const stat = await fs.lstat(bindPath);
+    identity = { dev: stat.dev, ino: stat.ino };
+    await fs.rename(bindPath, socketPath);
   } catch (err) {
     listener.close();
     injector.destroy();
     throw err;
+  } finally {
+    await fs.rm(privateDir, { recursive: true, force: true });
   }
 
   let closing: Promise<void> | null = null;
   return {
     path: socketPath,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        // Node unlinks the socket file when a unix listener closes.
-        listener.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-        injector.destroy();
-      });
+      closing ??= (async () => {
+        // The listener would only unlink its bind path; the file in place is removed while it is ours.
+        try {
+          const stat = await fs.lstat(socketPath);
+          if (stat.dev === identity.dev && stat.ino === identity.ino) await fs.unlink(socketPath);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err, socket: socketPath }, 'could not remove the CRI socket');
+        }
+        await new Promise<void>((resolve) => {
+          listener.close(() => resolve());
+          for (const socket of sockets) socket.destroy();
+          injector.destroy();
+        });
+      })();
       return closing;
     },
   };

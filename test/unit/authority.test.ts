@@ -1,4 +1,5 @@
 import { after, before, describe, test } from 'node:test';
+import type { Duplex } from 'node:stream';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
@@ -8,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { AuthorityRewriter, listenUnix, type UnixListener } from '../../src/server/authority.js';
+import { AuthorityRewriter, frontStream, listenUnix, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK, type UnixListener } from '../../src/server/authority.js';
 
 // hpack.js's stream decoder, used only here as an independent check of the rewriter's output.
 interface Decompressor {
@@ -350,6 +351,129 @@ describe('authority front (integration)', () => {
     await closed(idle);
     await assert.rejects(fs.stat(other), { code: 'ENOENT' });
   });
+
+  // ---- limits of the listener -------------------------------------------------------------
+
+  /** Connects and sends a preface: 'served' once the server's SETTINGS arrive, 'refused' if closed before. */
+  function http2Client(p: string): { socket: net.Socket; outcome: Promise<'served' | 'refused'> } {
+    const socket = net.connect(p);
+    socket.on('error', () => {});
+    const outcome = new Promise<'served' | 'refused'>((resolve) => {
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= 9) resolve('served');
+      });
+      socket.once('close', () => resolve(received >= 9 ? 'served' : 'refused'));
+    });
+    socket.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0))]));
+    return { socket, outcome };
+  }
+
+  test('a missing socket directory is made 0700, and only the socket is left in it', async () => {
+    const nested = path.join(dir, 'run', 'cricket', 'x.sock');
+    const l = await listenUnix(server, nested, {});
+    try {
+      assert.equal((await fs.stat(path.join(dir, 'run'))).mode & 0o777, 0o700);
+      assert.equal((await fs.stat(path.dirname(nested))).mode & 0o777, 0o700);
+      assert.deepEqual(await fs.readdir(path.dirname(nested)), ['x.sock']);
+      assert.equal((await fs.stat(nested)).mode & 0o777, 0o660);
+    } finally {
+      await l.close();
+    }
+    assert.deepEqual(await fs.readdir(path.dirname(nested)), []);
+  });
+
+  test('connections over maxConnections are closed unanswered; a freed slot is served again', async () => {
+    const p = path.join(dir, 'cap.sock');
+    const l = await listenUnix(server, p, { maxConnections: 3 });
+    const clients: Array<ReturnType<typeof http2Client>> = [];
+    try {
+      for (let i = 0; i < 3; i++) clients.push(http2Client(p));
+      assert.deepEqual(await Promise.all(clients.map((c) => c.outcome)), ['served', 'served', 'served']);
+      const extra = http2Client(p);
+      clients.push(extra);
+      assert.equal(await extra.outcome, 'refused');
+      clients[0]!.socket.destroy();
+      // The server notices the close asynchronously: a few tries, bounded.
+      let outcome: 'served' | 'refused' = 'refused';
+      for (let i = 0; i < 50 && outcome === 'refused'; i++) {
+        const next = http2Client(p);
+        clients.push(next);
+        outcome = await next.outcome;
+        if (outcome === 'refused') await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(outcome, 'served');
+    } finally {
+      for (const c of clients) c.socket.destroy();
+      await l.close();
+    }
+  });
+
+  test('an unfinished preface or header block is dropped after headerTimeoutMs; idle complete connections stay', async () => {
+    const p = path.join(dir, 'slow.sock');
+    const l = await listenUnix(server, p, { headerTimeoutMs: 300 });
+    try {
+      const session = rawSession(p);
+      assert.equal((await rawCall(session, p, 'one')).grpcStatus, '0');
+      const started = Date.now();
+      const stalls = [
+        PREFACE.subarray(0, 5),
+        Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(1, 0, 1, Buffer.from([0x83]))]),
+      ].map((bytes) => {
+        const s = net.connect(p);
+        s.on('error', () => {});
+        s.write(bytes);
+        return closed(s);
+      });
+      await Promise.all(stalls);
+      assert.ok(Date.now() - started >= 250, 'closed by the clock, not at once');
+      // Well past the limit, the idle session that completed its blocks is still usable.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(session.closed || session.destroyed, false);
+      assert.equal((await rawCall(session, p, 'two')).grpcStatus, '0');
+      session.close();
+    } finally {
+      await l.close();
+    }
+  });
+
+  test('rewritten bytes waiting for a server that stopped reading are bounded', async () => {
+    // A 4000-octet value in the client's table, then 250 small blocks of 250 references to it:
+    // 64 KB on the wire that would decode to 250 MB.
+    const value = 'v'.repeat(4000);
+    // HPACK integer 4000 with a 7-bit prefix (RFC 7541 5.1).
+    const lengthPrefix = Buffer.from([0x7f, ((4000 - 127) % 128) | 0x80, Math.floor((4000 - 127) / 128)]);
+    const setup = frame(1, 0x4 | 0x1, 1, Buffer.concat([Buffer.from([0x83, 0x40]), str('x-a'), lengthPrefix, Buffer.from(value)]));
+    const amplifier = Buffer.concat(Array.from({ length: 250 }, (_, i) => frame(1, 0x4 | 0x1, 3 + 2 * i, Buffer.alloc(250, 0x80 | 62))));
+    assert.ok(amplifier.length < 65536);
+
+    const p = path.join(dir, 'stalled-server.sock');
+    const fronts: Duplex[] = [];
+    // Nobody reads the front stream: the server side of an HTTP/2 session that stopped reading.
+    const raw = net.createServer((socket) => fronts.push(frontStream(socket, 'localhost', { headerTimeoutMs: 60_000 })));
+    await new Promise<void>((resolve) => raw.listen(p, resolve));
+    try {
+      const rssBefore = process.memoryUsage.rss();
+      const client = net.connect(p);
+      client.on('error', () => {});
+      client.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), setup]));
+      client.write(amplifier);
+      const outcome = await Promise.race([
+        closed(client).then(() => 'closed'),
+        new Promise((resolve) => setTimeout(resolve, 20_000, 'still open')),
+      ]);
+      const grown = process.memoryUsage.rss() - rssBefore;
+      client.destroy();
+      assert.equal(outcome, 'closed');
+      assert.ok(grown < 64 << 20, `RSS grew by ${grown >> 20} MiB`);
+      assert.ok(fronts[0]!.destroyed);
+      assert.ok(fronts[0]!.readableLength < 8 << 20);
+    } finally {
+      for (const f of fronts) f.destroy();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
+  });
 });
 
 describe('AuthorityRewriter', () => {
@@ -472,5 +596,112 @@ describe('AuthorityRewriter', () => {
     for (const [name, bytes] of bad) {
       assert.throws(() => run(bytes, bytes.length), { name: 'Http2FrontError' }, name);
     }
+  });
+
+  // ---- bounds on header blocks -----------------------------------------------------------
+
+  /** HPACK integer with an N-bit prefix (RFC 7541 5.1), first byte or-ed with `high`. */
+  function hpackInt(value: number, prefixBits: number, high: number): Buffer {
+    const max = (1 << prefixBits) - 1;
+    if (value < max) return Buffer.from([high | value]);
+    const out = [high | max];
+    for (value -= max; value >= 128; value = Math.floor(value / 128)) out.push((value % 128) | 0x80);
+    out.push(value);
+    return Buffer.from(out);
+  }
+
+  /** A valid block of exactly `size` octets: :method POST, then one literal `x-big` without indexing. */
+  function blockOfSize(size: number): Buffer {
+    const name = str('x-big');
+    let valueLen = size - 2 - name.length - 1;
+    while (1 + 1 + name.length + hpackInt(valueLen, 7, 0).length + valueLen > size) valueLen--;
+    const block = Buffer.concat([Buffer.from([0x83, 0x00]), name, hpackInt(valueLen, 7, 0), Buffer.alloc(valueLen, 'v')]);
+    assert.equal(block.length, size);
+    return block;
+  }
+
+  /** HEADERS + CONTINUATION frames carrying `block` in `frames` pieces of about equal size. */
+  function splitBlock(block: Buffer, frames: number): Buffer {
+    const step = Math.ceil(block.length / frames);
+    const out: Buffer[] = [];
+    for (let at = 0, i = 0; at < block.length; at += step, i++) {
+      const last = at + step >= block.length;
+      out.push(frame(i === 0 ? 1 : 9, last ? 0x4 | 0x1 : 0, 1, block.subarray(at, at + step)));
+    }
+    assert.equal(out.length, frames);
+    return Buffer.concat(out);
+  }
+
+  const opening = (): Buffer => Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(1, 0, 1, Buffer.from([0x83]))]);
+
+  test('30 MB of empty CONTINUATION frames are cut off early, not buffered', () => {
+    const rw = new AuthorityRewriter(() => {});
+    rw.write(opening());
+    const empty = frame(9, 0, 1, Buffer.alloc(0));
+    const chunk = Buffer.concat(Array.from({ length: 7000 }, () => empty)); // 63 KB, about one socket read
+    const heapBefore = process.memoryUsage().heapUsed;
+    let fed = 0;
+    assert.throws(
+      () => {
+        for (; fed < 30_000_000; fed += chunk.length) rw.write(chunk);
+      },
+      { name: 'Http2FrontError', message: /more than 256 frames/ },
+    );
+    assert.equal(fed, 0, 'the first chunk already exceeds the frame cap');
+    assert.ok(process.memoryUsage().heapUsed - heapBefore < 16 << 20);
+  });
+
+  test('a block of one-byte CONTINUATION frames may not exceed the frame cap', () => {
+    const rw = new AuthorityRewriter(() => {});
+    rw.write(opening());
+    const tiny = frame(9, 0, 1, Buffer.from([0x86]));
+    let frames = 1; // the HEADERS frame
+    assert.throws(
+      () => {
+        for (; frames < 100_000; frames++) rw.write(tiny);
+      },
+      { name: 'Http2FrontError', message: /frames/ },
+    );
+    assert.equal(frames, MAX_BLOCK_FRAMES);
+  });
+
+  test('frame headers count against the header block size cap', () => {
+    // Payload alone is under the cap; with 200 frame headers it is over.
+    const size = MAX_HEADER_BLOCK - 100;
+    const over = Buffer.concat([PREFACE, splitBlock(blockOfSize(size), 200)]);
+    assert.ok(size + 200 * 9 > MAX_HEADER_BLOCK);
+    assert.throws(() => run(over, 65536), { name: 'Http2FrontError', message: /exceeds/ });
+
+    // What fits, counting frame headers, passes: a block near the cap, and one spread over many frames.
+    const fits = MAX_HEADER_BLOCK - 64 * 9;
+    for (const [blockSize, frames] of [[fits, 64], [100_000, 200]] as const) {
+      const input = Buffer.concat([PREFACE, splitBlock(blockOfSize(blockSize), frames)]);
+      const [block] = decodeBlocks(parseFrames(Buffer.concat(run(input, 65536)).subarray(PREFACE.length)));
+      assert.equal(block![0]![0], ':method');
+      assert.equal(block![1]![0], 'x-big');
+      assert.equal(block![1]![1].length, blockSize - 2 - 6 - hpackInt(block![1]![1].length, 7, 0).length);
+    }
+  });
+
+  test('headerPending is true exactly while the preface or a header block is incomplete', () => {
+    const rw = new AuthorityRewriter(() => {});
+    assert.equal(rw.headerPending, true);
+    rw.write(PREFACE.subarray(0, 10));
+    assert.equal(rw.headerPending, true);
+    rw.write(Buffer.concat([PREFACE.subarray(10), frame(4, 0, 0, Buffer.alloc(0))]));
+    assert.equal(rw.headerPending, false);
+    const headers = frame(1, 0x4, 1, Buffer.from([0x83, 0x86]));
+    rw.write(headers.subarray(0, 10)); // frame header and one payload octet
+    assert.equal(rw.headerPending, true);
+    rw.write(headers.subarray(10));
+    assert.equal(rw.headerPending, false);
+    rw.write(frame(1, 0, 3, Buffer.from([0x83])));
+    assert.equal(rw.headerPending, true);
+    rw.write(frame(9, 0, 3, Buffer.alloc(0)));
+    assert.equal(rw.headerPending, true);
+    rw.write(frame(9, 0x4, 3, Buffer.from([0x86])));
+    assert.equal(rw.headerPending, false);
+    rw.write(frame(0, 0, 3, Buffer.alloc(100)).subarray(0, 50)); // half a DATA frame is not a header block
+    assert.equal(rw.headerPending, false);
   });
 });
