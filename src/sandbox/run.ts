@@ -15,6 +15,7 @@ import { newId, nowNs } from '../store/clock.js';
 import type { SandboxRecord } from '../store/types.js';
 import { writePodFiles } from './pod-files.js';
 import { sandboxCgroupsPath } from './cgroups.js';
+import { processStart } from '../process/identity.js';
 
 const SUPPORTED_HANDLERS = new Set(['', 'runc']);
 
@@ -202,6 +203,8 @@ async function createSandbox(ctx: RuntimeContext, config: PodSandboxConfig, runt
     if (net.status === 'rejected') throw net.reason;
 
     record.pausePid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
+    record.pauseStart = await processStart(record.pausePid);
+    if (!record.pauseStart) throw new Error(`pod ${id}: pause (pid ${record.pausePid}) exited right after it started`);
     const dns = config.dnsConfig;
     s0 = stopwatch();
     await writePodFiles(sandboxDir, record.hostname, dns, record.ips);
