@@ -7,6 +7,7 @@
  * Returns only on failure, by throwing an Error that names the errno.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,11 @@ static napi_value js_execve(napi_env env, napi_callback_info cb) {
     char **argv = c_list(env, args[1]);
     char **envp = argv ? c_list(env, args[2]) : NULL;
     if (argv && envp) {
+        /* Node marks its stdio close-on-exec when they are pipes; the new image must keep them. */
+        for (int fd = 0; fd <= 2; fd++) {
+            int flags = fcntl(fd, F_GETFD);
+            if (flags >= 0 && (flags & FD_CLOEXEC)) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+        }
         execve(path, argv, envp);
         char message[256];
         snprintf(message, sizeof message, "execve %.180s: %s", path, strerror(errno));
