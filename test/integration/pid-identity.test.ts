@@ -22,7 +22,12 @@ async function stranger(): Promise<ChildProcess> {
 }
 
 function stillRunning(child: ChildProcess): boolean {
-  const stat = parseProcStat(readFileSync(`/proc/${child.pid}/stat`, 'utf8'));
+  let stat;
+  try {
+    stat = parseProcStat(readFileSync(`/proc/${child.pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
   return child.exitCode === null && child.signalCode === null && stat?.comm === 'sleep' && stat.state !== 'Z';
 }
 
