@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseProcStat, type ProcStat } from './proc-stat.js';
+import { syscalls } from './syscalls.js';
 
 /**
  * What, next to its pid, names one process for good: pids are reused, but a pid with its start
@@ -53,16 +55,36 @@ export async function checkProcess(pid: number, start: ProcessStart | undefined)
 
 /**
  * Sends `signal` to `pid` only if it is still the recorded process. Returns whether it was sent.
- * The check and the kill are a few microseconds apart; for the pid to be freed and handed to a
- * new process in between, the recorded one would have to exit and be reaped in that window.
+ * A pidfd is taken first and the start time checked after: the pidfd then names the checked
+ * process, and the signal cannot reach another one even if the pid is reused in between. Without
+ * the native addon it is check, then kill(2): the recorded process would have to exit, be reaped
+ * and its pid be handed out again within microseconds for that to go wrong.
  */
 export async function signalProcess(pid: number, start: ProcessStart | undefined, signal: NodeJS.Signals): Promise<boolean> {
-  if ((await checkProcess(pid, start)) !== 'running') return false;
+  const sys = syscalls();
+  if (!sys) {
+    if ((await checkProcess(pid, start)) !== 'running') return false;
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  let fd: number;
   try {
-    process.kill(pid, signal);
+    fd = sys.pidfdOpen(pid);
+  } catch {
+    return false; // ESRCH: no such process.
+  }
+  try {
+    if ((await checkProcess(pid, start)) !== 'running') return false;
+    sys.pidfdSendSignal(fd, constants.signals[signal]);
     return true;
   } catch {
     return false;
+  } finally {
+    closeSync(fd);
   }
 }
 

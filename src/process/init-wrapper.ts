@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { syscalls, syscallsError } from './syscalls.js';
 
 /**
  * `cricket serve` runs under native/cricket-init, a child subreaper: pause (left by `runc run
@@ -40,10 +40,12 @@ export function runUnderInit(script: string): void {
     return;
   }
   const init = fileURLToPath(new URL('cricket-init', BUILT));
+  const addon = syscalls();
+  if (!addon) {
+    state = { reason: syscallsError() };
+    return;
+  }
   try {
-    const addon = createRequire(import.meta.url)(fileURLToPath(new URL('cricket-exec.node', BUILT))) as {
-      execve(path: string, argv: string[], env: string[]): never;
-    };
     const env = Object.entries({ ...process.env, [MARK]: String(process.pid) }).map(([k, v]) => `${k}=${v ?? ''}`);
     addon.execve(init, [init, process.execPath, ...process.execArgv, script, ...process.argv.slice(2)], env);
   } catch (err) {

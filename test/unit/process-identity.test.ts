@@ -3,8 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { parseProcStat } from '../../src/process/proc-stat.js';
 import { bootId, checkProcess, processStart, signalProcess } from '../../src/process/identity.js';
+import { syscalls } from '../../src/process/syscalls.js';
 
 const tail = '0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 46755 3133440 412 18446744073709551615 1 2 3 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 4 5 6 7 8 9 10 0';
 
@@ -58,4 +61,23 @@ test('a process whose start time does not match is not signalled; the recorded o
   await exited;
   assert.equal(await checkProcess(pid, start), 'gone');
   assert.equal(await signalProcess(pid, start, 'SIGKILL'), false);
+});
+
+test('the native addon signals the process its pidfd was opened on', async () => {
+  const sys = syscalls();
+  assert.ok(sys, 'build/native/cricket-syscalls.node did not load');
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  await once(child, 'spawn');
+  const fd = sys.pidfdOpen(child.pid!);
+  try {
+    const exited = once(child, 'exit');
+    sys.pidfdSendSignal(fd, constants.signals.SIGTERM);
+    const [, signal] = await exited;
+    assert.equal(signal, 'SIGTERM');
+    // The process is gone and reaped: its pidfd refuses rather than finding another process.
+    assert.throws(() => sys.pidfdSendSignal(fd, constants.signals.SIGTERM), /pidfd_send_signal: No such process/);
+  } finally {
+    closeSync(fd);
+  }
+  assert.throws(() => sys.pidfdOpen(0x3fffffff), /pidfd_open/);
 });

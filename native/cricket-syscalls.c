@@ -1,16 +1,20 @@
 /*
- * cricket-exec.node: execve(2) for Node, which has none before version 22.15. `cricket serve`
- * uses it to become cricket-init (native/cricket-init.c) in place, so that the pid its caller
- * knows stays the process that stops the daemon and reaps what cricket starts.
+ * cricket-syscalls.node: the few system calls cricket needs and Node (20) does not offer.
  *
- * execve(path, argv, env): path a string, argv and env arrays of strings ("NAME=value").
- * Returns only on failure, by throwing an Error that names the errno.
+ * execve(path, argv, env): replaces the process image; `cricket serve` uses it to become
+ *   cricket-init (native/cricket-init.c) in place, so the pid its caller knows stays the process
+ *   that stops the daemon and reaps what cricket starts. Returns only by throwing.
+ * pidfdOpen(pid): a pidfd for the process that has `pid` now (closed with fs.closeSync).
+ * pidfdSendSignal(fd, signo): signals exactly that process, even if its pid was reused since.
+ *
+ * Failures throw an Error whose `code` is the errno number (as text) and whose message names it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <node_api.h>
 
@@ -106,9 +110,59 @@ static napi_value js_execve(napi_env env, napi_callback_info cb) {
     return NULL;
 }
 
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+    char message[128];
+    snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+    char code[16];
+    snprintf(code, sizeof code, "%d", err);
+    napi_throw_error(env, code, message);
+    return NULL;
+}
+
+static bool int_args(napi_env env, napi_callback_info cb, size_t want, int32_t *out) {
+    size_t argc = 2;
+    napi_value args[2];
+    if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc != want) return false;
+    for (size_t i = 0; i < want; i++) {
+        if (napi_get_value_int32(env, args[i], &out[i]) != napi_ok) return false;
+    }
+    return true;
+}
+
+static napi_value js_pidfd_open(napi_env env, napi_callback_info cb) {
+    int32_t pid;
+    if (!int_args(env, cb, 1, &pid) || pid <= 0) {
+        napi_throw_type_error(env, NULL, "pidfdOpen(pid)");
+        return NULL;
+    }
+    long fd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (fd < 0) return throw_errno(env, "pidfd_open", errno);
+    /* Not inherited by the programs cricket starts. */
+    fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+    napi_value result;
+    napi_create_int32(env, (int32_t)fd, &result);
+    return result;
+}
+
+static napi_value js_pidfd_send_signal(napi_env env, napi_callback_info cb) {
+    int32_t a[2];
+    if (!int_args(env, cb, 2, a) || a[0] < 0 || a[1] <= 0 || a[1] > 64) {
+        napi_throw_type_error(env, NULL, "pidfdSendSignal(fd, signo)");
+        return NULL;
+    }
+    if (syscall(SYS_pidfd_send_signal, a[0], a[1], NULL, 0) != 0) return throw_errno(env, "pidfd_send_signal", errno);
+    return NULL;
+}
+
+static bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+    napi_value value;
+    return napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &value) == napi_ok &&
+           napi_set_named_property(env, exports, name, value) == napi_ok;
+}
+
 NAPI_MODULE_INIT() {
-    napi_value fn;
-    if (napi_create_function(env, "execve", NAPI_AUTO_LENGTH, js_execve, NULL, &fn) != napi_ok) return NULL;
-    if (napi_set_named_property(env, exports, "execve", fn) != napi_ok) return NULL;
+    if (!export_fn(env, exports, "execve", js_execve) || !export_fn(env, exports, "pidfdOpen", js_pidfd_open) ||
+        !export_fn(env, exports, "pidfdSendSignal", js_pidfd_send_signal))
+        return NULL;
     return exports;
 }
