@@ -35,7 +35,9 @@ function childrenOf(pid: number): number[] {
 }
 
 test('pause and conmon live in cricket\'s process tree and leave no zombie after RemovePodSandbox', async () => {
-  const top = d.pid();
+  const top = d.servePid();
+  assert.equal(stat(top)?.comm, 'cricket-init');
+  assert.equal(stat(d.pid())?.ppid, top, 'the daemon is the child of cricket-init');
   const pod = podConfig(d, 'reaped');
   const { id } = await runPod(d, pod);
   const c = await startContainer(d, id, pod, containerConfig('app', ['sleep', '3600']));
@@ -59,10 +61,10 @@ test('pause and conmon live in cricket\'s process tree and leave no zombie after
 });
 
 test('SIGKILL of the pid that started cricket serve takes the daemon with it; SIGTERM shuts it down cleanly', async () => {
-  const top = d.pid();
+  const top = d.servePid();
   const daemons = childrenOf(top).filter((pid) => stat(pid)?.comm.startsWith('node'));
-  assert.equal(daemons.length, 1, `one node daemon under ${top}: ${childrenOf(top).join(',')}`);
-  const daemon = stat(daemons[0]!)!;
+  assert.deepEqual(daemons, [d.pid()], `one node daemon under ${top}: ${childrenOf(top).join(',')}`);
+  const daemon = stat(d.pid())!;
   await d.kill('SIGKILL');
   await waitFor('the daemon to die with its wrapper', () => (stat(daemon.pid)?.startTime === daemon.startTime ? undefined : true), 5000);
   await d.restart();
@@ -70,7 +72,8 @@ test('SIGKILL of the pid that started cricket serve takes the daemon with it; SI
   assert.ok(version);
 
   const logBefore = readFileSync(d.logFile, 'utf8').length;
-  const again = childrenOf(d.pid())[0]!;
+  const again = d.pid();
+  assert.notEqual(again, d.servePid());
   await d.kill('SIGTERM');
   assert.equal(stat(again), undefined);
   // The log reaches its file through a pipe: give the last lines a moment.
