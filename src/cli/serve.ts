@@ -2,11 +2,15 @@ import { loadConfig } from '../config/config.js';
 import { installProcessGuards } from '../daemon/process-guards.js';
 import { startDaemon } from '../daemon/start.js';
 import { logger } from '../log/logger.js';
+import { initWrapperState } from '../process/init-wrapper.js';
 
 /** `cricket serve`: runs the daemon in the foreground until SIGINT or SIGTERM. */
 export async function serveCommand(flags: Record<string, string>): Promise<number> {
   installProcessGuards();
   const config = loadConfig(flags);
+  const init = initWrapperState();
+  if (init.initPid) logger.info({ initPid: init.initPid }, 'running under cricket-init, which reaps what cricket starts');
+  else logger.warn({ reason: init.reason }, 'running without cricket-init: orphaned pause and conmon processes are left to the host init to reap');
   const daemon = await startDaemon(config);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -5,6 +5,8 @@ import { ContainerConfig, NamespaceMode, Signal, signalToJSON } from '../gen/run
 import { mountRootfs, unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { createWithConmon } from '../oci/conmon.js';
+import { processStart } from '../process/identity.js';
+import { verifiedPid } from '../process/verified-pid.js';
 import { ociResources, resourceRequest } from '../oci/resources.js';
 import { applySecurityContext } from '../oci/security.js';
 import { buildSpec } from '../oci/spec.js';
@@ -108,11 +110,11 @@ async function create(
   const resources = config.linux?.resources ? resourceRequest(config.linux.resources) : undefined;
   const pidMode = security?.namespaceOptions?.pid ?? sandbox.namespaces.pid;
   let targetPid = 0;
+  let target: ContainerRecord | undefined;
   if (pidMode === NamespaceMode.TARGET) {
     const targetId = security?.namespaceOptions?.targetId ?? '';
-    const target = ctx.containers.find(targetId);
+    target = ctx.containers.find(targetId);
     if (!target || target.sandboxId !== sandbox.id) throw notFound(`PID namespace target container "${targetId}" not found in pod ${sandbox.id}`);
-    targetPid = target.pid;
   }
   const mounts: ContainerMount[] = config.mounts.map((m) => ({
     containerPath: m.containerPath,
@@ -180,6 +182,9 @@ async function create(
     const readonlyRootfs = security?.readonlyRootfs ?? false;
     const files = podFilePaths(ctx.paths.sandboxDir(sandbox.id));
     const ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
+    // Checked right before the paths to its namespaces go into the spec.
+    const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => ctx.runc.livePid(sandbox.id));
+    if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => ctx.runc.livePid(target!.id));
     const spec = buildSpec({
       rootfs,
       readonlyRootfs,
@@ -189,7 +194,7 @@ async function create(
       uid: user.uid,
       gid: user.gid,
       additionalGids: user.additionalGids,
-      namespaces: containerNamespaces(sandbox, pidMode, targetPid),
+      namespaces: containerNamespaces({ ...sandbox, pausePid }, pidMode, targetPid),
       cgroupsPath: containerCgroupsPath(sandbox, id),
       mounts: ociMounts,
       terminal: config.tty,
@@ -222,6 +227,8 @@ async function create(
     });
     rollback.add('delete runc container', () => ctx.runc.deleteForce(id));
     record.pid = created.containerPid;
+    [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
+    record.conmonPid = created.conmonPid;
     await ctx.containers.create(record);
     ctx.events.emit({ type: 'created', containerId: id, sandboxId: sandbox.id, at: BigInt(record.createdAt) });
     log.info({ step: 'create', image: image.id, ms: total(), mountMs, runcCreateMs: t2() }, 'container created');

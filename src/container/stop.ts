@@ -2,6 +2,7 @@ import { notFound, withContext } from '../errors.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { ExitMonitor } from './exit-monitor.js';
+import { waitForSignalledExit } from './lost-monitor.js';
 import { waitUntilSignalCanLand } from './signal-readiness.js';
 
 /** How long a SIGKILLed container may take to be reported gone before the call fails. */
@@ -29,13 +30,13 @@ export async function stopContainer(
     const signal = record.stopSignal || 'SIGTERM';
     await waitUntilSignalCanLand(record.pid, signal, BigInt(record.startedAt));
     await ctx.runc.kill(id, signal).catch((err) => log.debug({ err }, 'stop signal not delivered'));
-    if (await exits.waitForExit(id, timeoutSeconds * 1000)) {
+    if (await waitForSignalledExit(ctx, exits, id, timeoutSeconds * 1000, signal)) {
       log.info({ step: 'stop', signal, ms: t() }, 'container stopped');
       return;
     }
   }
   await ctx.runc.kill(id, 'KILL', true).catch((err) => log.debug({ err }, 'SIGKILL not delivered'));
-  if (!(await exits.waitForExit(id, KILL_GRACE_MS))) {
+  if (!(await waitForSignalledExit(ctx, exits, id, KILL_GRACE_MS, 'SIGKILL'))) {
     throw withContext(`StopContainer ${id}`, new Error(`still running ${KILL_GRACE_MS} ms after SIGKILL`));
   }
   log.info({ step: 'stop', signal: 'SIGKILL', ms: t() }, 'container stopped');

@@ -96,6 +96,12 @@ export class Runc {
     }
   }
 
+  /** The pid of a created or running container; runc checks the pid against its start time. */
+  async livePid(id: string): Promise<number | undefined> {
+    const state = await this.state(id);
+    return state && (state.status === 'running' || state.status === 'created') && state.pid > 0 ? state.pid : undefined;
+  }
+
   async list(): Promise<RuncState[]> {
     const { stdout } = await this.call(['list', '--format', 'json']);
     return (JSON.parse(stdout || 'null') as RuncState[] | null) ?? [];

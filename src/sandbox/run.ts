@@ -18,6 +18,7 @@ import { Rollback } from '../store/rollback.js';
 import type { SandboxRecord } from '../store/types.js';
 import { writePodFiles } from './pod-files.js';
 import { sandboxCgroupsPath } from './cgroups.js';
+import { processStart } from '../process/identity.js';
 
 const SUPPORTED_HANDLERS = new Set(['', 'runc']);
 
@@ -224,6 +225,8 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     if (net.status === 'rejected') throw net.reason;
 
     const pausePid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
+    const pauseStart = await processStart(pausePid);
+    if (!pauseStart) throw new Error(`pod ${id}: pause (pid ${pausePid}) exited right after it started`);
     const ips = network?.ips ?? [];
     s0 = stopwatch();
     await writePodFiles(sandboxDir, record.hostname, config.dnsConfig, ips);
@@ -231,6 +234,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
       ...current,
       state: 'ready',
       pausePid,
+      pauseStart,
       ips,
       cniResult: network?.result,
       cniConfig: network?.config,

@@ -1,31 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { withContext } from '../errors.js';
 import type { ExitMonitor } from '../container/exit-monitor.js';
 import { stopContainer } from '../container/stop.js';
 import { logger, stopwatch } from '../log/logger.js';
+import { signalProcess, waitProcessExit } from '../process/identity.js';
 import { removePinnedNetns } from '../network/netns.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { nowNs } from '../store/clock.js';
 import { podNetworkRequest } from './run.js';
 
 const PAUSE_EXIT_WAIT_MS = 2000;
-
-/** SIGKILL, then wait until the process is gone or a zombie (its parent reaps it, not us). */
-async function killAndWait(pid: number, timeoutMs: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return; // Already gone.
-  }
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    // The state letter follows the command name in parentheses.
-    if (!stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return;
-    await sleep(1);
-  }
-}
 
 /**
  * StopPodSandbox: every container of the pod is killed, then the pause process; the pod's IP is
@@ -59,7 +42,11 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
       steps.containersMs = s();
       // Killing pause directly and waiting for it is much quicker than `runc delete --force`,
       // which polls for the exit in 100 ms steps; runc then only removes its state.
-      if (record.pausePid) await killAndWait(record.pausePid, PAUSE_EXIT_WAIT_MS);
+      // Only if the pid still names the pause cricket started (a stranger may hold it after a
+      // crash of pause or a reboot); otherwise runc, which checks its own record, does the rest.
+      if (record.pausePid && (await signalProcess(record.pausePid, record.pauseStart, 'SIGKILL'))) {
+        await waitProcessExit(record.pausePid, record.pauseStart, PAUSE_EXIT_WAIT_MS);
+      }
       await ctx.runc.deleteForce(id).catch((err) => {
         throw withContext(`StopPodSandbox ${id}: removing pause`, err);
       });
@@ -78,6 +65,7 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
         cniResult: undefined,
         cniConfig: undefined,
         pausePid: 0,
+        pauseStart: undefined,
         undoLeft: undefined,
       }));
       ctx.events.emit({ type: 'stopped', containerId: id, sandboxId: id, at: nowNs() });

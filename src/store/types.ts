@@ -1,5 +1,6 @@
 import type { ResourceRequest } from '../oci/resources.js';
 import type { PortMapping } from '../network/types.js';
+import type { ProcessStart } from '../process/identity.js';
 
 /** Persisted shape of a pod sandbox. Timestamps are nanoseconds since the epoch, as strings. */
 export interface SandboxRecord {
@@ -34,6 +35,8 @@ export interface SandboxRecord {
   /** hostPort mappings, given to the portmap plugin on ADD and DEL. */
   portMappings: PortMapping[];
   pausePid: number;
+  /** Names the pause process together with its pid: nothing is signalled or joined by pid alone. */
+  pauseStart?: ProcessStart;
   /** The PodSandboxConfig as protobuf JSON, kept for what later calls need from it. */
   config: unknown;
 }
@@ -74,6 +77,11 @@ export interface ContainerRecord {
   mounts: ContainerMount[];
   stopSignal: string;
   pid: number;
+  /** Start stamp of `pid`, checked before the pid is used. */
+  pidStart?: ProcessStart;
+  /** The container's conmon: when it is gone, no exit file will come and runc's state decides. */
+  conmonPid?: number;
+  conmonStart?: ProcessStart;
   /** runc state and rootfs mount already freed after the exit. */
   released?: boolean;
   /** Resources as last set by CreateContainer or UpdateContainerResources. */

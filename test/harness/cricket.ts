@@ -40,8 +40,10 @@ export interface TestDaemon {
   /** Removes every pod, stops the daemon and checks that nothing was left behind. */
   stop(): Promise<void>;
   logFile: string;
-  /** Pid of the daemon process. */
+  /** Pid of the Node daemon (for its memory, say). */
   pid(): number;
+  /** Pid of the process the harness started: cricket-init, which passes signals on to the daemon. */
+  servePid(): number;
 }
 
 export function cricketCli(args: string[]): string {
@@ -113,7 +115,8 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
   };
   return {
     dir, socket, root, stateDir, cri, logFile,
-    pid: () => child!.pid!,
+    pid: () => daemonPid(child!.pid!),
+    servePid: () => child!.pid!,
     runcState(id) {
       try {
         const out = execFileSync('runc', ['--root', join(stateDir, 'runc'), 'state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -140,6 +143,17 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `cricket serve` runs the daemon as the one child of cricket-init, the process it started as. */
+function daemonPid(servePid: number): number {
+  try {
+    if (readFileSync(`/proc/${servePid}/comm`, 'utf8').trim() !== 'cricket-init') return servePid;
+    const children = readFileSync(`/proc/${servePid}/task/${servePid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    return children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('node')) ?? servePid;
+  } catch {
+    return servePid;
+  }
 }
 
 /** Mounts (overlay rootfs, pinned netns), runc containers and IP reservations of one daemon. */

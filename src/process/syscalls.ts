@@ -1,0 +1,29 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** native/cricket-syscalls.c: system calls Node 20 does not offer. */
+export interface Syscalls {
+  execve(path: string, argv: string[], env: string[]): never;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(fd: number, signo: number): void;
+}
+
+const ADDON = fileURLToPath(new URL('../../../build/native/cricket-syscalls.node', import.meta.url));
+
+let loaded: { syscalls?: Syscalls; error?: string } | undefined;
+
+/** The addon, loaded once; undefined (with the reason in syscallsError) when it cannot be. */
+export function syscalls(): Syscalls | undefined {
+  if (!loaded) {
+    try {
+      loaded = { syscalls: createRequire(import.meta.url)(ADDON) as Syscalls };
+    } catch (err) {
+      loaded = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  return loaded.syscalls;
+}
+
+export function syscallsError(): string | undefined {
+  return loaded?.error;
+}
