@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { logger } from '../log/logger.js';
 
 export type LifecycleEventType = 'created' | 'started' | 'stopped' | 'deleted';
 
@@ -10,20 +10,31 @@ export interface LifecycleEvent {
   at: bigint;
 }
 
-/** Container and sandbox lifecycle changes, for GetContainerEvents and the log. */
+/**
+ * Container and sandbox lifecycle changes, for GetContainerEvents and the log. Listeners run in
+ * the emitter's call: a listener that throws is logged and skipped, never the emitter's failure.
+ */
 export class EventBus {
-  private readonly emitter = new EventEmitter();
-
-  constructor() {
-    this.emitter.setMaxListeners(0);
-  }
+  private readonly listeners = new Set<(event: LifecycleEvent) => void>();
 
   emit(event: LifecycleEvent): void {
-    this.emitter.emit('event', event);
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, container: event.containerId, event: event.type }, 'event listener failed');
+      }
+    }
   }
 
   subscribe(listener: (event: LifecycleEvent) => void): () => void {
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+    // A function may subscribe twice: each subscription is its own entry.
+    const entry = (event: LifecycleEvent) => listener(event);
+    this.listeners.add(entry);
+    return () => this.listeners.delete(entry);
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
   }
 }
