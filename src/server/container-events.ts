@@ -25,6 +25,19 @@ export interface EventQueueLimits {
  */
 export const DEFAULT_EVENT_QUEUE_LIMITS: EventQueueLimits = { events: 1000, bytes: 8 << 20 };
 
+/** One message per event, built and measured once however many subscribers there are. */
+const built = new WeakMap<LifecycleEvent, { message: ContainerEventResponse; size: number }>();
+
+function eventMessage(ctx: RuntimeContext, event: LifecycleEvent): { message: ContainerEventResponse; size: number } {
+  let entry = built.get(event);
+  if (!entry) {
+    const message = eventResponse(ctx, event);
+    entry = { message, size: ContainerEventResponse.encode(message).finish().length };
+    built.set(event, entry);
+  }
+  return entry;
+}
+
 function eventResponse(ctx: RuntimeContext, event: LifecycleEvent): ContainerEventResponse {
   let podSandboxStatusValue;
   try {
@@ -88,8 +101,7 @@ export function containerEvents(ctx: RuntimeContext, limits: EventQueueLimits = 
 
     const unsubscribe = ctx.events.subscribe((event) => {
       if (over) return;
-      const message = eventResponse(ctx, event);
-      const size = ContainerEventResponse.encode(message).finish().length;
+      const { message, size } = eventMessage(ctx, event);
       queue.push({ message, size });
       queuedBytes += size;
       if (queue.length + inFlight > limits.events || queuedBytes + inFlightBytes > limits.bytes) drop();
