@@ -19,10 +19,19 @@ export interface Outbound {
   readonly drainers: NodeJS.EventEmitter[];
 }
 
+/**
+ * Every paused relay of a session (one per forwarded connection, say) waits for the same
+ * socket's 'drain': that many listeners are expected, not a leak.
+ */
+function shared(emitter: NodeJS.EventEmitter): NodeJS.EventEmitter {
+  emitter.setMaxListeners(0);
+  return emitter;
+}
+
 /** A WebSocket's queue: ws's sender plus its socket. */
 export function webSocketOutbound(ws: WebSocket): Outbound {
   const socket = (ws as unknown as { _socket?: NodeJS.EventEmitter })._socket;
-  return { buffered: () => ws.bufferedAmount, drainers: socket ? [socket] : [] };
+  return { buffered: () => ws.bufferedAmount, drainers: socket ? [shared(socket)] : [] };
 }
 
 interface Measurable {
@@ -42,7 +51,7 @@ export function spdyOutbound(conn: { socket: NodeJS.EventEmitter; _spdyState: un
   const socket = conn.socket as NodeJS.EventEmitter & Measurable;
   return {
     buffered: () => (framer?._readableState?.length ?? framer?.readableLength ?? 0) + (socket.writableLength ?? 0) + (below?.buffered() ?? 0),
-    drainers: [socket, ...(below?.drainers ?? [])],
+    drainers: [shared(socket), ...(below?.drainers ?? [])],
   };
 }
 
