@@ -30,8 +30,8 @@ async function makePod(): Promise<void> {
   await warm.done;
 }
 
-async function execUrl(cmd: string[]): Promise<string> {
-  const { url } = await d.cri.runtime.call<{ url: string }>('Exec', { container_id: container, cmd, stdout: true, stderr: false, stdin: false, tty: false });
+async function execUrl(cmd: string[], tty = false): Promise<string> {
+  const { url } = await d.cri.runtime.call<{ url: string }>('Exec', { container_id: container, cmd, stdout: true, stderr: false, stdin: false, tty });
   return url;
 }
 
@@ -104,6 +104,19 @@ test('exec over WebSocket v5: `yes` into a client that never reads keeps the dae
   ws.terminate();
   await waitFor('the exec process to end after the client left', () => (processesWith(`yes ${marker}`).length === 0 ? true : undefined), 20_000);
   console.log(`WebSocket exec: RSS ${base} KiB before, peak ${peak} KiB`);
+});
+
+test('exec with a TTY over WebSocket: the terminal relay blocks, and ends with the client', async () => {
+  await setup();
+  const marker = `tty-${randomBytes(4).toString('hex')}`;
+  const base = rssKiB(d.pid());
+  const ws = await stalledWebSocketExec(await execUrl(['yes', marker], true));
+  await waitFor('the exec process', () => (processesWith(`yes ${marker}`).length > 0 ? true : undefined));
+  const peak = await holdsBound('TTY exec', base);
+  ws.terminate();
+  await waitFor('the exec process to end after the client left', () => (processesWith(`yes ${marker}`).length === 0 ? true : undefined), 20_000);
+  await waitFor('its terminal relay to end', () => (relays().length === 0 ? true : undefined), 20_000);
+  console.log(`TTY exec: RSS ${base} KiB before, peak ${peak} KiB`);
 });
 
 test("port-forward over SPDY: a pod's endless answer into a client that never reads keeps the daemon bounded", async () => {
