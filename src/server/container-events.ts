@@ -91,10 +91,11 @@ export function containerEvents(ctx: RuntimeContext, limits: EventQueueLimits = 
       over = true;
       unsubscribe();
       const backlog = { events: queue.length + inFlight, bytes: queuedBytes + inFlightBytes };
+      const reason = backlog.events > limits.events ? `more than ${limits.events} events waiting` : `more than ${limits.bytes} bytes waiting`;
       queue.length = 0;
       queuedBytes = 0;
-      log.warn({ ...backlog, limits }, 'event subscriber dropped: it does not read its events');
-      const details = `event subscriber too slow: ${backlog.events} events (${backlog.bytes} bytes) not read; subscribe again`;
+      log.warn({ ...backlog, reason }, 'event subscriber dropped: it does not read its events');
+      const details = `event subscriber too slow: ${reason} (${backlog.events} events, ${backlog.bytes} bytes); subscribe again`;
       // grpc-js ends the call with this status once what it already holds has been sent.
       call.emit('error', Object.assign(new Error(details), { code: status.RESOURCE_EXHAUSTED, details }));
     };

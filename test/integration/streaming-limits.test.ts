@@ -4,16 +4,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { useCricket } from '../harness/cricket.js';
-import { podConfig, runPod } from '../harness/pods.js';
-import { spdyPortForward, UpgradeError } from '../client/streaming.js';
+import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
+import { spdyPortForward, UpgradeError, webSocketSession } from '../client/streaming.js';
 
 const d = useCricket();
 /** The server's handshake deadline is 10 s; the machine is shared, so allow a lot more. */
 const CLOSED_WITHIN_MS = 30_000;
 
 let podId: string | undefined;
+let pod: Record<string, unknown> | undefined;
 async function portForwardUrl(): Promise<string> {
-  podId ??= (await runPod(d, podConfig(d, 'limits'))).id;
+  if (!podId) {
+    pod = podConfig(d, 'limits');
+    podId = (await runPod(d, pod)).id;
+  }
   return (await d.cri.runtime.call<{ url: string }>('PortForward', { pod_sandbox_id: podId, port: [] })).url;
 }
 
@@ -81,4 +85,13 @@ test('sessions at once are bounded: the one over the limit is refused until anot
     for (const c of open) c.socket.destroy();
   }
   await d.cri.runtime.call('Version', {});
+});
+
+test('the handshake deadline is for the request only: a session lives on past it', async () => {
+  await portForwardUrl();
+  const container = await startContainer(d, podId!, pod!, containerConfig('shell', ['sleep', '3600']));
+  const { url } = await d.cri.runtime.call<{ url: string }>('Exec', { container_id: container, cmd: ['sh', '-c', 'sleep 12; echo still here'], stdout: true, stderr: true });
+  const r = await (await webSocketSession(url, ['v4.channel.k8s.io'])).done;
+  assert.equal(r.stdout, 'still here\n');
+  assert.equal(r.exitCode, 0);
 });
