@@ -9,7 +9,7 @@ import type { ChannelConn } from './websocket.js';
 /** How long the other direction may go on after the pod's side of a connection closed. */
 const HALF_CLOSE_GRACE_MS = 1000;
 
-/** The pod a port-forward session reaches, and the connection that carries it to the client. */
+/** The pod a port-forward session reaches, looked up again for each of its connections. */
 export interface ForwardTarget {
   ctx: RuntimeContext;
   sandboxId: string;

@@ -70,7 +70,7 @@ export class StreamingServer {
     const handshakeMs = opts.handshakeTimeoutMs ?? 10_000;
     // Sessions live long after their request: only the request itself has a deadline.
     this.server = createServer(
-      { requestTimeout: 0, headersTimeout: handshakeMs, maxHeaderSize: MAX_HEADER_BYTES, keepAlive: false },
+      { requestTimeout: 0, headersTimeout: handshakeMs, maxHeaderSize: MAX_HEADER_BYTES },
       (req, res) => this.onRequest(req, res),
     );
     this.server.maxConnections = opts.maxConnections ?? 1024;
@@ -120,11 +120,6 @@ export class StreamingServer {
       if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
-  }
-
-  /** Upgraded connections being served now. */
-  get activeSessions(): number {
-    return this.sessions;
   }
 
   private track(socket: Socket | Duplex): void {
