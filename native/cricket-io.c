@@ -167,8 +167,11 @@ static int cmd_connect(int argc, char **argv) {
     int port = atoi(argv[1]);
     signal(SIGPIPE, SIG_IGN);
     if (port < 1 || port > 65535) die("invalid port %s", argv[1]);
+    /* No namespace is never "the node's": the node's network is reached without this tool. */
+    if (argv[0][0] == '\0') die("no network namespace given");
     int ns = open(argv[0], O_RDONLY | O_CLOEXEC);
     if (ns < 0) die("open network namespace %s: %s", argv[0], strerror(errno));
+    /* setns refuses anything but a network namespace: an unpinned path's empty file fails here. */
     if (setns(ns, CLONE_NEWNET) < 0) die("enter network namespace %s: %s", argv[0], strerror(errno));
     close(ns);
     int sock = try_connect(AF_INET, port);

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { logger } from '../log/logger.js';
 
 export type LifecycleEventType = 'created' | 'started' | 'stopped' | 'deleted';
@@ -11,31 +10,31 @@ export interface LifecycleEvent {
   at: bigint;
 }
 
-/** Container and sandbox lifecycle changes, for GetContainerEvents and the log. */
+/**
+ * Container and sandbox lifecycle changes, for GetContainerEvents and the log. Listeners run in
+ * the emitter's call: a listener that throws is logged and skipped, never the emitter's failure.
+ */
 export class EventBus {
-  private readonly emitter = new EventEmitter();
-
-  constructor() {
-    this.emitter.setMaxListeners(0);
-  }
+  private readonly listeners = new Set<(event: LifecycleEvent) => void>();
 
   emit(event: LifecycleEvent): void {
-    this.emitter.emit('event', event);
-  }
-
-  /**
-   * A listener that throws is logged and skipped: it must neither stop the other listeners nor
-   * fail the state change that emitted the event (an exit already recorded, say).
-   */
-  subscribe(listener: (event: LifecycleEvent) => void): () => void {
-    const guarded = (event: LifecycleEvent) => {
+    for (const listener of [...this.listeners]) {
       try {
         listener(event);
       } catch (err) {
-        logger.error({ err, event: event.type, container: event.containerId, pod: event.sandboxId }, 'lifecycle event listener failed');
+        logger.warn({ err: (err as Error).message, container: event.containerId, event: event.type }, 'event listener failed');
       }
-    };
-    this.emitter.on('event', guarded);
-    return () => this.emitter.off('event', guarded);
+    }
+  }
+
+  subscribe(listener: (event: LifecycleEvent) => void): () => void {
+    // A function may subscribe twice: each subscription is its own entry.
+    const entry = (event: LifecycleEvent) => listener(event);
+    this.listeners.add(entry);
+    return () => this.listeners.delete(entry);
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
   }
 }

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { attachContainer } from '../container/attach.js';
-import { startExec, type ExecProcess } from '../container/exec.js';
+import { runningContainer, startExec, type ExecProcess } from '../container/exec.js';
+import { failedPrecondition } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import {
@@ -16,10 +17,12 @@ import {
   type TerminalSize,
 } from './protocol.js';
 
-/** How long an exec with a TTY waits for the client's first terminal size before it starts. */
-const INITIAL_SIZE_WAIT_MS = 500;
+import { relayWithBackpressure, spdyOutbound, webSocketOutbound, type Outbound } from './backpressure.js';
 import { closeSpdy, replyStream, streamFinished, streamHeader, type SpdyConnection, type SpdyStream } from './spdy.js';
 import { ChannelConn, WS_V4_BASE64_CHANNEL, WS_V4_CHANNEL, WS_V5_CHANNEL } from './websocket.js';
+
+/** How long an exec with a TTY waits for the client's first terminal size before it starts. */
+const INITIAL_SIZE_WAIT_MS = 500;
 
 /** The streams of one exec or attach session, whichever transport carries them. */
 export interface RemoteSession {
@@ -27,6 +30,8 @@ export interface RemoteSession {
   stdout: Writable | null;
   stderr: Writable | null;
   resize: Readable | null;
+  /** What waits on the client's connection: output is paused while it is too much. */
+  outbound: Outbound;
   writeStatus(status: Status): Promise<void>;
   /** Ends the streams and closes the connection. */
   finish(): Promise<void>;
@@ -78,6 +83,7 @@ export function spdySession(
         stdout: streams.stdout ?? null,
         stderr: streams.stderr ?? null,
         resize: streams.resize ?? null,
+        outbound: spdyOutbound(conn),
         gone,
         async writeStatus(status) {
           const data = encodeStatus(status, json);
@@ -113,6 +119,7 @@ export function webSocketSession(conn: ChannelConn, opts: StreamOptions): Remote
     stdout: opts.stdout ? conn.writer(1) : null,
     stderr: opts.stderr ? conn.writer(2) : null,
     resize: conn.readers[4] ?? null,
+    outbound: webSocketOutbound(conn.ws),
     gone: conn.closed,
     writeStatus(status) {
       const data = encodeStatus(status, json);
@@ -168,15 +175,16 @@ class ResizeFeed {
   }
 }
 
-/** Pipes without ending the destination; resolves when the source has ended or failed. */
-function pipeOpen(source: Readable, destination: Writable | null): Promise<void> {
-  return new Promise((resolve) => {
-    source.once('end', () => resolve());
-    source.once('close', () => resolve());
-    source.once('error', () => resolve());
-    if (destination) source.pipe(destination, { end: false });
-    else source.resume();
-  });
+/**
+ * The container of an exec or attach, checked when the client connects (its token may have been
+ * issued before the container or its pod stopped): running, in a ready pod.
+ */
+function checkTarget(ctx: RuntimeContext, containerId: string): void {
+  const record = runningContainer(ctx, containerId);
+  const sandbox = ctx.sandboxes.find(record.sandboxId);
+  if (!sandbox || sandbox.state !== 'ready') {
+    throw failedPrecondition(`pod sandbox ${record.sandboxId} of container ${record.id} is not ready (${sandbox?.state ?? 'removed'})`);
+  }
 }
 
 function feedStdin(session: RemoteSession, stdin: Writable | null): void {
@@ -206,6 +214,7 @@ export async function serveExec(
   const initialSize = opts.tty && session.resize ? await sizes.first(INITIAL_SIZE_WAIT_MS) : undefined;
   let proc: ExecProcess;
   try {
+    checkTarget(ctx, containerId);
     proc = await startExec(ctx, containerId, cmd, { tty: opts.tty, stdin: opts.stdin, size: initialSize });
   } catch (err) {
     await session.writeStatus(internalErrorStatus(`error executing command in container: ${(err as Error).message}`));
@@ -214,13 +223,19 @@ export async function serveExec(
   }
   feedStdin(session, proc.stdin);
   sizes.follow((w, h) => proc.resize(w, h), initialSize);
-  const outputs = [pipeOpen(proc.stdout, session.stdout), proc.stderr ? pipeOpen(proc.stderr, session.stderr) : Promise.resolve()];
+  const outputs = [
+    relayWithBackpressure(proc.stdout, session.stdout, session.outbound),
+    proc.stderr ? relayWithBackpressure(proc.stderr, session.stderr, session.outbound) : Promise.resolve(),
+  ];
   let clientGone = false;
   void session.gone
     .then(() => {
       clientGone = true;
       log.debug({ exec: proc.id }, 'client gone: killing the exec process');
       proc.kill('SIGKILL');
+      // Paused output would hold a relay blocked on a full pipe: let it see the pipe close.
+      proc.stdout.destroy();
+      proc.stderr?.destroy();
     })
     .catch((err: unknown) => log.warn({ exec: proc.id, err }, 'killing the exec process of a gone client failed'));
   let status: Status;
@@ -248,6 +263,7 @@ export async function serveAttach(
 ): Promise<void> {
   let attach: Awaited<ReturnType<typeof attachContainer>>;
   try {
+    checkTarget(ctx, containerId);
     attach = await attachContainer(ctx, containerId, { stdin: opts.stdin, tty: opts.tty });
   } catch (err) {
     await session.writeStatus(internalErrorStatus(`error attaching to container: ${(err as Error).message}`));
@@ -256,7 +272,10 @@ export async function serveAttach(
   }
   feedStdin(session, attach.stdin);
   new ResizeFeed(session.resize).follow((w, h) => attach.resize(w, h));
-  const outputs = [pipeOpen(attach.stdout, session.stdout), pipeOpen(attach.stderr, session.stderr)];
+  const outputs = [
+    relayWithBackpressure(attach.stdout, session.stdout, session.outbound),
+    relayWithBackpressure(attach.stderr, session.stderr, session.outbound),
+  ];
   let clientGone = false;
   await Promise.race([
     attach.done,

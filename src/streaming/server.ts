@@ -31,7 +31,16 @@ export interface StreamingOptions {
   streamCreationTimeoutMs?: number;
   /** A connection with no traffic for this long is closed (kubelet: 4 h). */
   idleTimeoutMs?: number;
+  /** A connection must have sent its whole upgrade request within this time. */
+  handshakeTimeoutMs?: number;
+  /** Sessions (upgraded connections) at once; more are refused until one ends. */
+  maxSessions?: number;
+  /** Connections at once, upgraded or not. */
+  maxConnections?: number;
 }
+
+/** A request's headers are a few hundred bytes; anything near this is not a streaming client. */
+const MAX_HEADER_BYTES = 16 * 1024;
 
 
 function validateStreams(req: { containerId: string; stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }, what: string): void {
@@ -49,6 +58,7 @@ export class StreamingServer {
   private readonly server: Server;
   private readonly cache: RequestCache<Cached>;
   private readonly sockets = new Set<Socket | Duplex>();
+  private sessions = 0;
   private baseUrl = '';
   private readonly log = logger.child({ component: 'streaming' });
 
@@ -57,20 +67,60 @@ export class StreamingServer {
     private readonly opts: StreamingOptions,
   ) {
     this.cache = new RequestCache<Cached>(opts.tokenTtlMs ?? 60_000);
-    // Sessions live long after their request: only the headers have a deadline.
-    this.server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
+    const handshakeMs = opts.handshakeTimeoutMs ?? 10_000;
+    // Sessions live long after their request: only the request itself has a deadline.
+    this.server = createServer(
+      { requestTimeout: 0, headersTimeout: handshakeMs, maxHeaderSize: MAX_HEADER_BYTES },
+      (req, res) => this.onRequest(req, res),
+    );
+    this.server.maxConnections = opts.maxConnections ?? 1024;
+    const handshakes = new WeakMap<Socket | Duplex, NodeJS.Timeout>();
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      clearTimeout(handshakes.get(socket));
       this.track(socket);
-      this.onUpgrade(req, socket, head).catch((err: Error) => {
-        this.log.warn({ err: err.message, url: req.url }, 'streaming request failed');
-        socket.destroy();
-      });
+      const limit = opts.maxSessions ?? 256;
+      if (this.sessions >= limit) {
+        // Refused before the token is used: the client may try again with it.
+        this.log.warn({ sessions: this.sessions, limit }, 'streaming session refused: too many sessions');
+        socket.on('error', () => undefined);
+        const body = `too many streaming sessions (${limit})\n`;
+        socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+        return;
+      }
+      this.sessions++;
+      let counted = true;
+      const release = () => {
+        if (counted) this.sessions--;
+        counted = false;
+      };
+      socket.once('close', release);
+      this.onUpgrade(req, socket, head)
+        .catch((err: Error) => {
+          this.log.warn({ err: err.message, url: req.url }, 'streaming request failed');
+          socket.destroy();
+        })
+        .finally(release);
     });
     // After listen, an error of the server (EMFILE on accept) must not end the daemon.
     this.server.on('error', (err) => this.log.error({ err }, 'streaming server error'));
     this.server.on('connection', (socket: Socket) => {
       this.track(socket);
       socket.setTimeout(opts.idleTimeoutMs ?? 4 * 3600_000, () => socket.destroy());
+      // A connection that never finishes its upgrade request is closed: Node's headersTimeout
+      // alone is checked only every 30 s and not for a request that never starts.
+      const timer = setTimeout(() => {
+        this.log.info({ remote: socket.remoteAddress, ms: handshakeMs }, 'streaming connection closed: no upgrade in time');
+        socket.destroy();
+      }, handshakeMs);
+      timer.unref();
+      handshakes.set(socket, timer);
+      socket.once('close', () => clearTimeout(timer));
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // Oversized or malformed requests: answer as Node would, without a stack in the log.
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
     });
   }
 
@@ -151,6 +201,7 @@ export class StreamingServer {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const cached = req.method === 'GET' || req.method === 'POST' ? this.lookup(req) : undefined;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Connection', 'close');
     if (!cached) {
       res.writeHead(404).end('404 page not found\n');
       return;
@@ -162,7 +213,7 @@ export class StreamingServer {
     socket.on('error', () => undefined);
     const {
       acceptSpdy, acceptWebSocket, ChannelConn, createWebSocketStream, isWebSocketUpgrade, rejectSocket, serveAttach, serveExec,
-      serveSpdyPortForward, serveWebSocketPortForward, spdyConnection, spdySession, webSocketSession,
+      serveSpdyPortForward, serveWebSocketPortForward, spdyConnection, spdySession, webSocketOutbound, webSocketSession,
       PORTFORWARD_V1, SPDY_REMOTECOMMAND_PROTOCOLS, STREAM_V1, WS_PORTFORWARD_PROTOCOLS, WS_REMOTECOMMAND_PROTOCOLS, WS_SPDY_TUNNEL_PREFIX,
     } = await protocols();
     const cached = req.method === 'GET' || req.method === 'POST' ? this.lookup(req) : undefined;
@@ -177,7 +228,9 @@ export class StreamingServer {
         rejectSocket(socket, 404, 'Not Found', `pod sandbox ${cached.sandboxId} not found`);
         return;
       }
-      const log = this.log.child({ pod: sandbox.id });
+      // Whether the pod is still ready, and how its network is reached, is decided for each
+      // forwarded connection (pod-port.ts), not here: a session outlives this moment.
+      const target = { ctx: this.ctx, sandboxId: sandbox.id, log: this.log.child({ pod: sandbox.id }) };
       if (isWebSocketUpgrade(req)) {
         const accepted = await acceptWebSocket(req, socket, head, WS_PORTFORWARD_PROTOCOLS);
         if (!accepted) return;
@@ -186,7 +239,7 @@ export class StreamingServer {
           const tunnel = createWebSocketStream(accepted.ws);
           tunnel.on('error', () => undefined);
           this.track(tunnel);
-          await serveSpdyPortForward(spdyConnection(tunnel, true), sandbox, creationTimeout, log);
+          await serveSpdyPortForward(spdyConnection(tunnel, true), target, creationTimeout, webSocketOutbound(accepted.ws));
           return;
         }
         const ports = cached.ports.length > 0 ? cached.ports : portsFromQuery(req);
@@ -195,12 +248,12 @@ export class StreamingServer {
           return;
         }
         const kinds: ChannelKind[] = ports.flatMap(() => ['readwrite', 'write'] as ChannelKind[]);
-        await serveWebSocketPortForward(new ChannelConn(accepted.ws, accepted.protocol, kinds), sandbox, ports, log);
+        await serveWebSocketPortForward(new ChannelConn(accepted.ws, accepted.protocol, kinds), target, ports);
         return;
       }
       const accepted = acceptSpdy(req, socket, head, [PORTFORWARD_V1]);
       if (!accepted) return;
-      await serveSpdyPortForward(accepted.conn, sandbox, creationTimeout, log);
+      await serveSpdyPortForward(accepted.conn, target, creationTimeout);
       return;
     }
 

@@ -8,6 +8,7 @@ export { PORTFORWARD_V1, SPDY_REMOTECOMMAND_PROTOCOLS, STREAM_V1 } from './proto
 export { serveSpdyPortForward, serveWebSocketPortForward } from './portforward.js';
 export { serveAttach, serveExec, spdySession, webSocketSession } from './remotecommand.js';
 export { acceptSpdy, rejectSocket, spdyConnection } from './spdy.js';
+export { webSocketOutbound } from './backpressure.js';
 export { acceptWebSocket, ChannelConn, isWebSocketUpgrade, WS_SPDY_TUNNEL_PREFIX } from './websocket.js';
 
 export const WS_REMOTECOMMAND_PROTOCOLS = [WS_V5_CHANNEL, WS_V4_CHANNEL, WS_V4_BASE64_CHANNEL, WS_CHANNEL, WS_BASE64_CHANNEL, ''];

@@ -302,3 +302,46 @@ export async function askUntil(session: ClientSession, command: string, answer: 
   }
   throw new Error(`no ${answer} after ${attempts} tries of ${JSON.stringify(command)}: ${JSON.stringify(session.stdout.slice(-300))}`);
 }
+
+/**
+ * A client that stops reading (a stuck kubectl): nothing is taken off its socket any more, so
+ * what the server sends piles up in the kernel's buffers and then in the server.
+ */
+export function stallSocket(socket: Duplex): void {
+  socket.unpipe();
+  socket.removeAllListeners('data');
+  socket.pause();
+}
+
+/** exec over SPDY (v4) that opens its error and stdout streams, then never reads. */
+export async function stalledSpdyExec(url: string): Promise<Duplex> {
+  const { socket } = await upgrade(url, { Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' });
+  const conn = spdyClient(socket);
+  (await openStream(conn, { streamtype: 'error' })).end();
+  (await openStream(conn, { streamtype: 'stdout' })).end();
+  stallSocket(socket);
+  return socket;
+}
+
+/** exec over WebSocket (v5) that never reads after the handshake. */
+export async function stalledWebSocketExec(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'), ['v5.channel.k8s.io'], { perMessageDeflate: false });
+  ws.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => reject(new UpgradeError(res.statusCode ?? 0, '')));
+    ws.once('error', reject);
+  });
+  ws.pause();
+  return ws;
+}
+
+/** One SPDY port-forward connection to `port` whose client never reads. */
+export async function stalledSpdyPortForward(url: string, port: number): Promise<Duplex> {
+  const conn = await spdyPortForward(url);
+  const headers = { port: String(port), requestid: '0' };
+  (await openStream(conn, { ...headers, streamtype: 'error' })).end();
+  await openStream(conn, { ...headers, streamtype: 'data' });
+  stallSocket(conn.socket);
+  return conn.socket;
+}

@@ -35,10 +35,17 @@ test('tokens in flight are bounded', () => {
   assert.doesNotThrow(() => cache.insert(4));
 });
 
-test('tokens are unpredictable', () => {
+test('tokens are unpredictable: 128 random bits each, every bit seen both ways', () => {
   const cache = new RequestCache<number>();
-  const tokens = new Set(Array.from({ length: 200 }, (_, i) => cache.insert(i)));
-  assert.equal(tokens.size, 200);
+  const tokens = [...new Set(Array.from({ length: 200 }, (_, i) => cache.insert(i)))];
+  assert.equal(tokens.length, 200);
+  const raw = tokens.map((t) => Buffer.from(t, 'base64url'));
+  for (const r of raw) assert.equal(r.length, 16);
+  // A counter, a clock or a short seed would leave some bits fixed over 200 draws.
+  for (let bit = 0; bit < 128; bit++) {
+    const ones = raw.filter((r) => (r[bit >> 3]! >> (bit & 7)) & 1).length;
+    assert.ok(ones > 40 && ones < 160, `bit ${bit} was 1 in ${ones} of 200 tokens`);
+  }
 });
 
 test('the resize stream: back-to-back JSON objects, split anywhere', () => {
