@@ -1,5 +1,5 @@
 import { Server } from '@grpc/grpc-js';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { statePaths, type CricketConfig } from '../config/config.js';
@@ -41,7 +41,12 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       mkdir(d, { recursive: true, mode: 0o711 }),
     ),
   );
-  const images = await ImageStore.open(paths.images);
+  // Writable layers hold copies of image files (set-id binaries, device nodes): root's alone,
+  // also when an older version made the directory open to all.
+  const rwDir = join(config.root, 'rw');
+  await mkdir(rwDir, { recursive: true, mode: 0o700 });
+  await chmod(rwDir, 0o700);
+  const images = ImageStore.open(paths.images, config.images);
   if (!images.resolve(config.pauseImage)) {
     await images.importPath(BUILT_IN_PAUSE_LAYOUT, { name: config.pauseImage, pinned: true });
   }

@@ -86,11 +86,16 @@ export interface TarSpec {
   uid?: number;
   gid?: number;
   linkname?: string;
+  devmajor?: number;
+  devminor?: number;
   data?: Buffer;
 }
 
+interface OciLayer { gz: Buffer; diffId: string; digest: string }
 interface OciLib {
-  makeLayer(entries: TarSpec[]): { tar: Buffer; gz: Buffer; diffId: string; digest: string };
+  makeLayer(entries: TarSpec[]): OciLayer & { tar: Buffer };
+  makeImage(spec: { ref: string; config: Record<string, unknown>; layers: OciLayer[] }): unknown;
+  writeLayout(dir: string, image: unknown): void;
   tarOfFiles(files: Array<[string, Buffer]>): Buffer;
 }
 interface TarLib {
@@ -177,6 +182,21 @@ export function busyboxLayer(): BuiltImage['layers'][number] {
   const config = JSON.parse(blob(manifest.config.digest).toString('utf8')) as { rootfs: { diff_ids: string[] } };
   const l = manifest.layers[0]!;
   return { blob: blob(l.digest), digest: l.digest, diffId: config.rootfs.diff_ids[0]!, mediaType: l.mediaType };
+}
+
+/**
+ * Writes an OCI layout at `dir` of an image named `ref`: the busybox layer, then one layer of
+ * `entries` on top (files of any type, with any owner and mode), for `cricket image import`.
+ */
+export async function writeImageLayout(dir: string, ref: string, entries: TarSpec[], config: Record<string, unknown> = {}): Promise<void> {
+  const { oci } = await libs();
+  const base = busyboxLayer();
+  const image = oci.makeImage({
+    ref,
+    config: { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...config },
+    layers: [{ gz: base.blob, diffId: base.diffId, digest: base.digest }, oci.makeLayer(entries)],
+  });
+  oci.writeLayout(dir, image);
 }
 
 // ---------------------------------------------------------------- token server
