@@ -278,6 +278,7 @@ export class ImageStore {
       for (const b of blobs) if (sha256Digest(b.bytes) !== b.digest) throw invalidArgument(`blob ${b.digest} does not match its digest`);
 
       this.hold(chains);
+      const unpackedHere = new Set<string>();
       try {
         // Layers may vanish between unpacking and recording (another process collecting garbage
         // or removing an image that shared them): the check under the lock catches it, and we
@@ -297,6 +298,7 @@ export class ImageStore {
               report(i + 1);
             }, `layer ${i + 1}/${chains.length}`, tally);
             if (missing[i]) {
+              unpackedHere.add(chainId);
               layersDone++;
               report(i + 1);
             }
@@ -331,6 +333,10 @@ export class ImageStore {
           }
           if (attempt >= 3) throw new CricketError('internal', 'layers keep disappearing while the image is recorded');
         }
+      } catch (err) {
+        // A failed import leaves nothing: layers it unpacked beside the one that failed go too.
+        await this.discardLayers(unpackedHere).catch((e: unknown) => logger.warn({ image: label, err: (e as Error).message }, 'layers of a failed import not removed'));
+        throw err;
       } finally {
         this.release(chains);
       }
@@ -352,6 +358,30 @@ export class ImageStore {
       if (n <= 0) this.busyLayers.delete(c);
       else this.busyLayers.set(c, n);
     }
+  }
+
+  /**
+   * Removes layers an import unpacked before it failed, unless an image lists them or another
+   * import of this process (besides the failed one, which still holds them) is using them.
+   */
+  private async discardLayers(chains: ReadonlySet<string>): Promise<void> {
+    if (chains.size === 0) return;
+    const trash: string[] = [];
+    await withFileLock(this.lockPath, async () => {
+      this.refresh();
+      const listed = new Set(this.images.flatMap((i) => i.layers));
+      for (const c of chains) {
+        if (listed.has(c) || (this.busyLayers.get(c) ?? 0) > 1) continue;
+        const to = join(this.root, 'layers', `.trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+        try {
+          renameSync(this.layerDir(c), to);
+          trash.push(to);
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) throw err;
+        }
+      }
+    });
+    for (const dir of trash) await rm(dir, { recursive: true, force: true });
   }
 
   /** True when the layer of this chain id is unpacked in the store. */

@@ -460,6 +460,8 @@ export interface FakeRegistry {
   host: string;
   /** Requests for each path, counted. */
   hits: Map<string, number>;
+  /** Blob responses: digest, bytes handed to the socket, and whether the whole blob went out. */
+  served: Array<{ digest: string; bytes: number; complete: boolean }>;
   stop(): Promise<void>;
 }
 
@@ -468,8 +470,15 @@ export interface FakeRegistry {
  * with no check that a blob matches its name (docker-registry would refuse to store such a
  * blob). `cut` blobs are sent halfway and then the connection is dropped.
  */
-export async function startFakeRegistry(repo: string, content: { manifests: Record<string, { mediaType: string; bytes: Buffer }>; blobs: Record<string, Buffer>; cut?: Set<string> }): Promise<FakeRegistry> {
+export async function startFakeRegistry(repo: string, content: {
+  manifests: Record<string, { mediaType: string; bytes: Buffer }>;
+  blobs: Record<string, Buffer>;
+  cut?: Set<string>;
+  /** Blobs sent without Content-Length, 64 KiB at a time as the client reads them. */
+  chunked?: Set<string>;
+}): Promise<FakeRegistry> {
   const hits = new Map<string, number>();
+  const served: FakeRegistry['served'] = [];
   const server = http.createServer((req, res) => {
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
@@ -490,6 +499,29 @@ export async function startFakeRegistry(repo: string, content: { manifests: Reco
         res.write(blob.subarray(0, blob.length >> 1), () => setTimeout(() => res.destroy(), 20));
         return;
       }
+      if (content.chunked?.has(m[2]!)) {
+        const record = { digest: m[2]!, bytes: 0, complete: false };
+        served.push(record);
+        res.writeHead(200);
+        let off = 0;
+        const pump = () => {
+          while (off < blob.length && !res.destroyed) {
+            const chunk = blob.subarray(off, off + 65536);
+            off += chunk.length;
+            record.bytes += chunk.length;
+            if (!res.write(chunk)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          if (off >= blob.length && !res.destroyed) res.end();
+        };
+        res.on('finish', () => {
+          record.complete = true;
+        });
+        pump();
+        return;
+      }
       res.writeHead(200, { 'content-length': blob.length }).end(blob);
       return;
     }
@@ -500,6 +532,7 @@ export async function startFakeRegistry(repo: string, content: { manifests: Reco
   return {
     host: `127.0.0.1:${port}`,
     hits,
+    served,
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
