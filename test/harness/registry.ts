@@ -311,6 +311,8 @@ export interface TestRegistry {
   pushIndex(repo: string, index: { bytes: Buffer; digest: string; mediaType: string }, images: BuiltImage[], tag: string): Promise<void>;
   /** Blob requests the registry logged (GET /v2/…/blobs/…), for "fetched once" checks. */
   blobGets(): number;
+  /** Uploads (PUT or PATCH, which carry a body) the registry refused with 401. */
+  unauthorizedUploads(): number;
   stop(): Promise<void>;
 }
 
@@ -393,8 +395,13 @@ ${tls ? `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n` 
     throw err;
   }
 
-  // Pushing: Basic credentials, or a token with push scope from the token server.
+  // Pushing: Basic credentials, or a token with push scope from the token server. Once a 401 has
+  // named the scheme, every later request carries credentials from the start: a blob PUT sent
+  // without them is refused before its body is read and the connection closed under the
+  // client, which then fails with "write ECONNRESET" whenever that error reaches it before the
+  // 401 does.
   const tokens = new Map<string, string>();
+  let learned: string | undefined;
   const authHeader = async (repo: string, challenge: string | undefined): Promise<string | undefined> => {
     if (!opts.pushUser) return undefined;
     const basic = `Basic ${Buffer.from(`${opts.pushUser.username}:${opts.pushUser.password}`).toString('base64')}`;
@@ -411,12 +418,13 @@ ${tls ? `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n` 
     return token;
   };
   const call = async (repo: string, url: URL, o: { method: string; headers?: Record<string, string>; body?: Buffer }): Promise<Reply> => {
-    let challenge: string | undefined = tokens.has(repo) ? 'Bearer' : undefined;
+    let challenge: string | undefined = tokens.has(repo) ? 'Bearer' : learned;
     for (let attempt = 0; attempt < 2; attempt++) {
       const a = attempt === 0 && !challenge ? undefined : await authHeader(repo, challenge);
       const r = await request(url, { method: o.method, headers: { ...o.headers, ...(a ? { authorization: a } : {}) }, body: o.body, ca: caPem });
       if (r.status !== 401) return r;
       challenge = r.headers['www-authenticate'] as string | undefined;
+      learned = challenge;
       tokens.delete(repo);
     }
     throw new Error(`push to ${url.href}: unauthorized`);
@@ -424,6 +432,7 @@ ${tls ? `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n` 
   const base = `${scheme}://${host}/v2`;
   const pushBlob = async (repo: string, blob: Buffer) => {
     const digest = sha256(blob);
+    // The HEAD (no body) learns the auth scheme before any body is sent.
     const head = await call(repo, new URL(`${base}/${repo}/blobs/${digest}`), { method: 'HEAD' });
     if (head.status === 200) return;
     const start = await call(repo, new URL(`${base}/${repo}/blobs/uploads/`), { method: 'POST', headers: { 'content-length': '0' } });
@@ -449,6 +458,7 @@ ${tls ? `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n` 
       for (const img of images) await push(repo, img);
       await pushManifest(repo, tag, index.mediaType, index.bytes);
     },
+    unauthorizedUploads: () => readFileSync(logFile, 'utf8').split('\n').filter((l) => /"(?:PUT|PATCH) \/v2\/[^ ]+ HTTP\/[0-9.]+" 401 /.test(l)).length,
     blobGets: () => readFileSync(logFile, 'utf8').split('\n').filter((l) => /"GET \/v2\/[^ ]+\/blobs\/sha256:[0-9a-f]{64} HTTP/.test(l) && / 200 /.test(l)).length,
     stop,
   };
