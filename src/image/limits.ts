@@ -1,4 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { invalidArgument } from '../errors.js';
 
 /**
@@ -67,37 +66,6 @@ export class UnpackBudget {
 
 const over = (what: string, limit: number, unit: string, key: keyof ImageLimits) =>
   invalidArgument(`${what} ${limit} ${unit} (limit ${LIMIT_KEYS[key]})`);
-
-/**
- * A pass-through stage that fails as soon as more than `max` bytes went through it: a blob
- * longer than its descriptor says is cut off there, not read to its end.
- */
-export class ByteCap extends Transform {
-  private seen = 0;
-
-  constructor(
-    private readonly max: number,
-    private readonly what: () => string,
-    private readonly onBytes?: (n: number) => void,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.max) {
-      cb(invalidArgument(this.what()));
-      return;
-    }
-    try {
-      this.onBytes?.(chunk.length);
-    } catch (err) {
-      cb(err as Error);
-      return;
-    }
-    cb(null, chunk);
-  }
-}
 
 /** Reads limits from the `[images]` table of the config file; unknown keys are refused. */
 export function parseImageLimits(v: unknown, file: string): ImageLimits {

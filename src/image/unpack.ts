@@ -11,7 +11,7 @@ import { CricketError, invalidArgument, isErrno, withContext } from '../errors.j
 import { run } from '../process/run.js';
 import { peekCompression, decompressStages } from './decompress.js';
 import { HashTap } from './digest.js';
-import { ByteCap, DEFAULT_IMAGE_LIMITS, UnpackBudget } from './limits.js';
+import { DEFAULT_IMAGE_LIMITS, UnpackBudget } from './limits.js';
 import { allowedXattr } from './pax-xattrs.js';
 import { TarSink, type EntryWithXattrs } from './tar-read.js';
 
@@ -280,17 +280,18 @@ export async function unpackLayer(opts: UnpackOptions): Promise<LayerMeta> {
     await chmod(fsDir, 0o755); // the container's / when this is the top layer: not umask's choice
     const input = await opts.open();
     const { compression, body } = await peekCompression(input);
-    const stored = new HashTap(opts.onBytes);
-    const plain = new HashTap();
     const budget = opts.budget ?? new UnpackBudget(DEFAULT_IMAGE_LIMITS);
     // Both ends are bounded while streaming: the blob by its descriptor's size, what it inflates
     // to by the limits. Verifying digests only at the end would let a bomb fill the disk first.
-    const blobCap = new ByteCap(opts.size ?? Number.POSITIVE_INFINITY, () => `blob is longer than the ${opts.size} bytes its descriptor gives`);
-    const inflated = new ByteCap(Number.POSITIVE_INFINITY, () => '', (n) => budget.addBytes(n));
+    const { size } = opts;
+    const stored = new HashTap(opts.onBytes, size === undefined ? undefined : (total) => {
+      if (total > size) throw invalidArgument(`blob is longer than the ${size} bytes its descriptor gives`);
+    });
+    const plain = new HashTap(undefined, (_total, n) => budget.addBytes(n));
     const writer = new LayerWriter(fsDir, budget);
     const sink = new TarSink((e) => writer.entry(e), { xattrs: true });
     try {
-      const stages = [body, blobCap, stored, ...decompressStages(compression), inflated, plain, sink.consume];
+      const stages = [body, stored, ...decompressStages(compression), plain, sink.consume];
       await (pipeline as (...s: unknown[]) => Promise<unknown>)(...stages);
     } catch (err) {
       input.destroy();
