@@ -107,7 +107,7 @@ export async function imageCommand(argv: string[], opts: { root: string }): Prom
       case 'pull': {
         if (args.length !== 1) return usage('pull takes one REF');
         const config = loadConfig(flags);
-        const store = ImageStore.open(opts.root);
+        const store = ImageStore.open(opts.root, config.images);
         const progress = progressPrinter();
         let auth: { username: string; password: string } | undefined;
         if (flags.user) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { invalidArgument } from '../errors.js';
+import { DEFAULT_IMAGE_LIMITS, parseImageLimits, type ImageLimits } from '../image/limits.js';
 import { parseRegistriesConfig, type RegistriesConfig } from '../image/registry-config.js';
 
 /** Everything the daemon needs to know about where things live and which tools to run. */
@@ -27,6 +28,8 @@ export interface CricketConfig {
   toolTimeoutMs: number;
   /** Per registry host: mirrors, CA files, insecure (plain HTTP), credentials (`[registries."HOST"]`). */
   registries: RegistriesConfig;
+  /** What one layer and one image may unpack to (`[images]`: max_layer_unpacked_bytes, max_layer_files, …). */
+  images: ImageLimits;
   /** The exec / attach / port-forward HTTP server whose URLs Exec, Attach and PortForward return. */
   streaming: {
     address: string;
@@ -54,6 +57,7 @@ export function defaultConfig(): CricketConfig {
     },
     toolTimeoutMs: 60_000,
     registries: {},
+    images: { ...DEFAULT_IMAGE_LIMITS },
     streaming: { address: '127.0.0.1', port: 0 },
   };
 }
@@ -112,6 +116,7 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   if (doc.conmon !== undefined) config.conmon = str(doc.conmon, 'conmon');
   if (doc.pause_image !== undefined) config.pauseImage = str(doc.pause_image, 'pause_image');
   if (doc.registries !== undefined) config.registries = parseRegistriesConfig(doc.registries, file);
+  if (doc.images !== undefined) config.images = parseImageLimits(doc.images, file);
   const cni = doc.cni as Record<string, unknown> | undefined;
   if (cni) {
     if (cni.conf_dir !== undefined) config.cni.confDir = str(cni.conf_dir, 'cni.conf_dir');

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { invalidArgument } from '../errors.js';
-import { findInLayers } from '../image/layers.js';
+import { readImageFile } from '../image/image-file.js';
 
 export interface ProcessUser {
   uid: number;
@@ -46,9 +45,9 @@ export function parseGroup(text: string): GroupEntry[] {
 
 const isNumeric = (s: string): boolean => /^\d+$/.test(s);
 
-async function readImageFile(layerDirs: string[], relPath: string): Promise<string> {
-  const path = findInLayers(layerDirs, relPath);
-  return path ? readFile(path, 'utf8').catch(() => '') : '';
+/** The text of a file of the image, '' when it has none; a FIFO, device or huge file is an error. */
+async function imageText(layerDirs: string[], relPath: string): Promise<string> {
+  return (await readImageFile(layerDirs, relPath))?.toString('utf8') ?? '';
 }
 
 export interface UserRequest {
@@ -75,8 +74,9 @@ export async function resolveUser(layerDirs: string[], req: UserRequest): Promis
     userPart = u || '0';
     groupPart = g;
   }
-  const needPasswd = !isNumeric(userPart) || groupPart === undefined;
-  const passwd = needPasswd ? parsePasswd(await readImageFile(layerDirs, 'etc/passwd')) : [];
+  // Both files are read (and so checked) even when a numeric uid:gid makes /etc/passwd moot:
+  // runc reads them too, inside the container, and would block on a FIFO there.
+  const passwd = parsePasswd(await imageText(layerDirs, 'etc/passwd'));
   let uid: number;
   let gid: number | undefined;
   let name: string | undefined;
@@ -92,7 +92,7 @@ export async function resolveUser(layerDirs: string[], req: UserRequest): Promis
     gid = entry.gid;
     name = entry.name;
   }
-  const groups = parseGroup(await readImageFile(layerDirs, 'etc/group'));
+  const groups = parseGroup(await imageText(layerDirs, 'etc/group'));
   if (req.runAsGroup !== undefined) gid = req.runAsGroup;
   else if (groupPart !== undefined) {
     if (isNumeric(groupPart)) gid = Number.parseInt(groupPart, 10);

@@ -43,7 +43,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   // listed or read by anyone but root; existing directories are brought in line too.
   await Promise.all([config.root, config.stateDir].map((d) => ensureDir(d, 0o711)));
   await Promise.all([paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData, paths.sandboxRecords, paths.containerRecords, paths.sandboxesDir, paths.containersDir, paths.rwDir].map((d) => ensureDir(d, 0o700)));
-  const images = await ImageStore.open(paths.images);
+  const images = ImageStore.open(paths.images, config.images);
   if (!images.resolve(config.pauseImage)) {
     await images.importPath(BUILT_IN_PAUSE_LAYOUT, { name: config.pauseImage, pinned: true });
   }

@@ -26,18 +26,33 @@ export function chainIds(diffIds: readonly string[]): string[] {
   return out;
 }
 
-/** A pass-through stream that hashes and counts what flows through it. */
+/**
+ * A pass-through stream that hashes and counts what flows through it. `guard` sees the running
+ * total and each chunk's size before the chunk passes on; an error it throws fails the stream
+ * there (a blob longer than it should be, a layer past its limits), not at the end.
+ */
 export class HashTap extends Transform {
   private readonly hash: Hash = createHash('sha256');
   bytes = 0;
 
-  constructor(private readonly onBytes?: (n: number) => void) {
+  constructor(
+    private readonly onBytes?: (n: number) => void,
+    private readonly guard?: (total: number, n: number) => void,
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
+    if (this.guard) {
+      try {
+        this.guard(this.bytes, chunk.length);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+    }
+    this.hash.update(chunk);
     this.onBytes?.(chunk.length);
     cb(null, chunk);
   }

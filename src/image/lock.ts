@@ -46,7 +46,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
     let holder = '';
     for (;;) {
       try {
-        const fh = await open(path, 'wx', 0o644);
+        const fh = await open(path, 'wx', 0o600);
         try {
           await fh.writeFile(`${process.pid}\n`);
         } catch (err) {

@@ -222,9 +222,12 @@ export class Puller {
               for await (const chunk of stream as AsyncIterable<Buffer>) {
                 fetchedBytes += chunk.length;
                 got += chunk.length;
+                // Cut off at once: a registry sending more than the manifest says is not believed.
+                if (got > l.size) throw invalidArgument(`blob ${l.digest}: registry sends more than the ${l.size} bytes the manifest gives`);
                 yield chunk;
               }
             } catch (err) {
+              if (err instanceof CricketError) throw err;
               throw new CricketError('internal', `download of blob ${l.digest} interrupted after ${got} of ${l.size} bytes: ${(err as Error).message}`, { cause: err });
             }
           }

@@ -59,25 +59,33 @@ export class RegistryClient {
   }
 
   /**
-   * GET with authorization (learnt from 401 challenges) and redirects (the Authorization header
-   * is only ever sent to the endpoint itself, never to the storage a blob redirects to).
+   * GET with authorization (learnt from 401 challenges) and redirects. The Authorization header
+   * goes to the endpoint's own origin (scheme, host and port of the first request) and nowhere
+   * else: every hop is compared with that origin, not with the hop before it, so a storage host
+   * that redirects within itself never receives the registry's credentials.
    */
   private async get(path: string, headers: Record<string, string>, what: string): Promise<HttpResponse> {
     let used: string | undefined;
     for (let attempt = 0; ; attempt++) {
       used = await this.authorizer.header(this.scope);
-      let url = this.url(path);
+      const first = this.url(path);
+      let url = first;
       let res = await httpRequest({ url, headers: { ...headers, ...(used ? { authorization: used } : {}) }, caFiles: this.endpoint.caFiles });
       for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.location; hops++) {
         res.discard();
         if (hops >= MAX_REDIRECTS) throw new CricketError('internal', `${what}: more than ${MAX_REDIRECTS} redirects`);
-        const next = new URL(res.headers.location, url);
+        let next: URL;
+        try {
+          next = new URL(res.headers.location, url);
+        } catch {
+          throw new CricketError('internal', `${what}: redirect to an invalid location`);
+        }
         if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.endpoint.scheme === 'http')) {
           throw new CricketError('failed-precondition', `${what}: redirected to ${next.protocol}//${next.host}, not HTTPS`);
         }
-        const sameHost = next.host === url.host && next.protocol === url.protocol;
         url = next;
-        res = await httpRequest({ url, headers: { ...headers, ...(used && sameHost ? { authorization: used } : {}) }, caFiles: this.endpoint.caFiles });
+        const toRegistry = sameOrigin(next, first);
+        res = await httpRequest({ url, headers: { ...headers, ...(used && toRegistry ? { authorization: used } : {}) }, caFiles: this.endpoint.caFiles });
       }
       if (res.status !== 401) return res;
       res.discard();
@@ -146,6 +154,9 @@ export class RegistryClient {
     return bytes;
   }
 }
+
+/** Same scheme, host and port (URL normalises default ports and host case). */
+const sameOrigin = (a: URL, b: URL): boolean => a.protocol === b.protocol && a.hostname === b.hostname && a.port === b.port;
 
 const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 

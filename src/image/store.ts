@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CricketError, failedPrecondition, invalidArgument, isErrno, withContext } from '../errors.js';
@@ -10,6 +10,7 @@ import { parseImageConfig } from './config.js';
 import { chainIds, digestHex, isDigest, sha256Digest } from './digest.js';
 import { readImportSource, type ImageSource } from './import.js';
 import { findInLayers } from './layers.js';
+import { DEFAULT_IMAGE_LIMITS, UnpackBudget, type ImageLimits, type ImageTally } from './limits.js';
 import { withFileLock } from './lock.js';
 import { looksLikeImageId, normalizeTag, parseReference } from './reference.js';
 import type { ImageRecord } from './types.js';
@@ -80,7 +81,10 @@ export class ImageStore {
   private indexKey = '';
   private readonly inflight = new Map<string, Promise<LayerMeta>>();
 
-  private constructor(readonly root: string) {}
+  private constructor(
+    readonly root: string,
+    readonly limits: ImageLimits,
+  ) {}
 
   get indexPath(): string {
     return join(this.root, 'index.json');
@@ -98,10 +102,18 @@ export class ImageStore {
    * Opens (creating when needed) the store at `root`. Removes temp files of dead processes, and
    * on the first open in this process those carrying our own pid (a restarted daemon may get
    * the same pid, e.g. as PID 1 of a container).
+   *
+   * Layers hold images' set-id binaries and device nodes with their original owners and modes:
+   * reachable by anyone, they would hand a local user root. Every directory of the store is
+   * root's alone, and a store made by an older version (0711) is closed on open.
    */
-  static open(root: string): ImageStore {
-    const store = new ImageStore(root);
-    for (const d of ['blobs/sha256', 'layers', 'tmp']) mkdirSync(join(root, d), { recursive: true, mode: 0o711 });
+  static open(root: string, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): ImageStore {
+    const store = new ImageStore(root, limits);
+    for (const d of ['', 'blobs', 'blobs/sha256', 'layers', 'tmp']) {
+      const dir = join(root, d);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
+    }
     const firstOpen = !openedRoots.has(root);
     openedRoots.add(root);
     for (const [dir, re] of [[join(root, 'layers'), /^\.(?:tmp|trash)-(\d+)-/], [join(root, 'tmp'), /^import-(\d+)-/]] as const) {
@@ -144,7 +156,7 @@ export class ImageStore {
 
   private async writeIndex(images: ImageRecord[]): Promise<void> {
     const doc: IndexFile = { version: 1, images };
-    await writeFileAtomic(this.indexPath, `${JSON.stringify(doc, null, 1)}\n`, { mode: 0o644, syncDir: true });
+    await writeFileAtomic(this.indexPath, `${JSON.stringify(doc, null, 1)}\n`, { mode: 0o600, syncDir: true });
     this.indexKey = '';
     this.refresh();
   }
@@ -269,6 +281,7 @@ export class ImageStore {
       for (const b of blobs) if (sha256Digest(b.bytes) !== b.digest) throw invalidArgument(`blob ${b.digest} does not match its digest`);
 
       this.hold(chains);
+      const unpackedHere = new Set<string>();
       try {
         // Layers may vanish between unpacking and recording (another process collecting garbage
         // or removing an image that shared them): the check under the lock catches it, and we
@@ -279,13 +292,16 @@ export class ImageStore {
           const totalBytes = sizes.reduce((a, b) => a + b, 0);
           let bytes = 0;
           let layersDone = missing.filter((m) => !m).length;
+          // Limits per image count what this import unpacks, over all its layers together.
+          const tally: ImageTally = { bytes: 0, files: 0 };
           const report = (layer: number) => opts.onProgress?.({ phase: 'layer', image: label, layer, layers: chains.length, layersDone, bytes, totalBytes });
           const metas = await mapLimit(chains, LAYER_CONCURRENCY, async (chainId, i) => {
             const meta = await this.ensureLayer(chainId, parsed.diffIds[i]!, source.layers[i]!, (n) => {
               bytes += n;
               report(i + 1);
-            }, `layer ${i + 1}/${chains.length}`);
+            }, `layer ${i + 1}/${chains.length}`, tally);
             if (missing[i]) {
+              unpackedHere.add(chainId);
               layersDone++;
               report(i + 1);
             }
@@ -330,6 +346,10 @@ export class ImageStore {
           }
           if (attempt >= 3) throw new CricketError('internal', 'layers keep disappearing while the image is recorded');
         }
+      } catch (err) {
+        // A failed import leaves nothing: layers it unpacked beside the one that failed go too.
+        await this.discardLayers(unpackedHere).catch((e: unknown) => logger.warn({ image: label, err: (e as Error).message }, 'layers of a failed import not removed'));
+        throw err;
       } finally {
         this.release(chains);
       }
@@ -353,13 +373,44 @@ export class ImageStore {
     }
   }
 
+  /**
+   * Removes layers an import unpacked before it failed, unless an image lists them or another
+   * import of this process (besides the failed one, which still holds them) is using them.
+   */
+  private async discardLayers(chains: ReadonlySet<string>): Promise<void> {
+    if (chains.size === 0) return;
+    const trash: string[] = [];
+    await withFileLock(this.lockPath, async () => {
+      this.refresh();
+      const listed = new Set(this.images.flatMap((i) => i.layers));
+      for (const c of chains) {
+        if (listed.has(c) || (this.busyLayers.get(c) ?? 0) > 1) continue;
+        const to = join(this.root, 'layers', `.trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+        try {
+          renameSync(this.layerDir(c), to);
+          trash.push(to);
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) throw err;
+        }
+      }
+    });
+    for (const dir of trash) await rm(dir, { recursive: true, force: true });
+  }
+
   /** True when the layer of this chain id is unpacked in the store. */
   hasLayer(chainId: string): boolean {
     return existsSync(join(this.layerDir(chainId), 'layer.json'));
   }
 
   /** The unpacked layer for a chain id: already there, being unpacked by us, or unpacked now. */
-  private async ensureLayer(chainId: string, diffId: string, layer: ImageSource['layers'][number], onBytes: (n: number) => void, what: string): Promise<LayerMeta> {
+  private async ensureLayer(
+    chainId: string,
+    diffId: string,
+    layer: ImageSource['layers'][number],
+    onBytes: (n: number) => void,
+    what: string,
+    tally: ImageTally,
+  ): Promise<LayerMeta> {
     const dir = this.layerDir(chainId);
     if (existsSync(join(dir, 'layer.json'))) return readLayerMeta(dir);
     let pending = this.inflight.get(chainId);
@@ -369,7 +420,8 @@ export class ImageStore {
         return createReadStream(layer.path);
       });
       const blobLabel = layer.path ? basename(layer.path) : (layer.digest ?? what);
-      pending = unpackLayer({ open, label: blobLabel, digest: layer.digest, size: layer.size, diffId, chainId, dest: dir, onBytes })
+      const budget = new UnpackBudget(this.limits, tally);
+      pending = unpackLayer({ open, label: blobLabel, digest: layer.digest, size: layer.size, diffId, chainId, dest: dir, onBytes, budget })
         .catch((err: unknown) => {
           throw withContext(what, err);
         })
@@ -387,8 +439,8 @@ export class ImageStore {
   private async storeBlob(digest: string, data: Buffer): Promise<boolean> {
     const path = this.blobPath(digest);
     if (existsSync(path)) return false;
-    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
-    await writeFileAtomic(path, data, { mode: 0o644, syncDir: true });
+    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, data, { mode: 0o600, syncDir: true });
     return true;
   }
 

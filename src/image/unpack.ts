@@ -11,6 +11,7 @@ import { CricketError, invalidArgument, isErrno, withContext } from '../errors.j
 import { run } from '../process/run.js';
 import { peekCompression, decompressStages } from './decompress.js';
 import { HashTap } from './digest.js';
+import { DEFAULT_IMAGE_LIMITS, UnpackBudget } from './limits.js';
 import { allowedXattr } from './pax-xattrs.js';
 import { TarSink, type EntryWithXattrs } from './tar-read.js';
 
@@ -40,6 +41,8 @@ export interface UnpackOptions {
   dest: string;
   /** Bytes of the blob read so far, for progress. */
   onBytes?: (n: number) => void;
+  /** Counts unpacked bytes and entries against the limits; the default limits when absent. */
+  budget?: UnpackBudget;
 }
 
 /** Refusal of a hostile or broken layer entry: invalid-argument, with the entry named. */
@@ -72,9 +75,13 @@ class LayerWriter {
   readonly opaque = new Set<string>();
   size = 0;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly budget: UnpackBudget,
+  ) {}
 
   async entry(e: EntryWithXattrs): Promise<void> {
+    this.budget.addFile();
     await this.write(e);
     if (e.xattrs) await this.setXattrs(e);
   }
@@ -273,9 +280,15 @@ export async function unpackLayer(opts: UnpackOptions): Promise<LayerMeta> {
     await chmod(fsDir, 0o755); // the container's / when this is the top layer: not umask's choice
     const input = await opts.open();
     const { compression, body } = await peekCompression(input);
-    const stored = new HashTap(opts.onBytes);
-    const plain = new HashTap();
-    const writer = new LayerWriter(fsDir);
+    const budget = opts.budget ?? new UnpackBudget(DEFAULT_IMAGE_LIMITS);
+    // Both ends are bounded while streaming: the blob by its descriptor's size, what it inflates
+    // to by the limits. Verifying digests only at the end would let a bomb fill the disk first.
+    const { size } = opts;
+    const stored = new HashTap(opts.onBytes, size === undefined ? undefined : (total) => {
+      if (total > size) throw invalidArgument(`blob is longer than the ${size} bytes its descriptor gives`);
+    });
+    const plain = new HashTap(undefined, (_total, n) => budget.addBytes(n));
+    const writer = new LayerWriter(fsDir, budget);
     const sink = new TarSink((e) => writer.entry(e), { xattrs: true });
     try {
       const stages = [body, stored, ...decompressStages(compression), plain, sink.consume];
@@ -298,7 +311,7 @@ export async function unpackLayer(opts: UnpackOptions): Promise<LayerMeta> {
       throw invalidArgument(`uncompressed digest mismatch: config says ${opts.diffId}, layer is ${diffId}`);
     }
     const meta: LayerMeta = { chainId: opts.chainId, diffId, size: writer.size, opaque: [...writer.opaque].sort() };
-    await writeFile(join(tmp, 'layer.json'), JSON.stringify(meta));
+    await writeFile(join(tmp, 'layer.json'), JSON.stringify(meta), { mode: 0o600 });
     // On disk before it gets its final name: after a power loss a layer that looks complete is.
     await run('sync', ['-f', join(tmp, 'layer.json')], { timeoutMs: 120_000 });
     try {

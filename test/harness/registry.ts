@@ -86,11 +86,16 @@ export interface TarSpec {
   uid?: number;
   gid?: number;
   linkname?: string;
+  devmajor?: number;
+  devminor?: number;
   data?: Buffer;
 }
 
+interface OciLayer { gz: Buffer; diffId: string; digest: string }
 interface OciLib {
-  makeLayer(entries: TarSpec[]): { tar: Buffer; gz: Buffer; diffId: string; digest: string };
+  makeLayer(entries: TarSpec[]): OciLayer & { tar: Buffer };
+  makeImage(spec: { ref: string; config: Record<string, unknown>; layers: OciLayer[] }): unknown;
+  writeLayout(dir: string, image: unknown): void;
   tarOfFiles(files: Array<[string, Buffer]>): Buffer;
 }
 interface TarLib {
@@ -177,6 +182,21 @@ export function busyboxLayer(): BuiltImage['layers'][number] {
   const config = JSON.parse(blob(manifest.config.digest).toString('utf8')) as { rootfs: { diff_ids: string[] } };
   const l = manifest.layers[0]!;
   return { blob: blob(l.digest), digest: l.digest, diffId: config.rootfs.diff_ids[0]!, mediaType: l.mediaType };
+}
+
+/**
+ * Writes an OCI layout at `dir` of an image named `ref`: the busybox layer, then one layer of
+ * `entries` on top (files of any type, with any owner and mode), for `cricket image import`.
+ */
+export async function writeImageLayout(dir: string, ref: string, entries: TarSpec[], config: Record<string, unknown> = {}): Promise<void> {
+  const { oci } = await libs();
+  const base = busyboxLayer();
+  const image = oci.makeImage({
+    ref,
+    config: { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...config },
+    layers: [{ gz: base.blob, diffId: base.diffId, digest: base.digest }, oci.makeLayer(entries)],
+  });
+  oci.writeLayout(dir, image);
 }
 
 // ---------------------------------------------------------------- token server
@@ -291,6 +311,8 @@ export interface TestRegistry {
   pushIndex(repo: string, index: { bytes: Buffer; digest: string; mediaType: string }, images: BuiltImage[], tag: string): Promise<void>;
   /** Blob requests the registry logged (GET /v2/…/blobs/…), for "fetched once" checks. */
   blobGets(): number;
+  /** Uploads (PUT or PATCH, which carry a body) the registry refused with 401. */
+  unauthorizedUploads(): number;
   stop(): Promise<void>;
 }
 
@@ -373,8 +395,13 @@ ${tls ? `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n` 
     throw err;
   }
 
-  // Pushing: Basic credentials, or a token with push scope from the token server.
+  // Pushing: Basic credentials, or a token with push scope from the token server. Once a 401 has
+  // named the scheme, every later request carries credentials from the start: a blob PUT sent
+  // without them is refused before its body is read and the connection closed under the
+  // client, which then fails with "write ECONNRESET" whenever that error reaches it before the
+  // 401 does.
   const tokens = new Map<string, string>();
+  let learned: string | undefined;
   const authHeader = async (repo: string, challenge: string | undefined): Promise<string | undefined> => {
     if (!opts.pushUser) return undefined;
     const basic = `Basic ${Buffer.from(`${opts.pushUser.username}:${opts.pushUser.password}`).toString('base64')}`;
@@ -391,12 +418,13 @@ ${tls ? `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n` 
     return token;
   };
   const call = async (repo: string, url: URL, o: { method: string; headers?: Record<string, string>; body?: Buffer }): Promise<Reply> => {
-    let challenge: string | undefined = tokens.has(repo) ? 'Bearer' : undefined;
+    let challenge: string | undefined = tokens.has(repo) ? 'Bearer' : learned;
     for (let attempt = 0; attempt < 2; attempt++) {
       const a = attempt === 0 && !challenge ? undefined : await authHeader(repo, challenge);
       const r = await request(url, { method: o.method, headers: { ...o.headers, ...(a ? { authorization: a } : {}) }, body: o.body, ca: caPem });
       if (r.status !== 401) return r;
       challenge = r.headers['www-authenticate'] as string | undefined;
+      learned = challenge;
       tokens.delete(repo);
     }
     throw new Error(`push to ${url.href}: unauthorized`);
@@ -404,6 +432,7 @@ ${tls ? `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n` 
   const base = `${scheme}://${host}/v2`;
   const pushBlob = async (repo: string, blob: Buffer) => {
     const digest = sha256(blob);
+    // The HEAD (no body) learns the auth scheme before any body is sent.
     const head = await call(repo, new URL(`${base}/${repo}/blobs/${digest}`), { method: 'HEAD' });
     if (head.status === 200) return;
     const start = await call(repo, new URL(`${base}/${repo}/blobs/uploads/`), { method: 'POST', headers: { 'content-length': '0' } });
@@ -429,6 +458,7 @@ ${tls ? `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n` 
       for (const img of images) await push(repo, img);
       await pushManifest(repo, tag, index.mediaType, index.bytes);
     },
+    unauthorizedUploads: () => readFileSync(logFile, 'utf8').split('\n').filter((l) => /"(?:PUT|PATCH) \/v2\/[^ ]+ HTTP\/[0-9.]+" 401 /.test(l)).length,
     blobGets: () => readFileSync(logFile, 'utf8').split('\n').filter((l) => /"GET \/v2\/[^ ]+\/blobs\/sha256:[0-9a-f]{64} HTTP/.test(l) && / 200 /.test(l)).length,
     stop,
   };
@@ -440,6 +470,8 @@ export interface FakeRegistry {
   host: string;
   /** Requests for each path, counted. */
   hits: Map<string, number>;
+  /** Blob responses: digest, bytes handed to the socket, and whether the whole blob went out. */
+  served: Array<{ digest: string; bytes: number; complete: boolean }>;
   stop(): Promise<void>;
 }
 
@@ -448,8 +480,15 @@ export interface FakeRegistry {
  * with no check that a blob matches its name (docker-registry would refuse to store such a
  * blob). `cut` blobs are sent halfway and then the connection is dropped.
  */
-export async function startFakeRegistry(repo: string, content: { manifests: Record<string, { mediaType: string; bytes: Buffer }>; blobs: Record<string, Buffer>; cut?: Set<string> }): Promise<FakeRegistry> {
+export async function startFakeRegistry(repo: string, content: {
+  manifests: Record<string, { mediaType: string; bytes: Buffer }>;
+  blobs: Record<string, Buffer>;
+  cut?: Set<string>;
+  /** Blobs sent without Content-Length, 64 KiB at a time as the client reads them. */
+  chunked?: Set<string>;
+}): Promise<FakeRegistry> {
   const hits = new Map<string, number>();
+  const served: FakeRegistry['served'] = [];
   const server = http.createServer((req, res) => {
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
@@ -470,6 +509,29 @@ export async function startFakeRegistry(repo: string, content: { manifests: Reco
         res.write(blob.subarray(0, blob.length >> 1), () => setTimeout(() => res.destroy(), 20));
         return;
       }
+      if (content.chunked?.has(m[2]!)) {
+        const record = { digest: m[2]!, bytes: 0, complete: false };
+        served.push(record);
+        res.writeHead(200);
+        let off = 0;
+        const pump = () => {
+          while (off < blob.length && !res.destroyed) {
+            const chunk = blob.subarray(off, off + 65536);
+            off += chunk.length;
+            record.bytes += chunk.length;
+            if (!res.write(chunk)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          if (off >= blob.length && !res.destroyed) res.end();
+        };
+        res.on('finish', () => {
+          record.complete = true;
+        });
+        pump();
+        return;
+      }
       res.writeHead(200, { 'content-length': blob.length }).end(blob);
       return;
     }
@@ -480,6 +542,7 @@ export async function startFakeRegistry(repo: string, content: { manifests: Reco
   return {
     host: `127.0.0.1:${port}`,
     hits,
+    served,
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -44,6 +44,11 @@ after(async () => {
 });
 
 describe('Basic auth (htpasswd)', () => {
+  it('the test pushes never send a blob without credentials (the registry would close the connection under it)', () => {
+    assert.equal(basicReg.unauthorizedUploads(), 0);
+    assert.equal(tokenReg.unauthorizedUploads(), 0);
+  });
+
   it('refuses anonymous pulls and wrong passwords', async () => {
     await assert.rejects(new Puller(store(), cfg(basicReg)).pull(`${basicReg.host}/private/app:v1`), unauthorized);
     await assert.rejects(new Puller(store(), cfg(basicReg)).pull(`${basicReg.host}/private/app:v1`, { auth: { username: 'alice', password: 'nope' } }), unauthorized);
