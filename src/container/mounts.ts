@@ -2,7 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { invalidArgument } from '../errors.js';
 import { MountPropagation } from '../gen/runtime/v1/api.js';
 import type { OciMount } from '../oci/spec-types.js';
-import type { PodFiles } from '../sandbox/pod-files.js';
+import type { PodFiles } from '../pod/files.js';
 import type { ContainerMount } from '../store/types.js';
 
 const PROPAGATION: Record<number, string> = {

@@ -5,7 +5,8 @@ import { alreadyExists, invalidArgument, notFound, withContext } from '../errors
 import { NamespaceMode, PodSandboxConfig, Protocol } from '../gen/runtime/v1/api.js';
 import { logger, stopwatch, type Logger } from '../log/logger.js';
 import { createPinnedNetns, removePinnedNetns } from '../network/netns.js';
-import type { PodNetworkRequest, PodNetworkResult, PortMapping } from '../network/types.js';
+import type { PodNetworkResult, PortMapping } from '../network/types.js';
+import { podNetworkRequest } from '../pod/network-request.js';
 import { runtimeDefaultSeccomp } from '../oci/seccomp-default.js';
 import { loadLocalhostSeccomp, seccompChoice } from '../oci/security.js';
 import { buildSpec } from '../oci/spec.js';
@@ -17,20 +18,9 @@ import { requestDigest } from '../store/request-digest.js';
 import { Rollback } from '../store/rollback.js';
 import type { SandboxRecord } from '../store/types.js';
 import { writePodFiles } from './pod-files.js';
-import { sandboxCgroupsPath } from './cgroups.js';
+import { sandboxCgroupsPath } from '../pod/cgroups.js';
 
 const SUPPORTED_HANDLERS = new Set(['', 'runc']);
-
-export function podNetworkRequest(record: SandboxRecord): PodNetworkRequest {
-  return {
-    podId: record.id,
-    podName: record.name,
-    podNamespace: record.namespace,
-    podUid: record.uid,
-    netnsPath: record.netnsPath,
-    portMappings: record.portMappings,
-  };
-}
 
 const PROTOCOLS: Record<number, PortMapping['protocol']> = {
   [Protocol.TCP]: 'tcp',
