@@ -1,12 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { invalidArgument } from '../errors.js';
 import { findInLayers } from '../image/layers.js';
-
-export interface ProcessUser {
-  uid: number;
-  gid: number;
-  additionalGids: number[];
-}
+import type { ProcessUser } from '../oci/spec/types.js';
 
 interface PasswdEntry {
   name: string;

@@ -7,10 +7,10 @@ import { logger, stopwatch, type Logger } from '../log/logger.js';
 import { createPinnedNetns, removePinnedNetns } from '../network/netns.js';
 import type { PodNetworkResult, PortMapping } from '../network/types.js';
 import { podNetworkRequest } from '../pod/network-request.js';
-import { runtimeDefaultSeccomp } from '../oci/seccomp-default.js';
-import { loadLocalhostSeccomp, seccompChoice } from '../oci/security.js';
-import { buildSpec } from '../oci/spec.js';
-import type { OciNamespace } from '../oci/spec-types.js';
+import { nodeFacts } from '../oci/node-facts.js';
+import { loadLocalhostSeccomp } from '../oci/seccomp-localhost.js';
+import { pauseSpec } from '../oci/spec/pause.js';
+import { podSeccompChoice } from '../oci/spec/security.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { newId, nowNs } from '../store/clock.js';
 import { sandboxNameKey } from '../store/name-index.js';
@@ -150,35 +150,16 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     }
 
     const layers = ctx.images.layerDirs(pauseImage);
-    const podSecurity = config.linux?.securityContext;
-    const pauseUser = pauseImage.config.user.split(':').map((n: string) => Number.parseInt(n, 10));
-    const podNamespaces: OciNamespace[] = [];
-    if (!hostNetwork) podNamespaces.push({ type: 'network', path: record.netnsPath }, { type: 'uts' });
-    if (namespaces.ipc !== NamespaceMode.NODE) podNamespaces.push({ type: 'ipc' });
-    if (namespaces.pid !== NamespaceMode.NODE) podNamespaces.push({ type: 'pid' });
-    const spec = buildSpec({
+    const seccomp = podSeccompChoice({ config });
+    const spec = pauseSpec({
+      config,
+      image: pauseImage.config,
+      pod: { id, hostname: record.hostname, namespaces, netnsPath: record.netnsPath },
+      node: nodeFacts(ctx.minOomScoreAdj),
       rootfs: layers[layers.length - 1]!,
-      readonlyRootfs: true,
-      args: [...pauseImage.config.entrypoint, ...pauseImage.config.cmd],
-      env: pauseImage.config.env,
-      cwd: '/',
-      // The pod's security context decides who pause runs as; the pause image's USER otherwise.
-      uid: podSecurity?.runAsUser ? Number(podSecurity.runAsUser.value) : Number.isFinite(pauseUser[0]) ? pauseUser[0]! : 65535,
-      gid: podSecurity?.runAsGroup ? Number(podSecurity.runAsGroup.value) : Number.isFinite(pauseUser[1]) ? pauseUser[1]! : 65535,
-      additionalGids: (podSecurity?.supplementalGroups ?? []).map(Number),
-      namespaces: podNamespaces,
       cgroupsPath: sandboxCgroupsPath(record),
-      hostname: hostNetwork || !config.hostname ? undefined : record.hostname,
-      mounts: [],
-      terminal: false,
-      sysctl: config.linux?.sysctls,
+      localhostSeccomp: seccomp.kind === 'localhost' ? loadLocalhostSeccomp(seccomp.path) : undefined,
     });
-    // The pause process needs no privilege at all.
-    spec.process.capabilities = { bounding: [], effective: [], permitted: [] };
-    spec.process.noNewPrivileges = true;
-    const seccomp = seccompChoice(podSecurity?.seccomp, podSecurity?.seccompProfilePath ?? '');
-    if (seccomp.kind === 'default') spec.linux.seccomp = runtimeDefaultSeccomp([]);
-    else if (seccomp.kind === 'localhost') spec.linux.seccomp = loadLocalhostSeccomp(seccomp.path);
     const bundle = join(sandboxDir, 'bundle');
     s0 = stopwatch();
     await mkdir(bundle, { mode: 0o700 });
