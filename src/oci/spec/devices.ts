@@ -1,7 +1,13 @@
 import { invalidArgument } from '../../errors.js';
-import type { ContainerSpecInput, SpecOpt } from './types.js';
+import type { ContainerSpecInput, ResolvedDevice, SpecOpt } from './types.js';
 
 const PERMISSIONS = /^[rwm]+$/;
+
+/** A device needs an absolute path in the container and permissions made of r, w and m. */
+export function checkDevice(device: Pick<ResolvedDevice, 'containerPath' | 'hostPath' | 'permissions'>): void {
+  if (!device.containerPath.startsWith('/')) throw invalidArgument(`device path "${device.containerPath}" is not absolute`);
+  if (!PERMISSIONS.test(device.permissions)) throw invalidArgument(`device ${device.hostPath}: permissions "${device.permissions}" are not a mix of r, w and m`);
+}
 
 /**
  * Privileged containers get every device node of the host and may use any device. The request's
@@ -14,8 +20,7 @@ export const withDevices: SpecOpt<ContainerSpecInput> = (spec, input) => {
     resources.devices = [{ allow: true, access: 'rwm' }];
   }
   for (const device of input.devices) {
-    if (!device.containerPath.startsWith('/')) throw invalidArgument(`device path "${device.containerPath}" is not absolute`);
-    if (!PERMISSIONS.test(device.permissions)) throw invalidArgument(`device ${device.hostPath}: permissions "${device.permissions}" are not a mix of r, w and m`);
+    checkDevice(device);
     const { type, major, minor } = device;
     (spec.linux.devices ??= []).push({ path: device.containerPath, type, major, minor, fileMode: device.fileMode, uid: 0, gid: 0 });
     (resources.devices ??= []).push({ allow: true, type, major, minor, access: device.permissions });
