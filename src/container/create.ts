@@ -173,6 +173,9 @@ async function create(
       image: image.config,
       pod: {
         id: sandbox.id,
+        name: sandbox.name,
+        namespace: sandbox.namespace,
+        uid: sandbox.uid,
         hostname: sandbox.hostname,
         privileged: sandbox.privileged,
         namespaces: sandbox.namespaces,

@@ -154,7 +154,16 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     const spec = pauseSpec({
       config,
       image: pauseImage.config,
-      pod: { id, hostname: record.hostname, namespaces, netnsPath: record.netnsPath },
+      pod: {
+        id,
+        name: record.name,
+        namespace: record.namespace,
+        uid: record.uid,
+        logDirectory: record.logDirectory,
+        hostname: record.hostname,
+        namespaces,
+        netnsPath: record.netnsPath,
+      },
       node: nodeFacts(ctx.minOomScoreAdj),
       rootfs: layers[layers.length - 1]!,
       cgroupsPath: sandboxCgroupsPath(record),

@@ -56,6 +56,9 @@ export const PAUSE_IMAGE: ImageConfig = {
 export function pod(extra: Partial<PodFacts> = {}): PodFacts {
   return {
     id: POD_ID,
+    name: 'two-containers',
+    namespace: 'default',
+    uid: '0b5e6a1c-0000-4000-8000-000000000001',
     hostname: 'two-containers',
     privileged: false,
     namespaces: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD },
@@ -117,6 +120,10 @@ export function pauseInput(config: PodSandboxConfig, extra: Partial<PauseSpecInp
     image: PAUSE_IMAGE,
     pod: {
       id: POD_ID,
+      name: config.metadata!.name,
+      namespace: config.metadata!.namespace,
+      uid: config.metadata!.uid,
+      logDirectory: config.logDirectory,
       hostname: config.hostname || 'node-1',
       namespaces: { network, pid: ns?.pid ?? NamespaceMode.CONTAINER, ipc: ns?.ipc ?? NamespaceMode.POD },
       netnsPath: network === NamespaceMode.NODE ? '' : `${STATE}/netns/${POD_ID}`,

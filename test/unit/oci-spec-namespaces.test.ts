@@ -51,6 +51,18 @@ test('pause sets the pod hostname only in a UTS namespace of its own and with on
   assert.equal(pauseSpec(pauseInput(podRequest('web', { linux: { securityContext: { namespaceOptions: { network: NamespaceMode.NODE } } } }))).hostname, undefined);
 });
 
+test('annotations tell the pause process from containers and name the pod', () => {
+  const pause = pauseSpec(pauseInput(podRequest('web'))).annotations!;
+  assert.equal(pause['io.kubernetes.cri.container-type'], 'sandbox');
+  assert.equal(pause['io.kubernetes.cri.sandbox-name'], 'web');
+  assert.equal(pause['io.kubernetes.cri.sandbox-log-directory'], '/var/log/pods/default_web');
+  const container = containerSpec(containerInput(request('app', ['true']))).annotations!;
+  assert.equal(container['io.kubernetes.cri.container-type'], 'container');
+  assert.equal(container['io.kubernetes.cri.container-name'], 'app');
+  assert.equal(container['io.kubernetes.cri.image-name'], 'cricket.local/busybox:latest');
+  assert.equal(container['io.kubernetes.cri.sandbox-id'], pod().id);
+});
+
 test('pod sysctls go to pause; none, no key', () => {
   const spec = pauseSpec(pauseInput(podRequest('p', { linux: { sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' } } })));
   assert.deepEqual(spec.linux.sysctl, { 'net.ipv4.ip_unprivileged_port_start': '0' });

@@ -21,6 +21,10 @@ test('swap and hugepages only where the node can enforce them', () => {
   const req = resourceRequest(LinuxContainerResources.fromPartial({ memoryLimitInBytes: 100n, memorySwapLimitInBytes: 200n, hugepageLimits: [{ pageSize: '2MB', limit: 2097152n }] }));
   assert.deepEqual(ociResources(req, NODE_V1), { memory: { limit: 100 } });
   assert.deepEqual(ociResources(req, NODE_V2), { memory: { limit: 100, swap: 200 }, hugepageLimits: [{ pageSize: '2MB', limit: 2097152 }] });
+  // No swap limit asked for: memory and swap together stay within the memory limit.
+  const noSwap = resourceRequest(LinuxContainerResources.fromPartial({ memoryLimitInBytes: 100n }));
+  assert.deepEqual(ociResources(noSwap, NODE_V2), { memory: { limit: 100, swap: 100 } });
+  assert.deepEqual(ociResources(noSwap, NODE_V1), { memory: { limit: 100 } });
 });
 
 test('unified keys need cgroup v2', () => {

@@ -1,4 +1,5 @@
 import type { OciSpec } from '../spec-types.js';
+import { withPauseAnnotations } from './annotations.js';
 import { skeleton } from './base.js';
 import { withPauseMounts } from './mounts.js';
 import { withPauseHostname, withPauseNamespaces, withPauseSysctls } from './namespaces.js';
@@ -13,6 +14,7 @@ export const PAUSE_SPEC: readonly SpecOpt<PauseSpecInput>[] = [
   withPauseUser,
   withPauseHostname,
   withPauseMounts,
+  withPauseAnnotations,
   withPauseNamespaces,
   withPauseCgroupsPath,
   withPauseSysctls,

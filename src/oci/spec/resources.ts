@@ -15,7 +15,9 @@ export function ociResources(req: ResourceRequest, node: Pick<NodeFacts, 'cgroup
   if (Object.keys(cpu).length) resources.cpu = cpu;
   if (req.memoryLimitInBytes) {
     resources.memory = { limit: req.memoryLimitInBytes };
-    if (req.memorySwapLimitInBytes && node.swap) resources.memory.swap = req.memorySwapLimitInBytes;
+    // Without a swap limit of its own, memory and swap together may not pass the memory limit:
+    // a container does not swap unless asked to, as Kubernetes expects.
+    if (node.swap) resources.memory.swap = req.memorySwapLimitInBytes || req.memoryLimitInBytes;
   }
   if (req.hugepageLimits.length && node.hugetlb) resources.hugepageLimits = req.hugepageLimits.map((h) => ({ ...h }));
   if (Object.keys(req.unified).length) {

@@ -22,6 +22,10 @@ export interface NodeFacts {
 /** What a container's spec needs to know about its pod. */
 export interface PodFacts {
   id: string;
+  /** The pod's metadata, named in the bundle's annotations. */
+  name: string;
+  namespace: string;
+  uid: string;
   /** The pod's hostname (also the node's name for pods without one). */
   hostname: string;
   privileged: boolean;
@@ -84,7 +88,7 @@ export interface PauseSpecInput {
   config: PodSandboxConfig;
   image: ImageConfig;
   /** The pod's id, hostname and namespaces as on its record. */
-  pod: Omit<PodFacts, 'pausePid' | 'privileged'>;
+  pod: Omit<PodFacts, 'pausePid' | 'privileged'> & { logDirectory: string };
   node: NodeFacts;
   /** The pause image's (read-only) root. */
   rootfs: string;
