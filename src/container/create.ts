@@ -7,36 +7,24 @@ import { logger, stopwatch } from '../log/logger.js';
 import { createWithConmon } from '../oci/conmon.js';
 import { processStart } from '../process/identity.js';
 import { verifiedPid } from '../process/verified-pid.js';
-import { ociResources, resourceRequest } from '../oci/resources.js';
-import { applySecurityContext } from '../oci/security.js';
-import { buildSpec } from '../oci/spec.js';
-import type { OciNamespace } from '../oci/spec-types.js';
+import { hostDevices } from '../oci/host-devices.js';
+import { nodeFacts } from '../oci/node-facts.js';
+import { resourceRequest } from '../oci/resources.js';
+import { containerSeccompChoice } from '../oci/spec/security.js';
+import { containerSpec } from '../oci/spec/container.js';
+import { containerPidMode } from '../oci/spec/namespaces.js';
+import { loadLocalhostSeccomp } from '../oci/seccomp-localhost.js';
 import type { RuntimeContext } from '../runtime-context.js';
-import { containerCgroupsPath } from '../sandbox/cgroups.js';
-import { podFilePaths } from '../sandbox/pod-files.js';
+import { containerCgroupsPath } from '../pod/cgroups.js';
+import { podFilePaths } from '../pod/files.js';
 import { newId, nowNs } from '../store/clock.js';
 import { containerNameKey } from '../store/name-index.js';
 import { requestDigest } from '../store/request-digest.js';
 import { Rollback } from '../store/rollback.js';
 import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
-import { containerArgs, containerEnv } from './command.js';
-import { addDevices } from './devices.js';
-import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
+import { resolveDevices } from './devices.js';
+import { ensureMountSources } from './mounts.js';
 import { resolveUser } from './user.js';
-
-/** The namespaces a container shares with its pod, joined by path from the pause process. */
-export function containerNamespaces(sandbox: SandboxRecord, pidMode: number, targetPid: number): OciNamespace[] {
-  const pauseNs = (ns: string) => `/proc/${sandbox.pausePid}/ns/${ns}`;
-  const list: OciNamespace[] = [];
-  if (sandbox.namespaces.network !== NamespaceMode.NODE) {
-    list.push({ type: 'network', path: sandbox.netnsPath }, { type: 'uts', path: pauseNs('uts') });
-  }
-  if (sandbox.namespaces.ipc !== NamespaceMode.NODE) list.push({ type: 'ipc', path: pauseNs('ipc') });
-  if (pidMode === NamespaceMode.POD) list.push({ type: 'pid', path: pauseNs('pid') });
-  else if (pidMode === NamespaceMode.TARGET) list.push({ type: 'pid', path: `/proc/${targetPid}/ns/pid` });
-  else if (pidMode === NamespaceMode.CONTAINER) list.push({ type: 'pid' });
-  return list;
-}
 
 /**
  * CreateContainer: overlay rootfs from the image, config.json from the request and the image,
@@ -108,10 +96,9 @@ async function create(
     throw invalidArgument(`container ${meta.name}: run_as_group needs run_as_user or run_as_username`);
   }
   const resources = config.linux?.resources ? resourceRequest(config.linux.resources) : undefined;
-  const pidMode = security?.namespaceOptions?.pid ?? sandbox.namespaces.pid;
   let targetPid = 0;
   let target: ContainerRecord | undefined;
-  if (pidMode === NamespaceMode.TARGET) {
+  if (containerPidMode({ config, pod: sandbox }) === NamespaceMode.TARGET) {
     const targetId = security?.namespaceOptions?.targetId ?? '';
     target = ctx.containers.find(targetId);
     if (!target || target.sandboxId !== sandbox.id) throw notFound(`PID namespace target container "${targetId}" not found in pod ${sandbox.id}`);
@@ -179,33 +166,37 @@ async function create(
       runAsGroup: security?.runAsGroup?.value !== undefined ? Number(security.runAsGroup.value) : undefined,
       supplementalGroups: security?.supplementalGroups?.map(Number),
     });
-    const readonlyRootfs = security?.readonlyRootfs ?? false;
-    const files = podFilePaths(ctx.paths.sandboxDir(sandbox.id));
-    const ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
+    // What the spec needs from the host is read here; the spec itself is computed, not patched.
+    await ensureMountSources(config.mounts);
+    const seccomp = containerSeccompChoice(security);
     // Checked right before the paths to its namespaces go into the spec.
     const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => ctx.runc.livePid(sandbox.id));
     if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => ctx.runc.livePid(target!.id));
-    const spec = buildSpec({
+    const spec = containerSpec({
+      id,
+      config,
+      image: image.config,
+      pod: {
+        id: sandbox.id,
+        name: sandbox.name,
+        namespace: sandbox.namespace,
+        uid: sandbox.uid,
+        hostname: sandbox.hostname,
+        privileged: sandbox.privileged,
+        namespaces: sandbox.namespaces,
+        netnsPath: sandbox.netnsPath,
+        pausePid,
+      },
+      node: nodeFacts(ctx.minOomScoreAdj),
       rootfs,
-      readonlyRootfs,
-      args: containerArgs(image.config, config.command, config.args),
-      env: containerEnv(image.config, config.envs.map((e) => ({ key: e.key, value: Buffer.from(e.value).toString('utf8') })), sandbox.hostname),
-      cwd: config.workingDir || image.config.workingDir || '/',
-      uid: user.uid,
-      gid: user.gid,
-      additionalGids: user.additionalGids,
-      namespaces: containerNamespaces({ ...sandbox, pausePid }, pidMode, targetPid),
+      podFiles: podFilePaths(ctx.paths.sandboxDir(sandbox.id)),
       cgroupsPath: containerCgroupsPath(sandbox, id),
-      mounts: ociMounts,
-      terminal: config.tty,
-      oomScoreAdj: resources ? Math.max(resources.oomScoreAdj, ctx.minOomScoreAdj) : undefined,
-      annotations: { 'io.kubernetes.cri.sandbox-id': sandbox.id, 'io.kubernetes.cri.container-name': meta.name },
+      user,
+      targetPid,
+      devices: await resolveDevices(config.devices),
+      hostDevices: security?.privileged && sandbox.privileged ? hostDevices() : [],
+      localhostSeccomp: seccomp.kind === 'localhost' ? loadLocalhostSeccomp(seccomp.path) : undefined,
     });
-    applySecurityContext(spec, { context: security, sandboxPrivileged: sandbox.privileged });
-    if (resources) spec.linux.resources = { ...spec.linux.resources, ...ociResources(resources) };
-    await addDevices(spec, config.devices);
-    const propagation = rootfsPropagation(mounts);
-    if (propagation) spec.linux.rootfsPropagation = propagation;
     await ctx.runc.writeBundle(dir, spec);
 
     const conmonLog = logPath || join(dir, 'output.log');

@@ -2,7 +2,7 @@ import { notFound } from '../errors.js';
 import { ContainerState, Signal, signalFromJSON, type Container, type ContainerFilter, type ContainerStatus, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import type { ResourceRequest } from '../oci/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
-import { matchesLabels } from '../sandbox/status.js';
+import { matchesLabels } from '../pod/labels.js';
 import type { ContainerRecord } from '../store/types.js';
 
 const STATES: Record<ContainerRecord['state'], ContainerState> = {

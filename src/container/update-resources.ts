@@ -1,7 +1,9 @@
 import { failedPrecondition, notFound, withContext } from '../errors.js';
 import type { LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import { logger, stopwatch } from '../log/logger.js';
-import { ociResources, resourceRequest } from '../oci/resources.js';
+import { nodeFacts } from '../oci/node-facts.js';
+import { resourceRequest } from '../oci/resources.js';
+import { ociResources } from '../oci/spec/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
 
 /** UpdateContainerResources: new cgroup limits for a created or running container. */
@@ -9,7 +11,7 @@ export async function updateContainerResources(ctx: RuntimeContext, containerId:
   const found = ctx.containers.find(containerId);
   if (!found) throw notFound(`container ${containerId} not found`);
   const request = resourceRequest(linux);
-  const resources = ociResources(request);
+  const resources = ociResources(request, nodeFacts(ctx.minOomScoreAdj));
   const t = stopwatch();
   await ctx.locks.run(found.id, async () => {
     const record = ctx.containers.get(found.id);

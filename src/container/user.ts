@@ -1,11 +1,6 @@
 import { invalidArgument } from '../errors.js';
 import { readImageFile } from '../image/image-file.js';
-
-export interface ProcessUser {
-  uid: number;
-  gid: number;
-  additionalGids: number[];
-}
+import type { ProcessUser } from '../oci/spec/types.js';
 
 interface PasswdEntry {
   name: string;

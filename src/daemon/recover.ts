@@ -4,7 +4,7 @@ import { unmountRootfs } from '../image/rootfs.js';
 import { logger } from '../log/logger.js';
 import { listPinned, removePinnedNetns } from '../network/netns.js';
 import type { RuntimeContext } from '../runtime-context.js';
-import { podNetworkRequest } from '../sandbox/run.js';
+import { podNetworkRequest } from '../pod/network-request.js';
 
 /**
  * Brings the records in line with reality after cricket (re)starts, possibly after being killed

@@ -1,7 +1,5 @@
 import { invalidArgument } from '../errors.js';
 import type { LinuxContainerResources } from '../gen/runtime/v1/api.js';
-import { cgroupHost } from './cgroup-host.js';
-import type { OciResources } from './spec-types.js';
 
 /** Plain, JSON-safe copy of the CRI resources, for records and ContainerStatus. */
 export interface ResourceRequest {
@@ -41,27 +39,4 @@ export function resourceRequest(r: LinuxContainerResources): ResourceRequest {
     hugepageLimits: r.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: num(h.limit, `hugepage limit ${h.pageSize}`) })),
     unified: { ...r.unified },
   };
-}
-
-/** The OCI form of a resource request, holding only what this host's cgroups can enforce. */
-export function ociResources(req: ResourceRequest): OciResources {
-  const host = cgroupHost();
-  const resources: OciResources = {};
-  const cpu: NonNullable<OciResources['cpu']> = {};
-  if (req.cpuShares) cpu.shares = req.cpuShares;
-  if (req.cpuQuota) cpu.quota = req.cpuQuota;
-  if (req.cpuPeriod) cpu.period = req.cpuPeriod;
-  if (req.cpusetCpus) cpu.cpus = req.cpusetCpus;
-  if (req.cpusetMems) cpu.mems = req.cpusetMems;
-  if (Object.keys(cpu).length) resources.cpu = cpu;
-  if (req.memoryLimitInBytes) {
-    resources.memory = { limit: req.memoryLimitInBytes };
-    if (req.memorySwapLimitInBytes && host.swap) resources.memory.swap = req.memorySwapLimitInBytes;
-  }
-  if (req.hugepageLimits.length && host.hugetlb) resources.hugepageLimits = req.hugepageLimits;
-  if (Object.keys(req.unified).length) {
-    if (host.version !== 2) throw invalidArgument('unified cgroup resources need cgroup v2; this node runs cgroup v1');
-    resources.unified = req.unified;
-  }
-  return resources;
 }

@@ -51,7 +51,7 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   rootfsPropagation?: string;
-  devices?: { path: string; type: string; major: number; minor: number; fileMode?: number; uid?: number; gid?: number }[];
+  devices?: OciDevice[];
   seccomp?: unknown;
 }
 
@@ -62,4 +62,15 @@ export interface OciResources {
   pids?: { limit: number };
   hugepageLimits?: { pageSize: string; limit: number }[];
   unified?: Record<string, string>;
+}
+
+/** A device node the container gets. */
+export interface OciDevice {
+  path: string;
+  type: string;
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
 }

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { podFilePaths, type PodFiles } from '../pod/files.js';
 
 export interface DnsSettings {
   servers: string[];
@@ -7,20 +7,6 @@ export interface DnsSettings {
   options: string[];
 }
 
-/** The files every container of a pod shares: /etc/resolv.conf, /etc/hostname, /etc/hosts. */
-export interface PodFiles {
-  resolvConf: string;
-  hostname: string;
-  hosts: string;
-}
-
-export function podFilePaths(sandboxDir: string): PodFiles {
-  return {
-    resolvConf: join(sandboxDir, 'resolv.conf'),
-    hostname: join(sandboxDir, 'hostname'),
-    hosts: join(sandboxDir, 'hosts'),
-  };
-}
 
 export function renderResolvConf(dns: DnsSettings): string {
   const lines: string[] = [];

@@ -5,11 +5,12 @@ import { alreadyExists, invalidArgument, notFound, withContext } from '../errors
 import { NamespaceMode, PodSandboxConfig, Protocol } from '../gen/runtime/v1/api.js';
 import { logger, stopwatch, type Logger } from '../log/logger.js';
 import { createPinnedNetns, removePinnedNetns } from '../network/netns.js';
-import type { PodNetworkRequest, PodNetworkResult, PortMapping } from '../network/types.js';
-import { runtimeDefaultSeccomp } from '../oci/seccomp-default.js';
-import { loadLocalhostSeccomp, seccompChoice } from '../oci/security.js';
-import { buildSpec } from '../oci/spec.js';
-import type { OciNamespace } from '../oci/spec-types.js';
+import type { PodNetworkResult, PortMapping } from '../network/types.js';
+import { podNetworkRequest } from '../pod/network-request.js';
+import { nodeFacts } from '../oci/node-facts.js';
+import { loadLocalhostSeccomp } from '../oci/seccomp-localhost.js';
+import { pauseSpec } from '../oci/spec/pause.js';
+import { podSeccompChoice } from '../oci/spec/security.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { newId, nowNs } from '../store/clock.js';
 import { sandboxNameKey } from '../store/name-index.js';
@@ -17,21 +18,10 @@ import { requestDigest } from '../store/request-digest.js';
 import { Rollback } from '../store/rollback.js';
 import type { SandboxRecord } from '../store/types.js';
 import { writePodFiles } from './pod-files.js';
-import { sandboxCgroupsPath } from './cgroups.js';
+import { sandboxCgroupsPath } from '../pod/cgroups.js';
 import { processStart } from '../process/identity.js';
 
 const SUPPORTED_HANDLERS = new Set(['', 'runc']);
-
-export function podNetworkRequest(record: SandboxRecord): PodNetworkRequest {
-  return {
-    podId: record.id,
-    podName: record.name,
-    podNamespace: record.namespace,
-    podUid: record.uid,
-    netnsPath: record.netnsPath,
-    portMappings: record.portMappings,
-  };
-}
 
 const PROTOCOLS: Record<number, PortMapping['protocol']> = {
   [Protocol.TCP]: 'tcp',
@@ -161,35 +151,25 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     }
 
     const layers = ctx.images.layerDirs(pauseImage);
-    const podSecurity = config.linux?.securityContext;
-    const pauseUser = pauseImage.config.user.split(':').map((n: string) => Number.parseInt(n, 10));
-    const podNamespaces: OciNamespace[] = [];
-    if (!hostNetwork) podNamespaces.push({ type: 'network', path: record.netnsPath }, { type: 'uts' });
-    if (namespaces.ipc !== NamespaceMode.NODE) podNamespaces.push({ type: 'ipc' });
-    if (namespaces.pid !== NamespaceMode.NODE) podNamespaces.push({ type: 'pid' });
-    const spec = buildSpec({
+    const seccomp = podSeccompChoice({ config });
+    const spec = pauseSpec({
+      config,
+      image: pauseImage.config,
+      pod: {
+        id,
+        name: record.name,
+        namespace: record.namespace,
+        uid: record.uid,
+        logDirectory: record.logDirectory,
+        hostname: record.hostname,
+        namespaces,
+        netnsPath: record.netnsPath,
+      },
+      node: nodeFacts(ctx.minOomScoreAdj),
       rootfs: layers[layers.length - 1]!,
-      readonlyRootfs: true,
-      args: [...pauseImage.config.entrypoint, ...pauseImage.config.cmd],
-      env: pauseImage.config.env,
-      cwd: '/',
-      // The pod's security context decides who pause runs as; the pause image's USER otherwise.
-      uid: podSecurity?.runAsUser ? Number(podSecurity.runAsUser.value) : Number.isFinite(pauseUser[0]) ? pauseUser[0]! : 65535,
-      gid: podSecurity?.runAsGroup ? Number(podSecurity.runAsGroup.value) : Number.isFinite(pauseUser[1]) ? pauseUser[1]! : 65535,
-      additionalGids: (podSecurity?.supplementalGroups ?? []).map(Number),
-      namespaces: podNamespaces,
       cgroupsPath: sandboxCgroupsPath(record),
-      hostname: hostNetwork || !config.hostname ? undefined : record.hostname,
-      mounts: [],
-      terminal: false,
-      sysctl: config.linux?.sysctls,
+      localhostSeccomp: seccomp.kind === 'localhost' ? loadLocalhostSeccomp(seccomp.path) : undefined,
     });
-    // The pause process needs no privilege at all.
-    spec.process.capabilities = { bounding: [], effective: [], permitted: [] };
-    spec.process.noNewPrivileges = true;
-    const seccomp = seccompChoice(podSecurity?.seccomp, podSecurity?.seccompProfilePath ?? '');
-    if (seccomp.kind === 'default') spec.linux.seccomp = runtimeDefaultSeccomp([]);
-    else if (seccomp.kind === 'localhost') spec.linux.seccomp = loadLocalhostSeccomp(seccomp.path);
     const bundle = join(sandboxDir, 'bundle');
     s0 = stopwatch();
     await mkdir(bundle, { mode: 0o700 });

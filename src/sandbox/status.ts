@@ -6,6 +6,7 @@ import {
   type PodSandboxFilter,
   type PodSandboxStatus,
 } from '../gen/runtime/v1/api.js';
+import { matchesLabels } from '../pod/labels.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { SandboxRecord } from '../store/types.js';
 
@@ -45,11 +46,6 @@ export function podSandboxStatus(ctx: RuntimeContext, sandboxId: string): PodSan
     annotations: record.annotations,
     runtimeHandler: record.runtimeHandler,
   };
-}
-
-export function matchesLabels(labels: Record<string, string>, selector: Record<string, string>): boolean {
-  for (const [key, value] of Object.entries(selector)) if (labels[key] !== value) return false;
-  return true;
 }
 
 /** Served from memory: kubelet lists every second. */

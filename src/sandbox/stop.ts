@@ -6,7 +6,7 @@ import { signalProcess, waitProcessExit } from '../process/identity.js';
 import { removePinnedNetns } from '../network/netns.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { nowNs } from '../store/clock.js';
-import { podNetworkRequest } from './run.js';
+import { podNetworkRequest } from '../pod/network-request.js';
 
 const PAUSE_EXIT_WAIT_MS = 2000;
 

@@ -9,8 +9,8 @@ import type {
   PodSandboxStatsFilter,
 } from '../gen/runtime/v1/api.js';
 import type { RuntimeContext } from '../runtime-context.js';
-import { containerCgroupsPath, sandboxCgroupsPath } from '../sandbox/cgroups.js';
-import { matchesLabels } from '../sandbox/status.js';
+import { containerCgroupsPath, sandboxCgroupsPath } from '../pod/cgroups.js';
+import { matchesLabels } from '../pod/labels.js';
 import { nowNs } from '../store/clock.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
 import { cgroupUsage, type CgroupUsage } from './cgroup-usage.js';

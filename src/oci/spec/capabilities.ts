@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from '../../errors.js';
 
 /** Linux capabilities by bit number (linux/capability.h). */
-const BY_BIT = [
+export const CAPABILITIES_BY_BIT: readonly string[] = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
   'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
   'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE',
@@ -11,7 +10,12 @@ const BY_BIT = [
   'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
   'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
-const KNOWN = new Set(BY_BIT);
+const KNOWN = new Set(CAPABILITIES_BY_BIT);
+
+/** The capabilities whose bits are set in a mask such as /proc/<pid>/status' CapBnd. */
+export function capabilitiesOfMask(mask: bigint): string[] {
+  return CAPABILITIES_BY_BIT.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
 
 /** "net_admin", "NET_ADMIN" and "CAP_NET_ADMIN" all name CAP_NET_ADMIN; anything else is refused. */
 export function normalizeCapability(name: string): string {
@@ -21,31 +25,21 @@ export function normalizeCapability(name: string): string {
   return full;
 }
 
-let bounding: string[] | undefined;
-
-/**
- * "All capabilities" means all that cricket itself may hand out: the bounding set of this
- * process. A host may withhold some (here CAP_SYS_RESOURCE), and asking runc for more fails.
- */
-export function boundingCapabilities(): string[] {
-  if (!bounding) {
-    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'));
-    const mask = BigInt(`0x${line?.split(/\s+/)[1] ?? '0'}`);
-    bounding = BY_BIT.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
-  }
-  return bounding;
-}
-
 /**
  * The capability set from defaults and a CRI add/drop request, applied as other runtimes do:
- * "ALL" in drop starts from nothing, "ALL" in add grants everything, then single adds, then
- * single drops.
+ * "ALL" in drop starts from nothing, "ALL" in add grants everything the node allows, then single
+ * adds, then single drops.
  */
-export function resolveCapabilities(defaults: readonly string[], add: readonly string[], drop: readonly string[]): string[] {
+export function resolveCapabilities(
+  defaults: readonly string[],
+  add: readonly string[],
+  drop: readonly string[],
+  nodeAllows: readonly string[],
+): string[] {
   const dropAll = drop.some((c) => c.toUpperCase() === 'ALL');
   const addAll = add.some((c) => c.toUpperCase() === 'ALL');
   const caps = new Set<string>(dropAll ? [] : defaults);
-  if (addAll) for (const c of boundingCapabilities()) caps.add(c);
+  if (addAll) for (const c of nodeAllows) caps.add(c);
   for (const c of add) if (c.toUpperCase() !== 'ALL') caps.add(normalizeCapability(c));
   for (const c of drop) if (c.toUpperCase() !== 'ALL') caps.delete(normalizeCapability(c));
   return [...caps];
