@@ -4,7 +4,7 @@ import type { ImageStore } from './image/store.js';
 import type { CniNetwork } from './network/cni.js';
 import type { Runc } from './oci/runc.js';
 import type { EventBus } from './store/events.js';
-import type { KeyedMutex } from './store/keyed-mutex.js';
+import type { KeyedQueue } from './store/keyed-queue.js';
 import type { NameIndex } from './store/name-index.js';
 import type { RecordStore } from './store/record-store.js';
 import type { StreamingServer } from './streaming/server.js';
@@ -27,7 +27,7 @@ export interface RuntimeContext {
    * Serialises operations on one pod or container id. Order: a pod's lock before any of its
    * containers' locks.
    */
-  locks: KeyedMutex;
+  locks: KeyedQueue;
   events: EventBus;
   /** cricket's own oom_score_adj: nothing may go below it on this host (see DESIGN.md). */
   minOomScoreAdj: number;

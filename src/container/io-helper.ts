@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nativeTool } from '../process/native-tools.js';
+import { KeyedQueue } from '../store/keyed-queue.js';
 
 /**
  * native/cricket-io.c, built by `npm run build`: the stdio jobs Node cannot do itself —
@@ -17,7 +18,7 @@ export function ioHelper(): string {
 export const CTL_WIN_RESIZE = 1;
 export const CTL_REOPEN_LOGS = 2;
 
-const ctlQueues = new Map<string, Promise<void>>();
+const ctlQueues = new KeyedQueue();
 
 /**
  * Writes one message to conmon's `<bundle>/ctl` FIFO ("TYPE HEIGHT WIDTH\n"). conmon 2.1.6 only
@@ -25,8 +26,7 @@ const ctlQueues = new Map<string, Promise<void>>();
  * time with a short gap. Opening non-blocking fails at once (ENXIO) when conmon is gone.
  */
 export function writeConmonCtl(bundle: string, type: number, height = 0, width = 0): Promise<void> {
-  const previous = ctlQueues.get(bundle) ?? Promise.resolve();
-  const next = previous.then(async () => {
+  return ctlQueues.run(bundle, async () => {
     const fh = await open(join(bundle, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
     try {
       await fh.write(`${type} ${height} ${width}\n`);
@@ -35,10 +35,4 @@ export function writeConmonCtl(bundle: string, type: number, height = 0, width =
     }
     await sleep(20);
   });
-  const tail = next.catch(() => undefined);
-  ctlQueues.set(bundle, tail);
-  void tail.then(() => {
-    if (ctlQueues.get(bundle) === tail) ctlQueues.delete(bundle);
-  });
-  return next;
 }

@@ -16,7 +16,7 @@ import { listenUnix } from '../server/authority.js';
 import { imageService } from '../server/image-service.js';
 import { runtimeService } from '../server/runtime-service.js';
 import { EventBus } from '../store/events.js';
-import { KeyedMutex } from '../store/keyed-mutex.js';
+import { KeyedQueue } from '../store/keyed-queue.js';
 import { NameIndex } from '../store/name-index.js';
 import { RecordStore } from '../store/record-store.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
@@ -64,7 +64,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       podCidrFile: paths.podCidr,
     }),
     runc: new Runc(config.runc, paths.runcRoot, config.toolTimeoutMs),
-    locks: new KeyedMutex(),
+    locks: new KeyedQueue(),
     events: new EventBus(),
     minOomScoreAdj: Number.parseInt(await readFile('/proc/self/oom_score_adj', 'utf8').catch(() => '0'), 10) || 0,
   };

@@ -2,8 +2,10 @@ import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CricketError } from '../errors.js';
 import { processAlive } from '../process/alive.js';
+import { KeyedQueue } from '../store/keyed-queue.js';
 
-const inProcess = new Map<string, Promise<void>>();
+/** Lockers of one file within this process wait in line here before they try the file. */
+const inProcess = new KeyedQueue();
 
 
 /** Removes the lock file when its holder is gone: a dead pid, or no pid written for 10 s. */
@@ -33,15 +35,7 @@ async function removeIfStale(path: string): Promise<string> {
  * Meant for short critical sections (reading and writing an index), not for long work.
  */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const previous = inProcess.get(path) ?? Promise.resolve();
-  let release: () => void = () => {};
-  const mine = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const tail = previous.then(() => mine);
-  inProcess.set(path, tail);
-  await previous;
-  try {
+  return inProcess.run(path, async () => {
     const deadline = Date.now() + timeoutMs;
     let holder = '';
     for (;;) {
@@ -71,8 +65,5 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
     } finally {
       await unlink(path).catch(() => {});
     }
-  } finally {
-    release();
-    if (inProcess.get(path) === tail) inProcess.delete(path);
-  }
+  });
 }

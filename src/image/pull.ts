@@ -9,6 +9,7 @@ import { MAX_CONFIG_BYTES, MEDIA_TYPES, RegistryClient, type Endpoint, type Fetc
 import { parseEndpoint, registryHost, type RegistriesConfig } from './registry-config.js';
 import type { ImageStore, ImportProgress } from './store.js';
 import type { ImageRecord } from './types.js';
+import { SingleFlight } from '../store/keyed-queue.js';
 
 /** CRI's AuthConfig, as kubelet sends it (secrets: never logged). */
 export interface PullAuth {
@@ -84,7 +85,8 @@ export function selectPlatform(entries: Descriptor[]): Descriptor | undefined {
  * (a second caller shares the first one's result), and layers the store has are not fetched.
  */
 export class Puller {
-  private readonly inflight = new Map<string, Promise<PullResult>>();
+  /** Two pulls of one reference at once fetch it once. */
+  private readonly inflight = new SingleFlight<PullResult>();
 
   constructor(
     private readonly store: ImageStore,
@@ -127,12 +129,7 @@ export class Puller {
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     const r = parseReference(ref);
     const key = r.digest ? `${r.name}@${r.digest}` : `${r.name}:${r.tag}`;
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = this.pullOnce(r, key, opts).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
-    }
-    return pending;
+    return this.inflight.run(key, () => this.pullOnce(r, key, opts));
   }
 
   private async pullOnce(r: ImageReference, key: string, opts: PullOptions): Promise<PullResult> {

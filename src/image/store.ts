@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CricketError, failedPrecondition, invalidArgument, isErrno, withContext } from '../errors.js';
 import { processAlive } from '../process/alive.js';
+import { SingleFlight } from '../store/keyed-queue.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { parseImageConfig } from './config.js';
@@ -79,7 +80,7 @@ export type InUseImages = ReadonlySet<string> | (() => ReadonlySet<string>);
 export class ImageStore {
   private images: ImageRecord[] = [];
   private indexKey = '';
-  private readonly inflight = new Map<string, Promise<LayerMeta>>();
+  private readonly inflight = new SingleFlight<LayerMeta>();
 
   private constructor(
     readonly root: string,
@@ -413,22 +414,17 @@ export class ImageStore {
   ): Promise<LayerMeta> {
     const dir = this.layerDir(chainId);
     if (existsSync(join(dir, 'layer.json'))) return readLayerMeta(dir);
-    let pending = this.inflight.get(chainId);
-    if (!pending) {
+    return this.inflight.run(chainId, () => {
       const open = layer.open ?? (async () => {
         if (!layer.path) throw new CricketError('internal', `${what}: no blob to read`);
         return createReadStream(layer.path);
       });
       const blobLabel = layer.path ? basename(layer.path) : (layer.digest ?? what);
       const budget = new UnpackBudget(this.limits, tally);
-      pending = unpackLayer({ open, label: blobLabel, digest: layer.digest, size: layer.size, diffId, chainId, dest: dir, onBytes, budget })
-        .catch((err: unknown) => {
-          throw withContext(what, err);
-        })
-        .finally(() => this.inflight.delete(chainId));
-      this.inflight.set(chainId, pending);
-    }
-    return pending;
+      return unpackLayer({ open, label: blobLabel, digest: layer.digest, size: layer.size, diffId, chainId, dest: dir, onBytes, budget }).catch((err: unknown) => {
+        throw withContext(what, err);
+      });
+    });
   }
 
   private blobPath(digest: string): string {

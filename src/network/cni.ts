@@ -1,4 +1,5 @@
 import { CricketError, failedPrecondition, invalidArgument, withContext } from '../errors.js';
+import { KeyedQueue } from '../store/keyed-queue.js';
 import { logger, stopwatch } from '../log/logger.js';
 import {
   type CniNetworkConfList,
@@ -56,8 +57,8 @@ export class CniNetwork {
   private readonly binDirs: readonly string[];
   private readonly ifName: string;
   private readonly timeoutMs: number;
-  /** The spec forbids concurrent operations on one container; this tail chain enforces it. */
-  private readonly busy = new Map<string, Promise<unknown>>();
+  /** The spec forbids concurrent operations on one container: they wait in line per pod. */
+  private readonly perPod = new KeyedQueue();
   private readonly confDir: string;
   private readonly defaultNetwork: DefaultNetworkOptions | false;
   private readonly confTemplate: string | undefined;
@@ -341,16 +342,8 @@ export class CniNetwork {
     throw failedPrecondition(`pod ${podId}: no CNI network config to run DEL with: ${state.message}`);
   }
 
-  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.busy.get(key) ?? Promise.resolve();
-    const mine = before.catch(() => undefined).then(fn);
-    const tail = mine.catch(() => undefined);
-    this.busy.set(key, tail);
-    try {
-      return await mine;
-    } finally {
-      if (this.busy.get(key) === tail) this.busy.delete(key);
-    }
+  private exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.perPod.run(key, fn);
   }
 }
 

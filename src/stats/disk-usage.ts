@@ -1,5 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SingleFlight } from '../store/keyed-queue.js';
 
 export interface DiskUsage {
   bytes: bigint;
@@ -17,15 +18,11 @@ export function diskUsage(dir: string): Promise<DiskUsage> {
   const hit = cache.get(dir);
   if (hit && Date.now() - hit.at < CACHE_MS) return Promise.resolve(hit.usage);
   // kubelet asks for container and pod stats at once: one walk answers both.
-  let pending = walking.get(dir);
-  if (!pending) {
-    pending = walkUsage(dir).finally(() => walking.delete(dir));
-    walking.set(dir, pending);
-  }
-  return pending;
+  return walking.run(dir, () => walkUsage(dir));
 }
 
-const walking = new Map<string, Promise<DiskUsage>>();
+/** Concurrent readers of one directory share one walk. */
+const walking = new SingleFlight<DiskUsage>();
 
 async function walkUsage(dir: string): Promise<DiskUsage> {
   const usage: DiskUsage = { bytes: 0n, inodes: 0n };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { logger } from '../log/logger.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { deepFreeze } from './freeze.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 export interface RecordStoreOptions<T> {
   /** A secondary key (e.g. the pod of a container) for `byGroup`, kept as records change. */
@@ -21,7 +21,7 @@ export interface RecordStoreOptions<T> {
 export class RecordStore<T extends { id: string }> {
   private readonly records = new Map<string, Readonly<T>>();
   private readonly groups = new Map<string, Set<string>>();
-  private readonly writes = new KeyedMutex();
+  private readonly writes = new KeyedQueue();
 
   private constructor(
     private readonly dir: string,
