@@ -23,6 +23,7 @@ import { containerArgs, containerEnv } from './command.js';
 import { addDevices } from './devices.js';
 import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
 import { resolveUser } from './user.js';
+import { applyRecursiveReadonly, checkRecursiveReadonly } from '../oci/spec/recursive-readonly.js';
 
 /** The namespaces a container shares with its pod, joined by path from the pause process. */
 export function containerNamespaces(sandbox: SandboxRecord, pidMode: number, targetPid: number): OciNamespace[] {
@@ -122,7 +123,10 @@ async function create(
     readonly: m.readonly,
     propagation: m.propagation,
     selinuxRelabel: m.selinuxRelabel,
+    ...(m.recursiveReadOnly ? { recursiveReadOnly: true } : {}),
   }));
+  const runtime = ctx.runtimes.forSandbox(sandbox);
+  checkRecursiveReadonly(mounts, runtime);
   const logPath = sandbox.logDirectory && config.logPath ? join(sandbox.logDirectory, config.logPath) : '';
   const record: ContainerRecord = {
     id,
@@ -183,8 +187,8 @@ async function create(
     const files = podFilePaths(ctx.paths.sandboxDir(sandbox.id));
     const ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
     // Checked right before the paths to its namespaces go into the spec.
-    const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => ctx.runc.livePid(sandbox.id));
-    if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => ctx.runc.livePid(target!.id));
+    const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => runtime.livePid(sandbox.id));
+    if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => runtime.livePid(target!.id));
     const spec = buildSpec({
       rootfs,
       readonlyRootfs,
@@ -206,7 +210,8 @@ async function create(
     await addDevices(spec, config.devices);
     const propagation = rootfsPropagation(mounts);
     if (propagation) spec.linux.rootfsPropagation = propagation;
-    await ctx.runc.writeBundle(dir, spec);
+    applyRecursiveReadonly(spec, mounts, runtime);
+    await runtime.writeBundle(dir, spec);
 
     const conmonLog = logPath || join(dir, 'output.log');
     await mkdir(dirname(conmonLog), { recursive: true });
@@ -218,14 +223,14 @@ async function create(
       logPath: conmonLog,
       exitDir: ctx.paths.exits,
       socketDir: ctx.paths.attach,
-      runcPath: ctx.runc.path,
-      runcRoot: ctx.runc.rootDir,
+      runtimeCommand: runtime.command,
+      runcRoot: runtime.rootDir,
       stdin: config.stdin,
       stdinOnce: config.stdinOnce,
       tty: config.tty,
       timeoutMs: ctx.config.toolTimeoutMs,
     });
-    rollback.add('delete runc container', () => ctx.runc.deleteForce(id));
+    rollback.add('delete runtime container', () => runtime.deleteForce(id));
     record.pid = created.containerPid;
     [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
     record.conmonPid = created.conmonPid;

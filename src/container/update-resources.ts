@@ -3,6 +3,7 @@ import type { LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { ociResources, resourceRequest } from '../oci/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { runtimeOf } from './runtime-of.js';
 
 /** UpdateContainerResources: new cgroup limits for a created or running container. */
 export async function updateContainerResources(ctx: RuntimeContext, containerId: string, linux: LinuxContainerResources): Promise<void> {
@@ -17,8 +18,9 @@ export async function updateContainerResources(ctx: RuntimeContext, containerId:
     if (record.state !== 'running' && record.state !== 'created') {
       throw failedPrecondition(`container ${record.id} is ${record.state}; only a created or running container can be updated`);
     }
-    await ctx.runc.update(record.id, resources).catch((err) => {
-      throw withContext(`UpdateContainerResources ${record.id}: runc update`, err);
+    const runtime = runtimeOf(ctx, record);
+    await runtime.update(record.id, resources).catch((err) => {
+      throw withContext(`UpdateContainerResources ${record.id}: ${runtime.handler} update`, err);
     });
     await ctx.containers.update(record.id, (current) => ({ ...current, resources: request }));
     logger.info({ pod: record.sandboxId, container: record.id, step: 'update-resources', ms: t() }, 'container resources updated');
