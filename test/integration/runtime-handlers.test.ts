@@ -128,7 +128,8 @@ for (const handler of HANDLERS) {
     assert.ok(BigInt(stats.cpu.usage_core_nano_seconds.value) > 0n);
     assert.ok(BigInt(stats.memory.working_set_bytes.value) > 0n);
 
-    await d.cri.runtime.call('StopContainer', { container_id: web, timeout: 10 });
+    // busybox httpd as PID 1 ignores SIGTERM: a short grace, then SIGKILL through the handler.
+    await d.cri.runtime.call('StopContainer', { container_id: web, timeout: 1 });
     const stopped = await containerStatus(d, web);
     assert.equal(stopped.state, 'CONTAINER_EXITED');
     await d.cri.runtime.call('RemoveContainer', { container_id: web });
