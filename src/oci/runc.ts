@@ -39,10 +39,6 @@ export class Runc {
     return this.root;
   }
 
-  get path(): string {
-    return this.binary;
-  }
-
   async writeBundle(bundle: string, spec: OciSpec): Promise<void> {
     const path = join(bundle, 'config.json');
     // The spec holds the container's environment (Secrets among it): root's alone. write(2)'s
