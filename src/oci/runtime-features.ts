@@ -62,6 +62,7 @@ export function parseFeatures(output: string | undefined, kernelOk: boolean): Ha
 
 /** Asks the runtime binary what it supports, once, at start-up. */
 export async function probeFeatures(binary: string, timeoutMs: number): Promise<HandlerFeatures> {
-  const output = await run(binary, ['features'], { timeoutMs }).then((r) => r.stdout, () => undefined);
+  // Asked at start-up: a runtime that hangs here must not hold the daemon for long.
+  const output = await run(binary, ['features'], { timeoutMs: Math.min(timeoutMs, 10_000) }).then((r) => r.stdout, () => undefined);
   return parseFeatures(output, kernelHasMountSetattr());
 }
