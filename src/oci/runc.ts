@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withContext } from '../errors.js';
 import { run, ProgramError } from '../process/run.js';
@@ -90,13 +91,21 @@ export class Runc {
     }
   }
 
-  /** Changes the cgroup limits of a running container (OCI LinuxResources JSON on stdin). */
+  /**
+   * Changes the cgroup limits of a running container (OCI LinuxResources JSON). runc would read
+   * `-` as stdin, crun only opens a path, and /dev/stdin cannot be opened on the socket Node
+   * gives a child: a file in the runtime's own root serves both.
+   */
   async update(id: string, resources: OciResources): Promise<void> {
-    // runc would also take `-`; crun only opens the path it is given.
-    await run(this.command[0]!, [...this.command.slice(1), '--root', this.root, 'update', '--resources', '/dev/stdin', id], {
-      timeoutMs: this.timeoutMs,
-      input: JSON.stringify(resources),
+    const file = join(this.root, `.update-${randomBytes(6).toString('hex')}.json`);
+    await writeFile(file, JSON.stringify(resources), { mode: 0o600 }).catch((err: unknown) => {
+      throw withContext(`writing ${file}`, err);
     });
+    try {
+      await this.call(['update', '--resources', file, id]);
+    } finally {
+      await rm(file, { force: true });
+    }
   }
 
   async state(id: string): Promise<RuncState | undefined> {

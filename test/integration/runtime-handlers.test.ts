@@ -93,7 +93,7 @@ test('an unknown runtime handler is INVALID_ARGUMENT and leaves nothing behind',
 });
 
 for (const handler of HANDLERS) {
-  test(`${handler}: two containers share an emptyDir and the pod IP; exec, stats, stop and remove`, async () => {
+  test(`${handler}: two containers share an emptyDir and the pod IP; exec, stats, update, stop and remove`, async () => {
     const pod = podConfig(d, `pair-${handler}`);
     const { id: podId, ip } = await runPodWith(handler, pod);
     const emptyDir = join(d.dir, 'pods', podId, 'volumes', 'shared');
@@ -129,6 +129,10 @@ for (const handler of HANDLERS) {
     assert.ok(BigInt(stats.memory.working_set_bytes.value) > 0n);
 
     // busybox httpd as PID 1 ignores SIGTERM: a short grace, then SIGKILL through the handler.
+    // UpdateContainerResources reaches the cgroup through the pod's handler.
+    const memoryCgroup = readFileSync(`/proc/${mine.get(web)!.pid}/cgroup`, 'utf8').split('\n').find((l) => /^\d+:memory:/.test(l))!.split(':')[2]!;
+    await d.cri.runtime.call('UpdateContainerResources', { container_id: web, linux: { memory_limit_in_bytes: 96 * 1024 * 1024 } });
+    assert.equal(readFileSync(join('/sys/fs/cgroup/memory', memoryCgroup, 'memory.limit_in_bytes'), 'utf8').trim(), String(96 * 1024 * 1024));
     await d.cri.runtime.call('StopContainer', { container_id: web, timeout: 1 });
     const stopped = await containerStatus(d, web);
     assert.equal(stopped.state, 'CONTAINER_EXITED');
