@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes this Debian host ready to build and run cricket: the Debian packages it drives (runc,
-# conmon, CNI plugins) and builds with (protoc, musl-gcc), and the npm dependencies.
+# crun, conmon, CNI plugins) and builds with (protoc, musl-gcc), and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
