@@ -72,6 +72,13 @@ export async function openRuntimes(config: CricketConfig, paths: StatePaths): Pr
       // Not installed: the node offers runc alone.
     }
   }
+  // Recovery reads each root as one handler's: two handlers on one root would claim each other's.
+  const roots = new Map<string, string>();
+  for (const [name, { root }] of wanted) {
+    const other = roots.get(root);
+    if (other !== undefined) throw new Error(`runtime handlers "${other}" and "${name}" share the state root ${root}; give each its own`);
+    roots.set(root, name);
+  }
   const hybrid = unifiedHoldsControllers();
   const handlers = await Promise.all(
     [...wanted].map(async ([name, { binary, root }]) => {
