@@ -5,6 +5,9 @@ import { startCricket, type TestDaemon } from '../test/harness/cricket.js';
 import { containerConfig, podConfig } from '../test/harness/pods.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 20);
+/** `--runtime-handler NAME`: the RuntimeClass handler every pod runs under ('' is runc). */
+const flag = process.argv.indexOf('--runtime-handler');
+const HANDLER = flag >= 0 ? process.argv[flag + 1] ?? '' : '';
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -34,13 +37,13 @@ async function main(): Promise<void> {
     const call = d.cri.runtime.call.bind(d.cri.runtime);
     // One warm-up pod so that first-call costs (page cache, JIT) are not counted.
     const warm = podConfig(d, 'warm-up');
-    const { pod_sandbox_id: warmId } = await call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: warm });
+    const { pod_sandbox_id: warmId } = await call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: warm, runtime_handler: HANDLER });
     await call('RemovePodSandbox', { pod_sandbox_id: warmId });
     rss.idle = rssMiB(d.pid());
     const pods: string[] = [];
     for (let i = 0; i < PODS; i++) {
       const pod = podConfig(d, `bench-${i}`);
-      const { pod_sandbox_id } = await timed(times.RunPodSandbox!, () => call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: pod }));
+      const { pod_sandbox_id } = await timed(times.RunPodSandbox!, () => call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: pod, runtime_handler: HANDLER }));
       const { container_id } = await timed(times.CreateContainer!, () =>
         call<{ container_id: string }>('CreateContainer', { pod_sandbox_id, config: containerConfig('sleeper', ['sleep', '3600']), sandbox_config: pod }),
       );
@@ -56,7 +59,7 @@ async function main(): Promise<void> {
   } finally {
     await d.stop();
   }
-  console.log(`cricket lifecycle benchmark: ${PODS} pods, busybox image present, one container each`);
+  console.log(`cricket lifecycle benchmark: ${PODS} pods, busybox image present, one container each, runtime handler "${HANDLER || 'runc'}"`);
   console.log('rpc                 median ms   min ms   max ms');
   for (const [rpc, samples] of Object.entries(times)) {
     console.log(`${rpc.padEnd(20)}${median(samples).toFixed(1).padStart(9)}${Math.min(...samples).toFixed(1).padStart(9)}${Math.max(...samples).toFixed(1).padStart(9)}`);

@@ -12,6 +12,11 @@
  *       Bind-mounts SOURCE on TARGET, read-only when "ro" is given.
  *   cricket-mount umount PATH [lazy]
  *       Unmounts PATH; with "lazy", detaches it even while busy.
+ *   cricket-mount without-unified PROGRAM ARGS...
+ *       Runs PROGRAM in a mount namespace of its own (a slave of the host's, so host mounts
+ *       still reach it) from which the cgroup2 hierarchy of a hybrid cgroup host is detached.
+ *       crun refuses that layout when cgroup2 has controllers; without it crun sees a plain
+ *       cgroup v1 host, as runc treats it.
  *
  * Errors are printed on stderr with the failing call and errno text; the exit status is 1.
  */
@@ -22,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 static int fail(const char *what, const char *path) {
     fprintf(stderr, "%s %s: %s\n", what, path, strerror(errno));
@@ -56,11 +62,20 @@ static int cmd_umount(const char *path, int lazy) {
     return 0;
 }
 
+static int cmd_without_unified(char **argv) {
+    if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS) for", argv[0]);
+    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) != 0) return fail("make slave", "/");
+    if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return fail("umount", "/sys/fs/cgroup/unified");
+    execv(argv[0], argv);
+    return fail("exec", argv[0]);
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "without-unified") == 0) return cmd_without_unified(argv + 2);
     if (argc == 3 && strcmp(argv[1], "netns") == 0) return cmd_netns(argv[2]);
     if (argc == 4 && strcmp(argv[1], "overlay") == 0) return cmd_overlay(argv[2], argv[3]);
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "bind") == 0) return cmd_bind(argv[2], argv[3], argc == 5 && strcmp(argv[4], "ro") == 0);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "umount") == 0) return cmd_umount(argv[2], argc == 4 && strcmp(argv[3], "lazy") == 0);
-    fprintf(stderr, "usage: cricket-mount netns PATH | overlay TARGET OPTIONS | bind SOURCE TARGET [ro] | umount PATH [lazy]\n");
+    fprintf(stderr, "usage: cricket-mount netns PATH | overlay TARGET OPTIONS | bind SOURCE TARGET [ro] | umount PATH [lazy] | without-unified PROGRAM ARGS...\n");
     return 2;
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Makes this Debian host ready to build and run cricket: the Debian packages it drives (runc,
-# conmon, CNI plugins) and builds with (protoc, musl-gcc), and the npm dependencies.
+# crun, conmon, CNI plugins) and builds with (protoc, musl-gcc), and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(runc conmon containernetworking-plugins iptables iproute2 util-linux attr
+packages=(runc crun conmon containernetworking-plugins iptables iproute2 util-linux attr
   protobuf-compiler musl-tools make gcc libc6-dev ca-certificates)
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,7 @@ import type { CricketConfig, StatePaths } from './config/config.js';
 import type { ImageLeases } from './image/leases.js';
 import type { ImageStore } from './image/store.js';
 import type { CniNetwork } from './network/cni.js';
-import type { Runc } from './oci/runc.js';
+import type { RuntimeRegistry } from './oci/runtimes.js';
 import type { EventBus } from './store/events.js';
 import type { KeyedQueue } from './store/keyed-queue.js';
 import type { NameIndex } from './store/name-index.js';
@@ -22,7 +22,8 @@ export interface RuntimeContext {
   /** Pod and container names: reserved before anything is made, released on failure or removal. */
   names: NameIndex;
   network: CniNetwork;
-  runc: Runc;
+  /** OCI runtime handlers (runc, crun): pick a pod's with `forSandbox`, never a fixed one. */
+  runtimes: RuntimeRegistry;
   /**
    * Serialises operations on one pod or container id. Order: a pod's lock before any of its
    * containers' locks.

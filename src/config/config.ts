@@ -14,6 +14,8 @@ export interface CricketConfig {
   stateDir: string;
   runc: string;
   conmon: string;
+  /** `[runtimes.NAME]`: OCI runtime handlers beside the default runc (kubelet's RuntimeClass). */
+  runtimes: Record<string, RuntimeHandlerConfig>;
   pauseImage: string;
   cni: {
     confDir: string;
@@ -38,6 +40,16 @@ export interface CricketConfig {
   };
 }
 
+/** One `[runtimes.NAME]` table. */
+export interface RuntimeHandlerConfig {
+  binary: string;
+  /** The runtime's state root; '' for the default, a directory per handler under the state dir. */
+  root: string;
+  /** Only OCI runtimes driven through their command line (runc, crun) exist for now. */
+  type: 'oci';
+  options: { systemdCgroup: boolean };
+}
+
 export const DEFAULT_CONFIG_FILE = '/etc/cricket/config.toml';
 
 export function defaultConfig(): CricketConfig {
@@ -47,6 +59,7 @@ export function defaultConfig(): CricketConfig {
     stateDir: '/run/cricket',
     runc: 'runc',
     conmon: 'conmon',
+    runtimes: {},
     pauseImage: 'cricket.local/pause:built-in',
     cni: {
       confDir: '/etc/cni/net.d',
@@ -114,6 +127,7 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   if (doc.state_dir !== undefined) config.stateDir = str(doc.state_dir, 'state_dir');
   if (doc.runc !== undefined) config.runc = str(doc.runc, 'runc');
   if (doc.conmon !== undefined) config.conmon = str(doc.conmon, 'conmon');
+  if (doc.runtimes !== undefined) config.runtimes = parseRuntimes(doc.runtimes, file);
   if (doc.pause_image !== undefined) config.pauseImage = str(doc.pause_image, 'pause_image');
   if (doc.registries !== undefined) config.registries = parseRegistriesConfig(doc.registries, file);
   if (doc.images !== undefined) config.images = parseImageLimits(doc.images, file);
@@ -135,6 +149,45 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   }
 }
 
+/** Handler names are what kubelet's RuntimeClass calls `handler`: a DNS label. */
+const HANDLER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function parseRuntimes(value: unknown, file: string): Record<string, RuntimeHandlerConfig> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(`config ${file}: runtimes must be a table`);
+  const result: Record<string, RuntimeHandlerConfig> = {};
+  for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
+    const where = `config ${file}: runtimes.${name}`;
+    if (!HANDLER_NAME.test(name)) throw invalidArgument(`${where}: a handler name is a DNS label (lower-case letters, digits, '-')`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidArgument(`${where} must be a table`);
+    const t = raw as Record<string, unknown>;
+    for (const key of Object.keys(t)) {
+      if (!['binary', 'root', 'type', 'options'].includes(key)) throw invalidArgument(`${where}: unknown key ${key}`);
+    }
+    const text = (v: unknown, key: string, dflt: string): string => {
+      if (v === undefined) return dflt;
+      if (typeof v !== 'string') throw invalidArgument(`${where}.${key} must be a string`);
+      return v;
+    };
+    const type = text(t.type, 'type', 'oci');
+    if (type !== 'oci') throw invalidArgument(`${where}.type "${type}" is not supported (only "oci")`);
+    const root = text(t.root, 'root', '');
+    if (root && !root.startsWith('/')) throw invalidArgument(`${where}.root must be an absolute path`);
+    const options = { systemdCgroup: false };
+    if (t.options !== undefined) {
+      if (typeof t.options !== 'object' || t.options === null || Array.isArray(t.options)) throw invalidArgument(`${where}.options must be a table`);
+      for (const [key, v] of Object.entries(t.options as Record<string, unknown>)) {
+        if (key !== 'systemd_cgroup') throw invalidArgument(`${where}.options: unknown option ${key}`);
+        if (typeof v !== 'boolean') throw invalidArgument(`${where}.options.systemd_cgroup must be true or false`);
+        // Pods' cgroups are cgroupfs paths (RuntimeConfig says so to kubelet); a systemd slice
+        // name would need the other driver all the way through.
+        if (v) throw invalidArgument(`${where}.options.systemd_cgroup = true is not supported: cricket drives cgroupfs`);
+      }
+    }
+    result[name] = { binary: text(t.binary, 'binary', name), root, type: 'oci', options };
+  }
+  return result;
+}
+
 /** Paths derived from the two state roots, in one place so every module agrees on them. */
 export function statePaths(config: CricketConfig) {
   return {
@@ -145,6 +198,8 @@ export function statePaths(config: CricketConfig) {
     /** The node's pod CIDR from kubelet, kept across restarts. */
     podCidr: join(config.root, 'network', 'pod-cidr'),
     runcRoot: join(config.stateDir, 'runc'),
+    /** State root of a runtime handler other than runc, unless its config names one. */
+    runtimeRoot: (handler: string) => join(config.stateDir, 'runtimes', handler),
     netns: join(config.stateDir, 'netns'),
     exits: join(config.stateDir, 'exits'),
     attach: join(config.stateDir, 'attach'),

@@ -25,6 +25,7 @@ import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/ty
 import { resolveDevices } from './devices.js';
 import { ensureMountSources } from './mounts.js';
 import { resolveUser } from './user.js';
+import { applyRecursiveReadonly, checkRecursiveReadonly } from '../oci/spec/recursive-readonly.js';
 
 /**
  * CreateContainer: overlay rootfs from the image, config.json from the request and the image,
@@ -109,7 +110,10 @@ async function create(
     readonly: m.readonly,
     propagation: m.propagation,
     selinuxRelabel: m.selinuxRelabel,
+    ...(m.recursiveReadOnly ? { recursiveReadOnly: true } : {}),
   }));
+  const runtime = ctx.runtimes.forSandbox(sandbox);
+  checkRecursiveReadonly(mounts, runtime);
   const logPath = sandbox.logDirectory && config.logPath ? join(sandbox.logDirectory, config.logPath) : '';
   const record: ContainerRecord = {
     id,
@@ -170,8 +174,8 @@ async function create(
     await ensureMountSources(config.mounts);
     const seccomp = containerSeccompChoice(security);
     // Checked right before the paths to its namespaces go into the spec.
-    const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => ctx.runc.livePid(sandbox.id));
-    if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => ctx.runc.livePid(target!.id));
+    const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => runtime.livePid(sandbox.id));
+    if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => runtime.livePid(target!.id));
     const spec = containerSpec({
       id,
       config,
@@ -197,7 +201,8 @@ async function create(
       hostDevices: security?.privileged && sandbox.privileged ? hostDevices() : [],
       localhostSeccomp: seccomp.kind === 'localhost' ? loadLocalhostSeccomp(seccomp.path) : undefined,
     });
-    await ctx.runc.writeBundle(dir, spec);
+    applyRecursiveReadonly(spec, mounts, runtime);
+    await runtime.writeBundle(dir, spec);
 
     const conmonLog = logPath || join(dir, 'output.log');
     await mkdir(dirname(conmonLog), { recursive: true });
@@ -209,14 +214,14 @@ async function create(
       logPath: conmonLog,
       exitDir: ctx.paths.exits,
       socketDir: ctx.paths.attach,
-      runcPath: ctx.runc.path,
-      runcRoot: ctx.runc.rootDir,
+      runtimeCommand: runtime.command,
+      runcRoot: runtime.rootDir,
       stdin: config.stdin,
       stdinOnce: config.stdinOnce,
       tty: config.tty,
       timeoutMs: ctx.config.toolTimeoutMs,
     });
-    rollback.add('delete runc container', () => ctx.runc.deleteForce(id));
+    rollback.add('delete runtime container', () => runtime.deleteForce(id));
     record.pid = created.containerPid;
     [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
     record.conmonPid = created.conmonPid;

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CricketError, failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { logger } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { runtimeOf } from './runtime-of.js';
 import { ioHelper } from './io-helper.js';
 
 export interface ExecOptions {
@@ -82,12 +83,13 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
   const record = runningContainer(ctx, containerId);
   const id = record.id;
   const bundle = ctx.paths.containerDir(id);
+  const runtime = runtimeOf(ctx, record);
   const execId = randomBytes(6).toString('hex');
   const specFile = join(bundle, `exec-${execId}.json`);
   const pidFile = join(bundle, `exec-${execId}.pid`);
   await writeFile(specFile, JSON.stringify(await execProcessSpec(bundle, cmd, opts.tty, opts.size)), { mode: 0o600 });
   const runcArgs = [
-    ctx.runc.path, '--root', ctx.runc.rootDir, 'exec', '--process', specFile, '--detach', '--pid-file', pidFile,
+    ...runtime.command, '--root', runtime.rootDir, 'exec', '--process', specFile, '--detach', '--pid-file', pidFile,
     ...(opts.tty ? ['--console-socket', '@CONSOLE@'] : []), id,
   ];
   const helperArgs = ['exec', ...(opts.tty ? ['--tty'] : []), bundle, pidFile, '--', ...runcArgs];

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../log/logger.js';
 import { checkProcess } from '../process/identity.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { runtimeOf } from './runtime-of.js';
 import type { ExitMonitor } from './exit-monitor.js';
 
 /** How often a stop looks at conmon while it waits: one /proc read each time. */
@@ -47,7 +48,7 @@ async function standInForLostConmon(ctx: RuntimeContext, exits: ExitMonitor, id:
       await exits.collect(id);
       if (ctx.containers.get(id)?.state === 'exited') return;
       if ((await checkProcess(record.pid, record.pidStart)) !== 'running') {
-        const state = await ctx.runc.state(id);
+        const state = await runtimeOf(ctx, record).state(id);
         if (!state || state.status === 'stopped') {
           const file = join(ctx.paths.exits, id);
           // The exit monitor ignores names with a dot, so it only ever sees the whole file.

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { runtimeOf } from './runtime-of.js';
 
 /**
  * Frees what an exited container no longer needs — runc's state and cgroup, the rootfs mount —
@@ -13,7 +14,7 @@ export async function releaseExited(ctx: RuntimeContext, id: string): Promise<vo
   const record = ctx.containers.get(id);
   if (!record || record.state !== 'exited' || record.released) return;
   const t = stopwatch();
-  await ctx.runc.deleteForce(id);
+  await runtimeOf(ctx, record).deleteForce(id);
   await unmountRootfs(join(ctx.paths.containerDir(id), 'rootfs'));
   await ctx.containers.update(id, (current) => ({ ...current, released: true }));
   logger.debug({ pod: record.sandboxId, container: id, step: 'release', ms: t() }, 'exited container released');

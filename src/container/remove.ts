@@ -2,6 +2,7 @@ import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { runtimeOf } from './runtime-of.js';
 import type { ExitMonitor } from './exit-monitor.js';
 import { unmountRootfs } from '../image/rootfs.js';
 import { nowNs } from '../store/clock.js';
@@ -25,7 +26,7 @@ export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, c
     if (!record) return;
     if (record.state === 'unknown') {
       // A creation that could not undo itself: finish its undo steps (each is idempotent).
-      await ctx.runc.deleteForce(id);
+      await runtimeOf(ctx, record).deleteForce(id);
       await unmountRootfs(join(ctx.paths.containerDir(id), 'rootfs'));
     } else {
       await releaseExited(ctx, id);

@@ -1,6 +1,7 @@
 import { failedPrecondition, notFound, withContext } from '../errors.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { runtimeOf } from './runtime-of.js';
 import { nowNs } from '../store/clock.js';
 
 /**
@@ -26,13 +27,13 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
       // The process begins during `runc start`; its start time is taken before, so that a process
       // that exits at once never looks as if it ended before it began.
       const startedAt = nowNs();
-      await ctx.runc.start(id).catch((err) => {
+      await runtimeOf(ctx, record).start(id).catch((err) => {
         throw withContext(`StartContainer ${id}: runc start`, err);
       });
       await ctx.containers.update(id, (current) => ({ ...current, state: 'running', startedAt: startedAt.toString() })).catch(async (err) => {
         // The process runs but its record cannot say so (a full disk): stop it, so that the record
         // stays true; the exit monitor records the exit once there is room.
-        await ctx.runc.kill(id, 'KILL', true).catch(() => undefined);
+        await runtimeOf(ctx, record).kill(id, 'KILL', true).catch(() => undefined);
         throw withContext(`StartContainer ${id}: recording the start (the container was killed)`, err);
       });
       ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt });

@@ -1,6 +1,7 @@
 import { notFound, withContext } from '../errors.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { runtimeOf } from './runtime-of.js';
 import type { ExitMonitor } from './exit-monitor.js';
 import { waitForSignalledExit } from './lost-monitor.js';
 import { waitUntilSignalCanLand } from './signal-readiness.js';
@@ -26,16 +27,17 @@ export async function stopContainer(
   const record = ctx.containers.get(id);
   if (!record || record.state === 'exited' || record.state === 'unknown') return;
   const log = logger.child({ pod: record.sandboxId, container: id });
+  const runtime = runtimeOf(ctx, record);
   if (timeoutSeconds > 0) {
     const signal = record.stopSignal || 'SIGTERM';
     await waitUntilSignalCanLand(record.pid, signal, BigInt(record.startedAt));
-    await ctx.runc.kill(id, signal).catch((err) => log.debug({ err }, 'stop signal not delivered'));
+    await runtime.kill(id, signal).catch((err) => log.debug({ err }, 'stop signal not delivered'));
     if (await waitForSignalledExit(ctx, exits, id, timeoutSeconds * 1000, signal)) {
       log.info({ step: 'stop', signal, ms: t() }, 'container stopped');
       return;
     }
   }
-  await ctx.runc.kill(id, 'KILL', true).catch((err) => log.debug({ err }, 'SIGKILL not delivered'));
+  await runtime.kill(id, 'KILL', true).catch((err) => log.debug({ err }, 'SIGKILL not delivered'));
   if (!(await waitForSignalledExit(ctx, exits, id, KILL_GRACE_MS, 'SIGKILL'))) {
     throw withContext(`StopContainer ${id}`, new Error(`still running ${KILL_GRACE_MS} ms after SIGKILL`));
   }

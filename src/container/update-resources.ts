@@ -5,6 +5,7 @@ import { nodeFacts } from '../oci/node-facts.js';
 import { resourceRequest } from '../oci/resources.js';
 import { ociResources } from '../oci/spec/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { runtimeOf } from './runtime-of.js';
 
 /** UpdateContainerResources: new cgroup limits for a created or running container. */
 export async function updateContainerResources(ctx: RuntimeContext, containerId: string, linux: LinuxContainerResources): Promise<void> {
@@ -19,8 +20,9 @@ export async function updateContainerResources(ctx: RuntimeContext, containerId:
     if (record.state !== 'running' && record.state !== 'created') {
       throw failedPrecondition(`container ${record.id} is ${record.state}; only a created or running container can be updated`);
     }
-    await ctx.runc.update(record.id, resources).catch((err) => {
-      throw withContext(`UpdateContainerResources ${record.id}: runc update`, err);
+    const runtime = runtimeOf(ctx, record);
+    await runtime.update(record.id, resources).catch((err) => {
+      throw withContext(`UpdateContainerResources ${record.id}: ${runtime.handler} update`, err);
     });
     await ctx.containers.update(record.id, (current) => ({ ...current, resources: request }));
     logger.info({ pod: record.sandboxId, container: record.id, step: 'update-resources', ms: t() }, 'container resources updated');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { unmountRootfs } from '../image/rootfs.js';
 import { logger } from '../log/logger.js';
 import { listPinned, removePinnedNetns } from '../network/netns.js';
+import type { Runc, RuncState } from '../oci/runc.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { podNetworkRequest } from '../pod/network-request.js';
 
@@ -13,13 +14,25 @@ import { podNetworkRequest } from '../pod/network-request.js';
  * record owns is removed.
  */
 export async function recover(ctx: RuntimeContext): Promise<void> {
-  const runcStates = new Map((await ctx.runc.list()).map((s) => [s.id, s]));
+  // Every handler's root: a pod and its containers live in the root of the pod's handler.
+  const runcStates = new Map<string, RuncState & { runtime: Runc }>();
+  for (const runtime of ctx.runtimes.all()) {
+    for (const s of await runtime.list()) runcStates.set(s.id, { ...s, runtime });
+  }
+  const runtimeOfPod = (sandbox: { id: string; runtimeHandler: string }): Runc | undefined => {
+    try {
+      return ctx.runtimes.forSandbox(sandbox);
+    } catch (err) {
+      logger.error({ err, pod: sandbox.id }, 'recover: the pod\'s runtime handler is not configured');
+      return undefined;
+    }
+  };
 
   for (const sandbox of [...ctx.sandboxes.all()]) {
     const log = logger.child({ pod: sandbox.id });
     if (sandbox.state === 'creating') {
       // Interrupted RunPodSandbox: undo every step it may have done.
-      await ctx.runc.deleteForce(sandbox.id).catch((err) => log.error({ err }, 'recover: pause delete failed'));
+      await runtimeOfPod(sandbox)?.deleteForce(sandbox.id).catch((err) => log.error({ err }, 'recover: pause delete failed'));
       if (sandbox.netnsPath) {
         await ctx.network.tearDown(podNetworkRequest(sandbox), sandbox.cniResult, sandbox.cniConfig).catch((err) => log.error({ err }, 'recover: CNI DEL failed'));
         await removePinnedNetns(sandbox.netnsPath);
@@ -61,8 +74,9 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
   const known = new Set<string>([...[...ctx.sandboxes.all()].map((s) => s.id), ...[...ctx.containers.all()].map((c) => c.id)]);
   for (const id of runcStates.keys()) {
     if (!known.has(id)) {
-      await ctx.runc.deleteForce(id).catch((err) => logger.error({ err, id }, 'recover: orphan runc delete failed'));
-      logger.warn({ id }, 'recover: removed an orphaned runc container');
+      const { runtime } = runcStates.get(id)!;
+      await runtime.deleteForce(id).catch((err) => logger.error({ err, id, handler: runtime.handler }, 'recover: orphan runtime delete failed'));
+      logger.warn({ id, handler: runtime.handler }, 'recover: removed an orphaned runtime container');
     }
   }
   const liveNetns = new Set([...ctx.sandboxes.all()].map((s) => s.netnsPath).filter(Boolean));

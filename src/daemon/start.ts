@@ -10,7 +10,7 @@ import { ImageLeases } from '../image/leases.js';
 import { ImageStore } from '../image/store.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { CniNetwork } from '../network/cni.js';
-import { Runc } from '../oci/runc.js';
+import { openRuntimes } from '../oci/runtimes.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { listenUnix } from '../server/authority.js';
 import { imageService } from '../server/image-service.js';
@@ -43,6 +43,8 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   // listed or read by anyone but root; existing directories are brought in line too.
   await Promise.all([config.root, config.stateDir].map((d) => ensureDir(d, 0o711)));
   await Promise.all([paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData, paths.sandboxRecords, paths.containerRecords, paths.sandboxesDir, paths.containersDir, paths.rwDir].map((d) => ensureDir(d, 0o700)));
+  const runtimes = await openRuntimes(config, paths);
+  await Promise.all(runtimes.all().map((r) => ensureDir(r.rootDir, 0o700)));
   const images = ImageStore.open(paths.images, config.images);
   if (!images.resolve(config.pauseImage)) {
     await images.importPath(BUILT_IN_PAUSE_LAYOUT, { name: config.pauseImage, pinned: true });
@@ -63,7 +65,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       confTemplate: config.cni.confTemplate,
       podCidrFile: paths.podCidr,
     }),
-    runc: new Runc(config.runc, paths.runcRoot, config.toolTimeoutMs),
+    runtimes,
     locks: new KeyedQueue(),
     events: new EventBus(),
     minOomScoreAdj: Number.parseInt(await readFile('/proc/self/oom_score_adj', 'utf8').catch(() => '0'), 10) || 0,

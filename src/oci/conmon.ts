@@ -12,7 +12,8 @@ export interface ConmonCreateOptions {
   exitDir: string;
   /** Where conmon links the container's attach socket. */
   socketDir: string;
-  runcPath: string;
+  /** The runtime's command: its program, then leading arguments (a launcher's). */
+  runtimeCommand: string[];
   runcRoot: string;
   stdin: boolean;
   stdinOnce: boolean;
@@ -37,7 +38,9 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
     '--cuuid', opts.containerId,
     '--name', opts.name,
     '--bundle', opts.bundle,
-    '--runtime', opts.runcPath,
+    '--runtime', opts.runtimeCommand[0]!,
+    // conmon puts runtime arguments before the runtime's subcommand, as global options go.
+    ...opts.runtimeCommand.slice(1).flatMap((arg) => ['--runtime-arg', arg]),
     '--runtime-arg', `--root=${opts.runcRoot}`,
     '--container-pidfile', join(opts.bundle, 'pid'),
     '--conmon-pidfile', join(opts.bundle, 'conmon.pid'),

@@ -1,7 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withContext } from '../errors.js';
 import { run, ProgramError } from '../process/run.js';
+import type { HandlerFeatures } from './runtime-features.js';
 import type { OciResources, OciSpec } from './spec-types.js';
 
 export interface RuncState {
@@ -11,20 +13,31 @@ export interface RuncState {
   bundle: string;
 }
 
-/** The one place runc is invoked; every call uses cricket's own runc root. */
+const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, notes: [] };
+
+/**
+ * The one place an OCI runtime (runc, or crun, which takes the same command line) is invoked;
+ * every call uses that runtime handler's own state root.
+ */
 export class Runc {
   constructor(
     private readonly binary: string,
     private readonly root: string,
     private readonly timeoutMs: number,
+    /** The runtime handler's name, as kubelet's RuntimeClass names it. */
+    readonly handler = 'runc',
+    readonly features: HandlerFeatures = NO_FEATURES,
+    /** A program (and its arguments) the runtime is started through; see runtimes.ts. */
+    private readonly launcher: readonly string[] = [],
   ) {}
+
+  /** The runtime's command line up to its own arguments: [program, ...leading arguments]. */
+  get command(): string[] {
+    return [...this.launcher, this.binary];
+  }
 
   get rootDir(): string {
     return this.root;
-  }
-
-  get path(): string {
-    return this.binary;
   }
 
   async writeBundle(bundle: string, spec: OciSpec): Promise<void> {
@@ -43,7 +56,7 @@ export class Runc {
   async runDetached(id: string, bundle: string, pidFile: string): Promise<void> {
     const logFile = join(bundle, 'runc.log');
     try {
-      await run(this.binary, ['--root', this.root, '--log', logFile, '--log-format', 'json', 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id], {
+      await run(this.command[0]!, [...this.command.slice(1), '--root', this.root, '--log', logFile, '--log-format', 'json', 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id], {
         timeoutMs: this.timeoutMs,
         detachedStdio: true,
       });
@@ -56,7 +69,7 @@ export class Runc {
           return line;
         }
       });
-      throw new Error(`runc run ${id}: ${messages.join('; ') || (err as Error).message}`);
+      throw new Error(`${this.handler} run ${id}: ${messages.join('; ') || (err as Error).message}`);
     }
   }
 
@@ -78,12 +91,21 @@ export class Runc {
     }
   }
 
-  /** Changes the cgroup limits of a running container (OCI LinuxResources JSON on stdin). */
+  /**
+   * Changes the cgroup limits of a running container (OCI LinuxResources JSON). runc would read
+   * `-` as stdin, crun only opens a path, and /dev/stdin cannot be opened on the socket Node
+   * gives a child: a file in the runtime's own root serves both.
+   */
   async update(id: string, resources: OciResources): Promise<void> {
-    await run(this.binary, ['--root', this.root, 'update', '--resources', '-', id], {
-      timeoutMs: this.timeoutMs,
-      input: JSON.stringify(resources),
+    const file = join(this.root, `.update-${randomBytes(6).toString('hex')}.json`);
+    await writeFile(file, JSON.stringify(resources), { mode: 0o600 }).catch((err: unknown) => {
+      throw withContext(`writing ${file}`, err);
     });
+    try {
+      await this.call(['update', '--resources', file, id]);
+    } finally {
+      await rm(file, { force: true });
+    }
   }
 
   async state(id: string): Promise<RuncState | undefined> {
@@ -108,10 +130,11 @@ export class Runc {
   }
 
   private call(args: string[]) {
-    return run(this.binary, ['--root', this.root, ...args], { timeoutMs: this.timeoutMs });
+    return run(this.command[0]!, [...this.command.slice(1), '--root', this.root, ...args], { timeoutMs: this.timeoutMs });
   }
 }
 
 function isNotExist(err: unknown): boolean {
-  return err instanceof ProgramError && /does not exist|not found|container .* not exist/i.test(err.stderr);
+  // crun says it by failing to open the container's status file.
+  return err instanceof ProgramError && /does not exist|not found|container .* not exist|opening file .*\/status.*no such file/i.test(err.stderr);
 }

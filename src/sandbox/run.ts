@@ -21,7 +21,6 @@ import { writePodFiles } from './pod-files.js';
 import { sandboxCgroupsPath } from '../pod/cgroups.js';
 import { processStart } from '../process/identity.js';
 
-const SUPPORTED_HANDLERS = new Set(['', 'runc']);
 
 const PROTOCOLS: Record<number, PortMapping['protocol']> = {
   [Protocol.TCP]: 'tcp',
@@ -44,9 +43,8 @@ export async function runPodSandbox(ctx: RuntimeContext, config: PodSandboxConfi
     throw invalidArgument('pod sandbox config needs metadata with name and namespace');
   }
   if (config.hostname.length > 64) throw invalidArgument(`hostname "${config.hostname}" is longer than 64 characters`);
-  if (!SUPPORTED_HANDLERS.has(runtimeHandler)) {
-    throw invalidArgument(`unknown runtime handler "${runtimeHandler}" (cricket offers "runc")`);
-  }
+  // INVALID_ARGUMENT for a handler this node does not offer, before anything is reserved.
+  ctx.runtimes.forHandler(runtimeHandler);
   const nameKey = sandboxNameKey(meta.name, meta.namespace, meta.uid, meta.attempt);
   const what = `pod sandbox ${meta.namespace}/${meta.name} (uid ${meta.uid}, attempt ${meta.attempt})`;
   const digest = requestDigest(PodSandboxConfig.toJSON(config), runtimeHandler);
@@ -94,6 +92,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     targetId: nsOpts?.targetId ?? '',
   };
   const hostNetwork = namespaces.network === NamespaceMode.NODE;
+  const runtime = ctx.runtimes.forHandler(runtimeHandler);
   const pauseImage = ctx.images.resolve(ctx.config.pauseImage);
   if (!pauseImage) throw notFound(`pause image ${ctx.config.pauseImage} is not in the image store`);
 
@@ -173,14 +172,14 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     const bundle = join(sandboxDir, 'bundle');
     s0 = stopwatch();
     await mkdir(bundle, { mode: 0o700 });
-    await ctx.runc.writeBundle(bundle, spec);
+    await runtime.writeBundle(bundle, spec);
     steps.bundleMs = s0();
 
     // The pause process and the pod network do not depend on each other: set them up at once.
     const pidFile = join(bundle, 'pid');
     const startPause = (async () => {
       const t = stopwatch();
-      await ctx.runc.runDetached(id, bundle, pidFile).catch((err) => {
+      await runtime.runDetached(id, bundle, pidFile).catch((err) => {
         throw withContext(`pod ${id}: starting pause`, err);
       });
       steps.pauseMs = t();
@@ -197,7 +196,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     const [pause, net] = await Promise.allSettled([startPause, setUpNetwork]);
     // runc may have made its state before failing, and a failed ADD may have reserved an address
     // its own undo could not free: both undo steps are idempotent, so they run in any case.
-    rollback.add('delete pause', () => ctx.runc.deleteForce(id));
+    rollback.add('delete pause', () => runtime.deleteForce(id));
     if (!hostNetwork) {
       rollback.add('CNI DEL', () => ctx.network.tearDown(podNetworkRequest(record), network?.result, network?.config));
     }

@@ -47,7 +47,7 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
       if (record.pausePid && (await signalProcess(record.pausePid, record.pauseStart, 'SIGKILL'))) {
         await waitProcessExit(record.pausePid, record.pauseStart, PAUSE_EXIT_WAIT_MS);
       }
-      await ctx.runc.deleteForce(id).catch((err) => {
+      await ctx.runtimes.forSandbox(record).deleteForce(id).catch((err) => {
         throw withContext(`StopPodSandbox ${id}: removing pause`, err);
       });
       steps.pauseMs = s();

@@ -65,7 +65,10 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
         info: (req.verbose
           ? { config: JSON.stringify({ ...ctx.config, registries: withoutCredentials(ctx.config.registries), podCidr: ctx.network.podCidr }), network: JSON.stringify({ name: ctx.network.name, ...network }) }
           : {}) as Record<string, string>,
-        runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }, { name: 'runc', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
+        runtimeHandlers: ctx.runtimes.names().map((name) => {
+          const { recursiveReadOnlyMounts, userNamespaces } = ctx.runtimes.forHandler(name).features;
+          return { name, features: { recursiveReadOnlyMounts, userNamespaces } };
+        }),
         features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
       };
     }),

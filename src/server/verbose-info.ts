@@ -14,7 +14,8 @@ export async function containerInfo(ctx: RuntimeContext, id: string): Promise<Re
     info: JSON.stringify({
       sandboxID: record.sandboxId,
       pid: record.state === 'running' ? record.pid : 0,
-      runtimeType: 'runc',
+      runtimeType: 'oci',
+      runtimeHandler: ctx.sandboxes.get(record.sandboxId)?.runtimeHandler ?? '',
       logPath: record.logPath,
       runtimeSpec: spec ? (JSON.parse(spec) as unknown) : undefined,
     }),
@@ -30,7 +31,8 @@ export function sandboxInfo(ctx: RuntimeContext, id: string): Record<string, str
       netNamespacePath: record.netnsPath,
       cgroupParent: record.cgroupParent,
       image: ctx.config.pauseImage,
-      runtimeType: 'runc',
+      runtimeType: 'oci',
+      runtimeHandler: record.runtimeHandler,
     }),
   };
 }

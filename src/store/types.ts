@@ -49,6 +49,8 @@ export interface ContainerMount {
   readonly: boolean;
   propagation: number;
   selinuxRelabel: boolean;
+  /** Submounts read-only too (`rro`); absent in records made before it existed. */
+  recursiveReadOnly?: boolean;
 }
 
 export interface ContainerRecord {

@@ -163,6 +163,12 @@ export function assertNothingLeftUnder(dir: string): void {
   const runcRoot = join(dir, 'state', 'runc');
   const runcLeft = existsSync(runcRoot) ? readdirSync(runcRoot) : [];
   if (runcLeft.length) throw new Error(`runc containers left: ${runcLeft.join(', ')}`);
+  // Other runtime handlers (crun) keep their containers under state/runtimes/<handler>.
+  const handlersRoot = join(dir, 'state', 'runtimes');
+  for (const handler of existsSync(handlersRoot) ? readdirSync(handlersRoot) : []) {
+    const left = readdirSync(join(handlersRoot, handler)).filter((f) => !f.startsWith('.'));
+    if (left.length) throw new Error(`${handler} containers left: ${left.join(', ')}`);
+  }
   const reservations = ipReservations(join(dir, 'root', 'cni'));
   if (reservations.length) throw new Error(`IP reservations left: ${reservations.join(', ')}`);
 }

@@ -1,0 +1,68 @@
+import { release } from 'node:os';
+import { run } from '../process/run.js';
+
+/** What a runtime handler can do on this node, as Status reports it to kubelet. */
+export interface HandlerFeatures {
+  /** The `rro` mount option works: the runtime knows it and the kernel has mount_setattr(2). */
+  recursiveReadOnlyMounts: boolean;
+  /** User namespaces for pods: the runtime makes them and can idmap mounts. */
+  userNamespaces: boolean;
+  /** Why a feature is off, for logs and error messages. */
+  notes: string[];
+}
+
+/** The parts of `<runtime> features` (OCI runtime-spec features.md) cricket looks at. */
+interface FeaturesDocument {
+  mountOptions?: unknown;
+  linux?: { namespaces?: unknown; mountExtensions?: { idmap?: { enabled?: unknown } } };
+}
+
+const MAX_FEATURES_OUTPUT = 1 << 20;
+
+/**
+ * mount_setattr(2) with MOUNT_ATTR_RDONLY and AT_RECURSIVE came with Linux 5.12; the runtime
+ * needs it to make a whole mount tree read-only.
+ */
+export function kernelHasMountSetattr(kernelRelease: string = release()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 5 || (major === 5 && minor >= 12);
+}
+
+/**
+ * Reads the JSON a runtime prints for `features`. A runtime without that command (crun before
+ * 1.9), or with output cricket cannot read, is credited with nothing: no feature is claimed
+ * that was not seen.
+ */
+export function parseFeatures(output: string | undefined, kernelOk: boolean): HandlerFeatures {
+  const notes: string[] = [];
+  let doc: FeaturesDocument | undefined;
+  if (output === undefined) notes.push('the runtime has no `features` command');
+  else if (output.length > MAX_FEATURES_OUTPUT) notes.push('the runtime\'s `features` output is too large');
+  else {
+    try {
+      const parsed = JSON.parse(output) as unknown;
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) doc = parsed as FeaturesDocument;
+      else notes.push('the runtime\'s `features` output is not a JSON object');
+    } catch {
+      notes.push('the runtime\'s `features` output is not JSON');
+    }
+  }
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const rroOption = strings(doc?.mountOptions).includes('rro');
+  if (doc && !rroOption) notes.push('the runtime does not know the rro mount option');
+  if (!kernelOk) notes.push('the kernel has no mount_setattr (Linux 5.12 or later)');
+  const userNs = strings(doc?.linux?.namespaces).includes('user');
+  const idmap = doc?.linux?.mountExtensions?.idmap?.enabled === true;
+  if (doc && !userNs) notes.push('the runtime does not make user namespaces');
+  if (doc && userNs && !idmap) notes.push('the runtime has no idmapped mounts');
+  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, notes };
+}
+
+/** Asks the runtime binary what it supports, once, at start-up. */
+export async function probeFeatures(binary: string, timeoutMs: number): Promise<HandlerFeatures> {
+  // Asked at start-up: a runtime that hangs here must not hold the daemon for long.
+  const output = await run(binary, ['features'], { timeoutMs: Math.min(timeoutMs, 10_000) }).then((r) => r.stdout, () => undefined);
+  return parseFeatures(output, kernelHasMountSetattr());
+}
