@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { statePaths, type CricketConfig } from '../config/config.js';
 import { ExitMonitor } from '../container/exit-monitor.js';
-import { RuntimeServiceService, ImageServiceService } from '../gen/runtime/v1/api.js';
 import { imagesInUse, startImageGarbageCollection } from '../image/gc.js';
 import { ImageStore } from '../image/store.js';
 import { logger, stopwatch } from '../log/logger.js';
@@ -12,8 +11,8 @@ import { CniNetwork } from '../network/cni.js';
 import { Runc } from '../oci/runc.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { listenUnix } from '../server/authority.js';
-import { imageService } from '../server/image-service.js';
-import { runtimeService } from '../server/runtime-service.js';
+import { imageService, imageServiceDefinition } from '../server/image-service.js';
+import { runtimeService, runtimeServiceDefinition } from '../server/runtime-service.js';
 import { EventBus } from '../store/events.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
 import { RecordStore } from '../store/record-store.js';
@@ -71,8 +70,8 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   ctx.streaming = streaming;
 
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  server.addService(RuntimeServiceService, runtimeService(ctx, exits));
-  server.addService(ImageServiceService, imageService(images, { registries: config.registries, imagesInUse: () => imagesInUse(ctx.containers) }));
+  server.addService(runtimeServiceDefinition, runtimeService(ctx, exits));
+  server.addService(imageServiceDefinition, imageService(images, { registries: config.registries, imagesInUse: () => imagesInUse(ctx.containers) }));
   const listener = await listenUnix(server, config.socket, { mode: 0o660 });
   logger.info(
     { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, ms: elapsed() },

@@ -1,0 +1,97 @@
+import { invalidArgument } from '../errors.js';
+import type {
+  Capability,
+  Int64Value,
+  LinuxContainerResources,
+  LinuxContainerSecurityContext,
+  LinuxSandboxSecurityContext,
+  NamespaceOption,
+  SecurityProfile,
+  SELinuxOption,
+} from '../gen/runtime/v1/api.js';
+import { checkAbsolute, checkCount, checkLine, checkStringMap, checkText, checkTexts, checkUnixId } from './field-checks.js';
+import { LIMITS, UNIFIED } from './limits.js';
+
+/** Checks of the Linux security settings and resources shared by pods and containers. */
+
+function checkOptionalId(value: Int64Value | undefined, path: string): void {
+  if (value) checkUnixId(value.value, path);
+}
+
+function checkGroups(groups: readonly bigint[], path: string): void {
+  checkCount(groups, path, LIMITS.supplementalGroups);
+  for (let i = 0; i < groups.length; i++) checkUnixId(groups[i]!, `${path}[${i}]`);
+}
+
+function checkProfile(profile: SecurityProfile | undefined, path: string): void {
+  if (profile) checkText(profile.localhostRef, `${path}.localhost_ref`, LIMITS.path);
+}
+
+function checkSelinux(options: SELinuxOption | undefined, path: string): void {
+  if (!options) return;
+  for (const key of ['user', 'role', 'type', 'level'] as const) checkLine(options[key], `${path}.${key}`, LIMITS.short);
+}
+
+function checkNamespaces(options: NamespaceOption | undefined, path: string): void {
+  if (!options) return;
+  checkText(options.targetId, `${path}.target_id`, LIMITS.short);
+  const userns = options.usernsOptions;
+  if (userns) {
+    checkCount(userns.uids, `${path}.userns_options.uids`, LIMITS.idMappings);
+    checkCount(userns.gids, `${path}.userns_options.gids`, LIMITS.idMappings);
+  }
+}
+
+function checkCapabilities(caps: Capability | undefined, path: string): void {
+  if (!caps) return;
+  checkTexts(caps.addCapabilities, `${path}.add_capabilities`, LIMITS.capabilities, LIMITS.capability);
+  checkTexts(caps.dropCapabilities, `${path}.drop_capabilities`, LIMITS.capabilities, LIMITS.capability);
+  checkTexts(caps.addAmbientCapabilities, `${path}.add_ambient_capabilities`, LIMITS.capabilities, LIMITS.capability);
+}
+
+export function checkSandboxSecurity(sc: LinuxSandboxSecurityContext | undefined, path: string): void {
+  if (!sc) return;
+  checkNamespaces(sc.namespaceOptions, `${path}.namespace_options`);
+  checkSelinux(sc.selinuxOptions, `${path}.selinux_options`);
+  checkOptionalId(sc.runAsUser, `${path}.run_as_user`);
+  checkOptionalId(sc.runAsGroup, `${path}.run_as_group`);
+  checkGroups(sc.supplementalGroups, `${path}.supplemental_groups`);
+  checkProfile(sc.seccomp, `${path}.seccomp`);
+  checkProfile(sc.apparmor, `${path}.apparmor`);
+  checkText(sc.seccompProfilePath, `${path}.seccomp_profile_path`, LIMITS.path);
+}
+
+export function checkContainerSecurity(sc: LinuxContainerSecurityContext | undefined, path: string): void {
+  if (!sc) return;
+  checkCapabilities(sc.capabilities, `${path}.capabilities`);
+  checkNamespaces(sc.namespaceOptions, `${path}.namespace_options`);
+  checkSelinux(sc.selinuxOptions, `${path}.selinux_options`);
+  checkOptionalId(sc.runAsUser, `${path}.run_as_user`);
+  checkOptionalId(sc.runAsGroup, `${path}.run_as_group`);
+  checkLine(sc.runAsUsername, `${path}.run_as_username`, LIMITS.short);
+  checkGroups(sc.supplementalGroups, `${path}.supplemental_groups`);
+  checkCount(sc.maskedPaths, `${path}.masked_paths`, LIMITS.paths);
+  sc.maskedPaths.forEach((p, i) => checkAbsolute(p, `${path}.masked_paths[${i}]`));
+  checkCount(sc.readonlyPaths, `${path}.readonly_paths`, LIMITS.paths);
+  sc.readonlyPaths.forEach((p, i) => checkAbsolute(p, `${path}.readonly_paths[${i}]`));
+  checkProfile(sc.seccomp, `${path}.seccomp`);
+  checkProfile(sc.apparmor, `${path}.apparmor`);
+  checkText(sc.apparmorProfile, `${path}.apparmor_profile`, LIMITS.path);
+  checkText(sc.seccompProfilePath, `${path}.seccomp_profile_path`, LIMITS.path);
+}
+
+/** cgroup file names a "unified" entry may write: a plain name, never a path. */
+const CGROUP_FILE = /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/;
+
+export function checkResources(r: LinuxContainerResources | undefined, path: string): void {
+  if (!r) return;
+  checkLine(r.cpusetCpus, `${path}.cpuset_cpus`, LIMITS.short);
+  checkLine(r.cpusetMems, `${path}.cpuset_mems`, LIMITS.short);
+  checkCount(r.hugepageLimits, `${path}.hugepage_limits`, LIMITS.hugepageLimits);
+  r.hugepageLimits.forEach((h, i) => checkLine(h.pageSize, `${path}.hugepage_limits[${i}].page_size`, 16));
+  checkStringMap(r.unified, `${path}.unified`, UNIFIED);
+  for (const key in r.unified) {
+    if (!CGROUP_FILE.test(key)) throw invalidArgument(`${path}.unified key "${key.slice(0, 64)}" is not a cgroup file name`);
+    checkLine(r.unified[key]!, `${path}.unified["${key}"]`, UNIFIED.value);
+  }
+}
