@@ -1,6 +1,6 @@
 import { invalidArgument } from '../errors.js';
 import type { ContainerConfig, ImageSpec } from '../gen/runtime/v1/api.js';
-import { checkAbsolute, checkCount, checkLine, checkRelativeBelow, checkStringMap, checkText } from './field-checks.js';
+import { checkAbsolute, checkCount, checkNoDotDot, checkLine, checkRelativeBelow, checkStringMap, checkText } from './field-checks.js';
 import { ANNOTATIONS, LABELS, LIMITS } from './limits.js';
 import { checkName } from './pod-config-checks.js';
 import { checkContainerSecurity, checkResources } from './security-context-checks.js';
@@ -51,7 +51,12 @@ export function checkContainerConfig(config: ContainerConfig, path: string): voi
   config.mounts.forEach((m, i) => {
     const at = `${path}.mounts[${i}]`;
     checkAbsolute(m.containerPath, `${at}.container_path`);
-    if (m.hostPath) checkAbsolute(m.hostPath, `${at}.host_path`);
+    // A missing host path is created (as kubelet's DirectoryOrCreate expects): it must name
+    // the place it says, without "..".
+    if (m.hostPath) {
+      checkAbsolute(m.hostPath, `${at}.host_path`);
+      checkNoDotDot(m.hostPath, `${at}.host_path`);
+    }
     checkCount(m.uidMappings, `${at}.uidMappings`, LIMITS.idMappings);
     checkCount(m.gidMappings, `${at}.gidMappings`, LIMITS.idMappings);
     checkImageSpec(m.image, `${at}.image`, false);

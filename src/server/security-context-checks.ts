@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { invalidArgument } from '../errors.js';
 import type {
   Capability,
@@ -23,8 +24,31 @@ function checkGroups(groups: readonly bigint[], path: string): void {
   for (let i = 0; i < groups.length; i++) checkUnixId(groups[i]!, `${path}[${i}]`);
 }
 
+/** Largest seccomp profile cricket reads; Docker's default profile is about 20 KiB. */
+const MAX_PROFILE_BYTES = 1_048_576;
+
+/**
+ * A localhost profile is read whole by the daemon: a FIFO would block it and /dev/zero would
+ * never end, so only a regular file of bounded size is accepted. A missing file is left to the
+ * reader, which answers NOT_FOUND.
+ */
+function checkProfileFile(file: string, path: string): void {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isFile()) throw invalidArgument(`${path} "${file}" is not a regular file`);
+  if (st.size > MAX_PROFILE_BYTES) throw invalidArgument(`${path} "${file}" is larger than ${MAX_PROFILE_BYTES} bytes`);
+}
+
 function checkProfile(profile: SecurityProfile | undefined, path: string): void {
-  if (profile) checkText(profile.localhostRef, `${path}.localhost_ref`, LIMITS.path);
+  if (!profile) return;
+  checkText(profile.localhostRef, `${path}.localhost_ref`, LIMITS.path);
+  if (profile.localhostRef.startsWith('/')) checkProfileFile(profile.localhostRef, `${path}.localhost_ref`);
+}
+
+/** The deprecated form: "localhost/<absolute path>". */
+function checkLegacyProfile(value: string, path: string): void {
+  checkText(value, path, LIMITS.path);
+  if (value.startsWith('localhost/') && value.length > 'localhost/'.length) checkProfileFile(value.slice('localhost/'.length), path);
 }
 
 function checkSelinux(options: SELinuxOption | undefined, path: string): void {
@@ -58,7 +82,7 @@ export function checkSandboxSecurity(sc: LinuxSandboxSecurityContext | undefined
   checkGroups(sc.supplementalGroups, `${path}.supplemental_groups`);
   checkProfile(sc.seccomp, `${path}.seccomp`);
   checkProfile(sc.apparmor, `${path}.apparmor`);
-  checkText(sc.seccompProfilePath, `${path}.seccomp_profile_path`, LIMITS.path);
+  checkLegacyProfile(sc.seccompProfilePath, `${path}.seccomp_profile_path`);
 }
 
 export function checkContainerSecurity(sc: LinuxContainerSecurityContext | undefined, path: string): void {
@@ -77,7 +101,7 @@ export function checkContainerSecurity(sc: LinuxContainerSecurityContext | undef
   checkProfile(sc.seccomp, `${path}.seccomp`);
   checkProfile(sc.apparmor, `${path}.apparmor`);
   checkText(sc.apparmorProfile, `${path}.apparmor_profile`, LIMITS.path);
-  checkText(sc.seccompProfilePath, `${path}.seccomp_profile_path`, LIMITS.path);
+  checkLegacyProfile(sc.seccompProfilePath, `${path}.seccomp_profile_path`);
 }
 
 /** cgroup file names a "unified" entry may write: a plain name, never a path. */
