@@ -28,6 +28,14 @@ export function checkArgv(values: readonly string[], path: string, budget: { byt
   if (budget.bytes < 0) throw invalidArgument(`${path}: command, arguments and environment exceed ${LIMITS.argBytes} bytes`);
 }
 
+/**
+ * The program to run is a path: the kernel refuses more than PATH_MAX, and runc quotes it whole
+ * in its error, which must stay short enough for the pipe its monitor reads after it exits.
+ */
+export function checkExecutable(value: string, path: string): void {
+  checkText(value, path, LIMITS.path);
+}
+
 export function checkContainerConfig(config: ContainerConfig, path: string): void {
   const meta = config.metadata;
   if (!meta) throw invalidArgument(`${path}.metadata is required`);
@@ -37,6 +45,8 @@ export function checkContainerConfig(config: ContainerConfig, path: string): voi
   checkArgv(config.command, `${path}.command`, budget);
   checkArgv(config.args, `${path}.args`, budget);
   if (config.command.length + config.args.length > LIMITS.args) throw invalidArgument(`${path}: more than ${LIMITS.args} command words`);
+  const executable = config.command[0] ?? config.args[0];
+  if (executable !== undefined) checkExecutable(executable, config.command.length ? `${path}.command[0]` : `${path}.args[0]`);
   if (config.workingDir) checkAbsolute(config.workingDir, `${path}.working_dir`);
   checkCount(config.envs, `${path}.envs`, LIMITS.envs);
   config.envs.forEach((kv, i) => {

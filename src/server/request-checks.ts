@@ -3,7 +3,7 @@ import { invalidArgument } from '../errors.js';
 import type { ContainerFilter, ImageServiceServer, PodSandboxFilter, RuntimeServiceServer } from '../gen/runtime/v1/api.js';
 import { checkCount, checkId, checkLine, checkOptionalId, checkPort, checkStringMap, checkText } from './field-checks.js';
 import { ANNOTATIONS, LIMITS, SELECTOR } from './limits.js';
-import { checkArgv, checkContainerConfig, checkImageSpec } from './container-config-checks.js';
+import { checkArgv, checkContainerConfig, checkExecutable, checkImageSpec } from './container-config-checks.js';
 import { checkPodConfig } from './pod-config-checks.js';
 import { checkResources } from './security-context-checks.js';
 import { clampTimeoutSeconds } from './timeouts.js';
@@ -30,6 +30,7 @@ const podSandboxId = (req: { podSandboxId: string }) => checkId(req.podSandboxId
 
 function checkCmd(cmd: readonly string[]): void {
   if (cmd.length === 0 || !cmd[0]) throw invalidArgument('cmd is required');
+  checkExecutable(cmd[0], 'cmd[0]');
   checkArgv(cmd, 'cmd', { bytes: LIMITS.argBytes });
 }
 

@@ -11,10 +11,34 @@ const CODES: Record<ErrorKind, status> = {
   internal: status.INTERNAL,
 };
 
+/**
+ * runc's words for a process the request named but the image cannot run (a missing or
+ * non-executable command, a working directory that is a file). The request is at fault, not
+ * cricket, so such a tool failure is INVALID_ARGUMENT even when the caller left it unclassified.
+ */
+const BAD_PROCESS = /unable to start container process: (?:exec: .*: (?:executable file not found in \$PATH|no such file or directory|permission denied|is a directory|not a directory)|error during container init: error setting cwd)/;
+
+/** A peer cricket had to reach (a registry) could not be reached: the caller may retry. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function unreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (UNREACHABLE.has((e as NodeJS.ErrnoException).code ?? '')) return true;
+  }
+  return false;
+}
+
+function codeOf(err: CricketError): status {
+  if (err.kind !== 'internal') return CODES[err.kind];
+  if (BAD_PROCESS.test(err.message)) return status.INVALID_ARGUMENT;
+  if (unreachable(err)) return status.UNAVAILABLE;
+  return status.INTERNAL;
+}
+
 /** Maps any error to a gRPC status with a message an operator can act on. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   if (err instanceof CricketError) {
-    return { code: CODES[err.kind], details: err.message, metadata: new Metadata() };
+    return { code: codeOf(err), details: err.message, metadata: new Metadata() };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { code: status.INTERNAL, details: message, metadata: new Metadata() };
