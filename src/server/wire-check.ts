@@ -187,9 +187,11 @@ function skipUnknown(c: Cursor, wire: number, path: string): void {
     case 1:
       c.skip(8, path);
       return;
-    case 2:
-      c.pos += c.length(path);
+    case 2: {
+      const length = c.length(path);
+      c.pos += length;
       return;
+    }
     case 5:
       c.skip(4, path);
       return;
