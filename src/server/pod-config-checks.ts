@@ -19,13 +19,18 @@ export function checkName(value: string, path: string): void {
 
 const SYSCTL = /^[a-z0-9_][a-z0-9_./-]*$/;
 
-/** A pod's configuration as RunPodSandbox (and CreateContainer, PullImage for context) get it. */
-export function checkPodConfig(config: PodSandboxConfig, path: string): void {
+/**
+ * A pod's configuration as RunPodSandbox gets it, or as CreateContainer and PullImage get it for
+ * context (`context`: then it may be partial, but what is there is bounded all the same).
+ */
+export function checkPodConfig(config: PodSandboxConfig, path: string, context = false): void {
   const meta = config.metadata;
-  if (!meta) throw invalidArgument(`${path}.metadata is required`);
-  checkName(meta.name, `${path}.metadata.name`);
-  checkName(meta.namespace, `${path}.metadata.namespace`);
-  if (meta.uid) checkName(meta.uid, `${path}.metadata.uid`);
+  if (!meta && !context) throw invalidArgument(`${path}.metadata is required`);
+  if (meta) {
+    if (!context || meta.name) checkName(meta.name, `${path}.metadata.name`);
+    if (!context || meta.namespace) checkName(meta.namespace, `${path}.metadata.namespace`);
+    if (meta.uid) checkName(meta.uid, `${path}.metadata.uid`);
+  }
   checkLine(config.hostname, `${path}.hostname`, LIMITS.hostname);
   // The directory conmon writes container logs into, as root: it must name one place only.
   if (config.logDirectory) {

@@ -50,7 +50,7 @@ export const runtimeChecks: RequestChecks<RuntimeServiceServer> = {
     checkId(req.podSandboxId, 'pod_sandbox_id');
     if (!req.config) throw invalidArgument('CreateContainer needs a config');
     checkContainerConfig(req.config, 'config');
-    if (req.sandboxConfig) checkPodConfig(req.sandboxConfig, 'sandbox_config');
+    if (req.sandboxConfig) checkPodConfig(req.sandboxConfig, 'sandbox_config', true);
   },
   startContainer: containerId,
   stopContainer: (req) => {
@@ -113,7 +113,7 @@ export const imageChecks: RequestChecks<ImageServiceServer> = {
         checkLine(auth[key], `auth.${key}`, LIMITS.secret);
       }
     }
-    if (req.sandboxConfig) checkPodConfig(req.sandboxConfig, 'sandbox_config');
+    if (req.sandboxConfig) checkPodConfig(req.sandboxConfig, 'sandbox_config', true);
   },
   removeImage: (req) => checkImageSpec(req.image, 'image', true),
 };

@@ -105,7 +105,7 @@ export function checkContainerSecurity(sc: LinuxContainerSecurityContext | undef
 }
 
 /** cgroup file names a "unified" entry may write: a plain name, never a path. */
-const CGROUP_FILE = /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/;
+const CGROUP_FILE = /^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$/;
 
 export function checkResources(r: LinuxContainerResources | undefined, path: string): void {
   if (!r) return;
