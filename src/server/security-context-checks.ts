@@ -107,8 +107,26 @@ export function checkContainerSecurity(sc: LinuxContainerSecurityContext | undef
 /** cgroup file names a "unified" entry may write: a plain name, never a path. */
 const CGROUP_FILE = /^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$/;
 
+/**
+ * Ranges the kernel takes (cfs period 1 ms..1 s, quota at least 1 ms) and the least memory a
+ * container can start in (runc's init runs inside the limit; Docker's minimum): values outside
+ * them fail inside runc as a cgroup write error instead of saying which field was wrong. 0 means
+ * unset; quota and swap also take -1 (unlimited).
+ */
+const MIN_MEMORY = 6n * 1024n * 1024n;
+
+function checkRange(value: bigint, path: string, ok: (v: bigint) => boolean, what: string): void {
+  if (!ok(value)) throw invalidArgument(`${path} ${value} is outside ${what}`);
+}
+
 export function checkResources(r: LinuxContainerResources | undefined, path: string): void {
   if (!r) return;
+  checkRange(r.cpuPeriod, `${path}.cpu_period`, (v) => v === 0n || (v >= 1000n && v <= 1_000_000n), '0 or 1000..1000000 µs');
+  checkRange(r.cpuQuota, `${path}.cpu_quota`, (v) => v === 0n || v === -1n || v >= 1000n, '0, -1 or at least 1000 µs');
+  checkRange(r.cpuShares, `${path}.cpu_shares`, (v) => v >= 0n && v <= 262_144n, '0..262144');
+  checkRange(r.memoryLimitInBytes, `${path}.memory_limit_in_bytes`, (v) => v === 0n || v >= MIN_MEMORY, `0 or at least ${MIN_MEMORY} bytes`);
+  checkRange(r.memorySwapLimitInBytes, `${path}.memory_swap_limit_in_bytes`, (v) => v >= -1n, '-1 or more');
+  checkRange(r.oomScoreAdj, `${path}.oom_score_adj`, (v) => v >= -1000n && v <= 1000n, '-1000..1000');
   checkLine(r.cpusetCpus, `${path}.cpuset_cpus`, LIMITS.short);
   checkLine(r.cpusetMems, `${path}.cpuset_mems`, LIMITS.short);
   checkCount(r.hugepageLimits, `${path}.hugepage_limits`, LIMITS.hugepageLimits);

@@ -41,7 +41,7 @@ test('every RPC survives a seeded fuzz campaign', { timeout: 600_000 }, async (t
   t.diagnostic(`statuses ${JSON.stringify(report.byCode)}`);
   const slowest = Object.entries(report.msByMethod).sort((a, b) => b[1] - a[1]).slice(0, 5);
   t.diagnostic(`time waited by RPC (ms): ${slowest.map(([m, ms]) => `${m} ${Math.round(ms)}`).join(', ')}`);
-  for (const s of report.suspicious.slice(0, 20)) t.diagnostic(`suspicious #${s.index} ${s.method} ${s.code}: ${s.details} request(base64)=${s.request}`);
+  for (const s of report.suspicious.slice(0, 20)) t.diagnostic(`suspicious #${s.index} ${s.method} ${s.code}: ${s.details} request(base64)=${s.request.slice(0, 1500)}`);
 
   assert.ok(alive(pid), `the daemon (pid ${pid}) died during the campaign (seed ${seed})`);
   const version = await d.cri.runtime.call<{ runtime_name: string }>('Version', {});
