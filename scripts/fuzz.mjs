@@ -4,9 +4,9 @@
 //   CRICKET_FUZZ_PODS   pods made from the valid base (default 60)
 //   CRICKET_TEST_SLOT   the test slot whose bridge, subnet and directories the daemon uses
 // Prints requests, seconds, crashes and statuses by code; exits non-zero when an invariant broke.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCricket } from '../dist/test/harness/cricket.js';
+import { startCricket, TEST_CGROUP_PARENT } from '../dist/test/harness/cricket.js';
 import { runCampaign } from '../dist/test/harness/fuzz-campaign.js';
 import { alive, escapes, inconsistencies, mkfifo, quietSnapshot, removeEverything } from '../dist/test/harness/fuzz-checks.js';
 
@@ -46,6 +46,17 @@ try {
   if (JSON.stringify(quietSnapshot()) !== JSON.stringify(before)) problems.push('/ or /etc changed');
 } finally {
   await d.stop().catch((err) => problems.push(`stopping the daemon: ${err.message}`));
+  // runc made the test cgroup parent for the pods; like the suite's leftover check, remove it
+  // once empty (a non-empty one is a leftover and stays for inspection).
+  for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
+    const dir = join('/sys/fs/cgroup', hierarchy, TEST_CGROUP_PARENT);
+    if (!existsSync(dir)) continue;
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      problems.push(`cgroup ${dir} left: ${err.message}`);
+    }
+  }
 }
 for (const p of problems) console.log(`PROBLEM ${p}`);
 console.log(problems.length ? `${problems.length} problems (seed ${seed})` : 'no problems');
