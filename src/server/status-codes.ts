@@ -19,11 +19,11 @@ const CODES: Record<ErrorKind, status> = {
 const BAD_PROCESS = /unable to start container process: (?:exec: .*: (?:executable file not found in \$PATH|no such file or directory|permission denied|is a directory|not a directory)|error during container init: error setting cwd)/;
 
 /**
- * runc's words when the container's process ended between cricket's state check and runc's
- * action (a StartContainer or ExecSync racing the process's exit or a StopContainer): the
- * container is no longer in the state the call needs.
+ * runc's words when the container changed state between cricket's check and runc's action (a
+ * StartContainer or ExecSync racing the process's exit, a StopContainer or another
+ * StartContainer): the container is no longer in the state the call needs.
  */
-const NO_LONGER_RUNNING = /cannot start a container that has stopped|cannot exec in a stopped container/;
+const WRONG_STATE = /cannot start a container that has stopped|cannot start an already running container|cannot exec in a stopped container/;
 
 /** A peer cricket had to reach (a registry) could not be reached: the caller may retry. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -38,7 +38,7 @@ function unreachable(err: unknown): boolean {
 function codeOf(err: CricketError): status {
   if (err.kind !== 'internal') return CODES[err.kind];
   if (BAD_PROCESS.test(err.message)) return status.INVALID_ARGUMENT;
-  if (NO_LONGER_RUNNING.test(err.message)) return status.FAILED_PRECONDITION;
+  if (WRONG_STATE.test(err.message)) return status.FAILED_PRECONDITION;
   if (unreachable(err)) return status.UNAVAILABLE;
   return status.INTERNAL;
 }
