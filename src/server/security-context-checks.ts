@@ -126,6 +126,10 @@ export function checkResources(r: LinuxContainerResources | undefined, path: str
   checkRange(r.cpuShares, `${path}.cpu_shares`, (v) => v >= 0n && v <= 262_144n, '0..262144');
   checkRange(r.memoryLimitInBytes, `${path}.memory_limit_in_bytes`, (v) => v === 0n || v >= MIN_MEMORY, `0 or at least ${MIN_MEMORY} bytes`);
   checkRange(r.memorySwapLimitInBytes, `${path}.memory_swap_limit_in_bytes`, (v) => v >= -1n, '-1 or more');
+  // The kernel's memory+swap limit can never be below the memory limit it includes.
+  if (r.memorySwapLimitInBytes > 0n && (r.memoryLimitInBytes === 0n || r.memorySwapLimitInBytes < r.memoryLimitInBytes)) {
+    throw invalidArgument(`${path}.memory_swap_limit_in_bytes ${r.memorySwapLimitInBytes} needs a memory limit no larger than it (memory_limit_in_bytes ${r.memoryLimitInBytes})`);
+  }
   checkRange(r.oomScoreAdj, `${path}.oom_score_adj`, (v) => v >= -1000n && v <= 1000n, '-1000..1000');
   checkLine(r.cpusetCpus, `${path}.cpuset_cpus`, LIMITS.short);
   checkLine(r.cpusetMems, `${path}.cpuset_mems`, LIMITS.short);
