@@ -25,6 +25,14 @@ const BAD_PROCESS = /unable to start container process: (?:exec: .*: (?:executab
  */
 const WRONG_STATE = /cannot start a container that has stopped|cannot start an already running container|cannot exec in a stopped container/;
 
+/**
+ * The kernel refusing a cgroup value the request asked for, as runc reports it: a value this node
+ * cannot take (a CPU it does not have) is the request's fault; a memory limit below what the
+ * container already uses depends on the container's state.
+ */
+const CGROUP_VALUE_REFUSED = /failed to write .*: (?:invalid argument|numerical result out of range)/;
+const CGROUP_VALUE_BUSY = /failed to write .*memory[^:]*: device or resource busy/;
+
 /** A peer cricket had to reach (a registry) could not be reached: the caller may retry. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -39,6 +47,8 @@ function codeOf(err: CricketError): status {
   if (err.kind !== 'internal') return CODES[err.kind];
   if (BAD_PROCESS.test(err.message)) return status.INVALID_ARGUMENT;
   if (WRONG_STATE.test(err.message)) return status.FAILED_PRECONDITION;
+  if (CGROUP_VALUE_BUSY.test(err.message)) return status.FAILED_PRECONDITION;
+  if (CGROUP_VALUE_REFUSED.test(err.message)) return status.INVALID_ARGUMENT;
   if (unreachable(err)) return status.UNAVAILABLE;
   return status.INTERNAL;
 }
