@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { statePaths, type CricketConfig } from '../config/config.js';
 import { ExitMonitor } from '../container/exit-monitor.js';
-import { RuntimeServiceService, ImageServiceService } from '../gen/runtime/v1/api.js';
 import { imagesInUse, startImageGarbageCollection } from '../image/gc.js';
 import { ImageLeases } from '../image/leases.js';
 import { ImageStore } from '../image/store.js';
@@ -13,8 +12,8 @@ import { CniNetwork } from '../network/cni.js';
 import { openRuntimes } from '../oci/runtimes.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { listenUnix } from '../server/authority.js';
-import { imageService } from '../server/image-service.js';
-import { runtimeService } from '../server/runtime-service.js';
+import { imageService, imageServiceDefinition } from '../server/image-service.js';
+import { runtimeService, runtimeServiceDefinition } from '../server/runtime-service.js';
 import { EventBus } from '../store/events.js';
 import { KeyedQueue } from '../store/keyed-queue.js';
 import { NameIndex } from '../store/name-index.js';
@@ -81,8 +80,8 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   ctx.streaming = streaming;
 
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  server.addService(RuntimeServiceService, runtimeService(ctx, exits));
-  server.addService(ImageServiceService, imageService(images, { registries: config.registries, imagesInUse: inUse }));
+  server.addService(runtimeServiceDefinition, runtimeService(ctx, exits));
+  server.addService(imageServiceDefinition, imageService(images, { registries: config.registries, imagesInUse: inUse }));
   const listener = await listenUnix(server, config.socket, { mode: 0o660 });
   logger.info(
     { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, ms: elapsed() },

@@ -5,8 +5,13 @@ import type { RegistriesConfig } from '../image/registry-config.js';
 import type { ImageStore } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
 import { logger } from '../log/logger.js';
+import { imageChecks } from './request-checks.js';
+import { strictDefinition, withRequestChecks } from './strict-service.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
+
+/** ImageService as served: requests are checked against the proto before they are decoded. */
+export const imageServiceDefinition = strictDefinition(ImageServiceService, 'runtime.v1.ImageService');
 
 /** CRI's Image: the image's USER is split into a numeric uid or a user name. */
 export function toCriImage(record: ImageRecord): Image {
@@ -94,5 +99,8 @@ export function imageService(images: ImageStore, opts: ImageServiceOptions = {})
       };
     }),
   };
-  return withUnimplemented<ImageServiceServer>(ImageServiceService, implemented);
+  return withUnimplemented<ImageServiceServer>(
+    ImageServiceService,
+    withRequestChecks(ImageServiceService, implemented as ImageServiceServer, imageChecks),
+  );
 }

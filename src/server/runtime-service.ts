@@ -26,8 +26,13 @@ import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
 import { streamingHandlers } from '../streaming/handlers.js';
 import { containerInfo, sandboxInfo } from './verbose-info.js';
+import { runtimeChecks } from './request-checks.js';
+import { strictDefinition, withRequestChecks } from './strict-service.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
+
+/** RuntimeService as served: requests are checked against the proto before they are decoded. */
+export const runtimeServiceDefinition = strictDefinition(RuntimeServiceService, 'runtime.v1.RuntimeService');
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -99,8 +104,8 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       return {};
     }),
     stopContainer: unary('StopContainer', async (req) => {
+      // Never negative, and clamped to what a timer can wait (request-checks.ts).
       const timeout = Number(req.timeout);
-      if (timeout < 0) throw invalidArgument('timeout must not be negative');
       await stopContainer(ctx, exits, requireId(req.containerId, 'container_id'), timeout);
       return {};
     }),
@@ -132,5 +137,8 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       return {};
     }),
   };
-  return withUnimplemented<RuntimeServiceServer>(RuntimeServiceService, implemented);
+  return withUnimplemented<RuntimeServiceServer>(
+    RuntimeServiceService,
+    withRequestChecks(RuntimeServiceService, implemented as RuntimeServiceServer, runtimeChecks),
+  );
 }
