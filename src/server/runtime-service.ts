@@ -25,6 +25,7 @@ import { StatsCollector } from '../stats/collector.js';
 import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
 import { streamingHandlers } from '../streaming/handlers.js';
+import { streamListHandlers } from './stream-lists.js';
 import { containerInfo, sandboxInfo } from './verbose-info.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
@@ -110,6 +111,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       return ContainerStatusResponse.create({ status, info: req.verbose ? await containerInfo(ctx, status.id) : {} });
     }),
     listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
+    ...streamListHandlers(ctx, stats),
     ...streamingHandlers(ctx),
     updateContainerResources: unary('UpdateContainerResources', async (req) => {
       if (!req.linux) throw invalidArgument('UpdateContainerResources needs linux resources');
