@@ -3,6 +3,7 @@ import type { LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { ociResources, resourceRequest } from '../oci/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
+import { resourcesInEffect } from './resources-in-effect.js';
 
 /** UpdateContainerResources: new cgroup limits for a created or running container. */
 export async function updateContainerResources(ctx: RuntimeContext, containerId: string, linux: LinuxContainerResources): Promise<void> {
@@ -20,7 +21,7 @@ export async function updateContainerResources(ctx: RuntimeContext, containerId:
     await ctx.runc.update(record.id, resources).catch((err) => {
       throw withContext(`UpdateContainerResources ${record.id}: runc update`, err);
     });
-    await ctx.containers.update(record.id, (current) => ({ ...current, resources: request }));
+    await ctx.containers.update(record.id, (current) => ({ ...current, resources: resourcesInEffect(current.resources, request) }));
     logger.info({ pod: record.sandboxId, container: record.id, step: 'update-resources', ms: t() }, 'container resources updated');
   });
 }

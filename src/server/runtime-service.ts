@@ -19,6 +19,7 @@ import { removePodSandbox } from '../sandbox/remove.js';
 import { runPodSandbox } from '../sandbox/run.js';
 import { listPodSandboxes, podSandboxStatus } from '../sandbox/status.js';
 import { stopPodSandbox } from '../sandbox/stop.js';
+import { updatePodSandboxResources } from '../sandbox/update-resources.js';
 import { nowNs } from '../store/clock.js';
 import { updateContainerResources } from '../container/update-resources.js';
 import { StatsCollector } from '../stats/collector.js';
@@ -125,6 +126,10 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     listMetricDescriptors: unary('ListMetricDescriptors', () => ({ descriptors: metricDescriptors() })),
     listPodSandboxMetrics: unary('ListPodSandboxMetrics', async () => ({ podMetrics: await podSandboxMetrics(stats) })),
     getContainerEvents: containerEvents(ctx),
+    updatePodSandboxResources: unary('UpdatePodSandboxResources', async (req) => {
+      await updatePodSandboxResources(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'), { resources: req.resources, overhead: req.overhead });
+      return {};
+    }),
     runtimeConfig: unary('RuntimeConfig', () => ({ linux: { cgroupDriver: CgroupDriver.CGROUPFS } })),
     updateRuntimeConfig: unary('UpdateRuntimeConfig', async (req) => {
       await ctx.network.updatePodCidr(req.runtimeConfig?.networkConfig?.podCidr ?? '');

@@ -37,6 +37,8 @@ export interface SandboxRecord {
   pausePid: number;
   /** Names the pause process together with its pid: nothing is signalled or joined by pid alone. */
   pauseStart?: ProcessStart;
+  /** Pod-level resources as last set by UpdatePodSandboxResources (in-place pod resize). */
+  podResources?: { resources?: ResourceRequest; overhead?: ResourceRequest; updatedAt: string };
   /** The PodSandboxConfig as protobuf JSON, kept for what later calls need from it. */
   config: unknown;
 }
