@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, withContext } from '../errors.js';
-import { ContainerConfig, NamespaceMode, Signal, signalToJSON } from '../gen/runtime/v1/api.js';
+import { ContainerConfig, NamespaceMode, Signal, signalToJSON, SupplementalGroupsPolicy } from '../gen/runtime/v1/api.js';
 import { mountRootfs, unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { createWithConmon } from '../oci/conmon.js';
@@ -178,6 +178,7 @@ async function create(
       runAsUsername: security?.runAsUsername || undefined,
       runAsGroup: security?.runAsGroup?.value !== undefined ? Number(security.runAsGroup.value) : undefined,
       supplementalGroups: security?.supplementalGroups?.map(Number),
+      strictGroups: security?.supplementalGroupsPolicy === SupplementalGroupsPolicy.Strict,
     });
     const readonlyRootfs = security?.readonlyRootfs ?? false;
     const files = podFilePaths(ctx.paths.sandboxDir(sandbox.id));

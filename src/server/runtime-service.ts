@@ -13,6 +13,7 @@ import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
 import { containerStatus, listContainers, podContainerStatuses } from '../container/status.js';
 import { stopContainer } from '../container/stop.js';
+import { containerProcessUser } from '../container/process-user.js';
 import type { RegistriesConfig } from '../image/registry-config.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { removePodSandbox } from '../sandbox/remove.js';
@@ -68,7 +69,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
           ? { config: JSON.stringify({ ...ctx.config, registries: withoutCredentials(ctx.config.registries), podCidr: ctx.network.podCidr }), network: JSON.stringify({ name: ctx.network.name, ...network }) }
           : {}) as Record<string, string>,
         runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }, { name: 'runc', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
-        features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
+        features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false },
       };
     }),
     runPodSandbox: unary('RunPodSandbox', async (req) => {
@@ -109,6 +110,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     }),
     containerStatus: unary('ContainerStatus', async (req) => {
       const status = containerStatus(ctx, requireId(req.containerId, 'container_id'));
+      status.user = await containerProcessUser(ctx.containers.get(status.id));
       return ContainerStatusResponse.create({ status, info: req.verbose ? await containerInfo(ctx, status.id) : {} });
     }),
     listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
