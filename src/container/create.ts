@@ -21,6 +21,8 @@ import { Rollback } from '../store/rollback.js';
 import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
 import { containerArgs, containerEnv } from './command.js';
 import { addDevices } from './devices.js';
+import { imageVolumeRequests, mountImageVolumes, unmountImageVolumes } from './image-volumes.js';
+import { imageVolumeMounts } from '../oci/spec/image-volume-mounts.js';
 import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
 import { resolveUser } from './user.js';
 
@@ -78,6 +80,7 @@ export async function createContainer(
     if (!image) throw notFound(`image "${config.image!.image}" not found`);
     // Taken in the same turn as the lookup: a RemoveImage from now on keeps the image's layers.
     const releaseImage = ctx.imageLeases.acquire(image.id);
+    const releaseVolumes = config.mounts.map((m) => (m.image?.image ? ctx.images.resolve(m.image.image)?.id : undefined)).filter((v): v is string => v !== undefined).map((v) => ctx.imageLeases.acquire(v));
     const id = newId();
     ctx.names.reserve(nameKey, { id, digest }, what);
     try {
@@ -88,6 +91,7 @@ export async function createContainer(
       throw err;
     } finally {
       releaseImage();
+      for (const release of releaseVolumes) release();
     }
   });
 }
@@ -116,12 +120,14 @@ async function create(
     target = ctx.containers.find(targetId);
     if (!target || target.sandboxId !== sandbox.id) throw notFound(`PID namespace target container "${targetId}" not found in pod ${sandbox.id}`);
   }
+  const imageVolumes = imageVolumeRequests(ctx, config.mounts);
   const mounts: ContainerMount[] = config.mounts.map((m) => ({
     containerPath: m.containerPath,
     hostPath: m.hostPath,
     readonly: m.readonly,
     propagation: m.propagation,
     selinuxRelabel: m.selinuxRelabel,
+    ...(m.image?.image ? { image: m.image.image, imageSubPath: m.imageSubPath, readonly: true } : {}),
   }));
   const logPath = sandbox.logDirectory && config.logPath ? join(sandbox.logDirectory, config.logPath) : '';
   const record: ContainerRecord = {
@@ -142,6 +148,7 @@ async function create(
     imageSpec: config.image!.image,
     imageId: image.id,
     imageRef: image.repoDigests[0] ?? image.id,
+    imageVolumeIds: imageVolumes.length ? [...new Set(imageVolumes.map((v) => v.image.id))] : undefined,
     logPath,
     mounts,
     // The request's stop signal (Kubernetes 1.33+) wins over the image's STOPSIGNAL.
@@ -182,7 +189,9 @@ async function create(
     });
     const readonlyRootfs = security?.readonlyRootfs ?? false;
     const files = podFilePaths(ctx.paths.sandboxDir(sandbox.id));
-    const ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
+    rollback.add('unmount image volumes', () => unmountImageVolumes(ctx, id));
+    const volumeSources = await mountImageVolumes(ctx, id, imageVolumes);
+    const ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts.filter((m) => !m.image))), ...imageVolumeMounts(volumeSources)];
     // Checked right before the paths to its namespaces go into the spec.
     const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => ctx.runc.livePid(sandbox.id));
     if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => ctx.runc.livePid(target!.id));

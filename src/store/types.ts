@@ -51,6 +51,9 @@ export interface ContainerMount {
   readonly: boolean;
   propagation: number;
   selinuxRelabel: boolean;
+  /** An image volume: the image as requested, and the part of it mounted ('' for all). */
+  image?: string;
+  imageSubPath?: string;
 }
 
 export interface ContainerRecord {
@@ -86,6 +89,8 @@ export interface ContainerRecord {
   conmonStart?: ProcessStart;
   /** runc state and rootfs mount already freed after the exit. */
   released?: boolean;
+  /** Ids of the images mounted as image volumes: kept by the image collector while this record lives. */
+  imageVolumeIds?: string[];
   /** Resources as last set by CreateContainer or UpdateContainerResources. */
   resources?: ResourceRequest;
   /** The ContainerConfig as protobuf JSON. */

@@ -34,11 +34,15 @@ function busyboxParts(): { layers: Layer[]; config: Record<string, unknown> } {
   };
 }
 
-/** Builds an image of `entries` (over busybox when `onBusybox`) and imports it as `ref`. */
-export async function importTestImage(d: TestDaemon, ref: string, entries: TarEntry[], opts: { onBusybox?: boolean; config?: Record<string, unknown> } = {}): Promise<void> {
+/**
+ * Builds an image of `entries` (over busybox when `onBusybox`; `upper` adds a layer on top) and
+ * imports it as `ref`. Returns the image's layer count.
+ */
+export async function importTestImage(d: TestDaemon, ref: string, entries: TarEntry[], opts: { onBusybox?: boolean; config?: Record<string, unknown>; upper?: TarEntry[] } = {}): Promise<number> {
   const lib = await oci();
   const base = opts.onBusybox ? busyboxParts() : { layers: [], config: {} };
-  const image = lib.makeImage({ ref, config: { ...base.config, ...opts.config }, layers: [...base.layers, lib.makeLayer(entries)] });
+  const layers = [...base.layers, lib.makeLayer(entries), ...(opts.upper ? [lib.makeLayer(opts.upper)] : [])];
+  const image = lib.makeImage({ ref, config: { ...base.config, ...opts.config }, layers });
   const dir = join(d.dir, `layout-${ref.replace(/[^a-z0-9]/gi, '_')}`);
   lib.writeLayout(dir, image);
   try {
@@ -46,4 +50,5 @@ export async function importTestImage(d: TestDaemon, ref: string, entries: TarEn
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  return layers.length;
 }

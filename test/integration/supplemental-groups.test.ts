@@ -11,7 +11,7 @@ import { containerConfig, podConfig, runPod, startContainer, waitExited } from '
 const d = useCricket();
 const IMAGE = 'cricket.local/groups-test:1';
 
-let imported: Promise<void> | undefined;
+let imported: Promise<number> | undefined;
 // www (1000) is a member of audio (29) and video (44) in this image's /etc/group.
 const image = () => (imported ??= importTestImage(d, IMAGE, [
     { path: 'etc/', type: 'dir' },
