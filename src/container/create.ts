@@ -21,7 +21,7 @@ import { Rollback } from '../store/rollback.js';
 import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
 import { containerArgs, containerEnv } from './command.js';
 import { addDevices } from './devices.js';
-import { imageVolumeRequests, mountImageVolumes, unmountImageVolumes } from './image-volumes.js';
+import { imageVolumeRequests, leaseVolumeImages, mountImageVolumes, unmountImageVolumes } from './image-volumes.js';
 import { imageVolumeMounts } from '../oci/spec/image-volume-mounts.js';
 import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
 import { resolveUser } from './user.js';
@@ -80,7 +80,7 @@ export async function createContainer(
     if (!image) throw notFound(`image "${config.image!.image}" not found`);
     // Taken in the same turn as the lookup: a RemoveImage from now on keeps the image's layers.
     const releaseImage = ctx.imageLeases.acquire(image.id);
-    const releaseVolumes = config.mounts.map((m) => (m.image?.image ? ctx.images.resolve(m.image.image)?.id : undefined)).filter((v): v is string => v !== undefined).map((v) => ctx.imageLeases.acquire(v));
+    const releaseVolumes = leaseVolumeImages(ctx, config.mounts);
     const id = newId();
     ctx.names.reserve(nameKey, { id, digest }, what);
     try {
@@ -91,7 +91,7 @@ export async function createContainer(
       throw err;
     } finally {
       releaseImage();
-      for (const release of releaseVolumes) release();
+      releaseVolumes();
     }
   });
 }

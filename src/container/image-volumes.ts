@@ -46,6 +46,15 @@ export function imageVolumeRequests(ctx: RuntimeContext, mounts: readonly Mount[
   });
 }
 
+/** Holds the images a request mounts, as the container's own image is held, until it is on record. */
+export function leaseVolumeImages(ctx: RuntimeContext, mounts: readonly Mount[]): () => void {
+  const releases = mounts.flatMap((m) => {
+    const id = m.image?.image ? ctx.images.resolve(m.image.image)?.id : undefined;
+    return id ? [ctx.imageLeases.acquire(id)] : [];
+  });
+  return () => releases.forEach((release) => release());
+}
+
 /**
  * Mounts each image read-only (an overlay of its layers with no upper dir) under the container's
  * state directory, and returns what to bind into the container: the whole image or its sub path.
