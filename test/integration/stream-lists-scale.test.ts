@@ -86,8 +86,11 @@ function checkBounds(sizes: number[], counts: number[]): void {
   for (const count of counts) assert.ok(count > 0 && count <= MAX_ITEMS, `a message of ${count} items`);
 }
 
-test('StreamPodSandboxes sends 1,000 pods in bounded messages, as ListPodSandbox lists them', async () => {
+test('StreamPodSandboxes sends 1,000 pods in bounded messages, as ListPodSandbox lists them', async (t) => {
+  await d();
+  const started = Date.now();
   const { sizes, messages } = await streamRaw('StreamPodSandboxes', {});
+  t.diagnostic(`${messages.length} messages, largest ${Math.max(...sizes)} bytes, ${sizes.reduce((a, b) => a + b, 0)} in all, ${Date.now() - started} ms`);
   const items = messages.flatMap((m) => m.pod_sandboxes as Message[]);
   checkBounds(sizes, messages.map((m) => (m.pod_sandboxes as Message[]).length));
   assert.ok(messages.length >= 5, `${messages.length} messages`);
