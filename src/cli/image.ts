@@ -189,8 +189,9 @@ function containerImages(flags: Record<string, string>): Set<string> {
   }
   for (const n of names) {
     try {
-      const rec = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { imageId?: unknown };
+      const rec = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { imageId?: unknown; imageVolumeIds?: unknown };
       if (typeof rec.imageId === 'string') ids.add(rec.imageId);
+      if (Array.isArray(rec.imageVolumeIds)) for (const id of rec.imageVolumeIds) if (typeof id === 'string') ids.add(id);
     } catch {
       // A record being written: the daemon's own collection will see it.
     }

@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, withContext } from '../errors.js';
-import { ContainerConfig, NamespaceMode, Signal, signalToJSON } from '../gen/runtime/v1/api.js';
+import { ContainerConfig, NamespaceMode, Signal, signalToJSON, SupplementalGroupsPolicy } from '../gen/runtime/v1/api.js';
 import { mountRootfs, unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { createWithConmon } from '../oci/conmon.js';
@@ -24,8 +24,9 @@ import { Rollback } from '../store/rollback.js';
 import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
 import { resolveDevices } from './devices.js';
 import { ensureMountSources } from './mounts.js';
+import { imageVolumeRequests, leaseVolumeImages, mountImageVolumes, unmountImageVolumes } from './image-volumes.js';
 import { resolveUser } from './user.js';
-import { applyRecursiveReadonly, checkRecursiveReadonly } from '../oci/spec/recursive-readonly.js';
+import { checkRecursiveReadonly } from '../oci/spec/recursive-readonly.js';
 
 /**
  * CreateContainer: overlay rootfs from the image, config.json from the request and the image,
@@ -67,6 +68,7 @@ export async function createContainer(
     if (!image) throw notFound(`image "${config.image!.image}" not found`);
     // Taken in the same turn as the lookup: a RemoveImage from now on keeps the image's layers.
     const releaseImage = ctx.imageLeases.acquire(image.id);
+    const releaseVolumes = leaseVolumeImages(ctx, config.mounts);
     const id = newId();
     ctx.names.reserve(nameKey, { id, digest }, what);
     try {
@@ -77,6 +79,7 @@ export async function createContainer(
       throw err;
     } finally {
       releaseImage();
+      releaseVolumes();
     }
   });
 }
@@ -104,6 +107,7 @@ async function create(
     target = ctx.containers.find(targetId);
     if (!target || target.sandboxId !== sandbox.id) throw notFound(`PID namespace target container "${targetId}" not found in pod ${sandbox.id}`);
   }
+  const imageVolumes = imageVolumeRequests(ctx, config.mounts);
   const mounts: ContainerMount[] = config.mounts.map((m) => ({
     containerPath: m.containerPath,
     hostPath: m.hostPath,
@@ -111,6 +115,7 @@ async function create(
     propagation: m.propagation,
     selinuxRelabel: m.selinuxRelabel,
     ...(m.recursiveReadOnly ? { recursiveReadOnly: true } : {}),
+    ...(m.image?.image ? { image: m.image.image, imageSubPath: m.imageSubPath, readonly: true } : {}),
   }));
   const runtime = ctx.runtimes.forSandbox(sandbox);
   checkRecursiveReadonly(mounts, runtime);
@@ -133,6 +138,7 @@ async function create(
     imageSpec: config.image!.image,
     imageId: image.id,
     imageRef: image.repoDigests[0] ?? image.id,
+    imageVolumeIds: imageVolumes.length ? [...new Set(imageVolumes.map((v) => v.image.id))] : undefined,
     logPath,
     mounts,
     // The request's stop signal (Kubernetes 1.33+) wins over the image's STOPSIGNAL.
@@ -169,10 +175,13 @@ async function create(
       runAsUsername: security?.runAsUsername || undefined,
       runAsGroup: security?.runAsGroup?.value !== undefined ? Number(security.runAsGroup.value) : undefined,
       supplementalGroups: security?.supplementalGroups?.map(Number),
+      strictGroups: security?.supplementalGroupsPolicy === SupplementalGroupsPolicy.Strict,
     });
     // What the spec needs from the host is read here; the spec itself is computed, not patched.
     await ensureMountSources(config.mounts);
     const seccomp = containerSeccompChoice(security);
+    rollback.add('unmount image volumes', () => unmountImageVolumes(ctx, id));
+    const volumeSources = await mountImageVolumes(ctx, id, imageVolumes);
     // Checked right before the paths to its namespaces go into the spec.
     const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => runtime.livePid(sandbox.id));
     if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => runtime.livePid(target!.id));
@@ -200,8 +209,9 @@ async function create(
       devices: await resolveDevices(config.devices),
       hostDevices: security?.privileged && sandbox.privileged ? hostDevices() : [],
       localhostSeccomp: seccomp.kind === 'localhost' ? loadLocalhostSeccomp(seccomp.path) : undefined,
+      imageVolumes: volumeSources,
+      runtime,
     });
-    applyRecursiveReadonly(spec, mounts, runtime);
     await runtime.writeBundle(dir, spec);
 
     const conmonLog = logPath || join(dir, 'output.log');

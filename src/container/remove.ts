@@ -8,6 +8,7 @@ import { unmountRootfs } from '../image/rootfs.js';
 import { nowNs } from '../store/clock.js';
 import { containerNameKey } from '../store/name-index.js';
 import { releaseExited } from './release.js';
+import { unmountImageVolumes } from './image-volumes.js';
 import { stopContainer } from './stop.js';
 
 /**
@@ -28,6 +29,7 @@ export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, c
       // A creation that could not undo itself: finish its undo steps (each is idempotent).
       await runtimeOf(ctx, record).deleteForce(id);
       await unmountRootfs(join(ctx.paths.containerDir(id), 'rootfs'));
+      await unmountImageVolumes(ctx, id);
     } else {
       await releaseExited(ctx, id);
     }

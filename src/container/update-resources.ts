@@ -6,6 +6,7 @@ import { resourceRequest } from '../oci/resources.js';
 import { ociResources } from '../oci/spec/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runtimeOf } from './runtime-of.js';
+import { resourcesInEffect } from './resources-in-effect.js';
 
 /** UpdateContainerResources: new cgroup limits for a created or running container. */
 export async function updateContainerResources(ctx: RuntimeContext, containerId: string, linux: LinuxContainerResources): Promise<void> {
@@ -24,7 +25,7 @@ export async function updateContainerResources(ctx: RuntimeContext, containerId:
     await runtime.update(record.id, resources).catch((err) => {
       throw withContext(`UpdateContainerResources ${record.id}: ${runtime.handler} update`, err);
     });
-    await ctx.containers.update(record.id, (current) => ({ ...current, resources: request }));
+    await ctx.containers.update(record.id, (current) => ({ ...current, resources: resourcesInEffect(current.resources, request) }));
     logger.info({ pod: record.sandboxId, container: record.id, step: 'update-resources', ms: t() }, 'container resources updated');
   });
 }

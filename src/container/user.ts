@@ -52,12 +52,17 @@ export interface UserRequest {
   runAsUsername?: string;
   runAsGroup?: number;
   supplementalGroups?: number[];
+  /**
+   * SupplementalGroupsPolicy Strict: only the requested groups; the image's /etc/group
+   * memberships of the user (Merge, the default) are left out.
+   */
+  strictGroups?: boolean;
 }
 
 /**
  * Resolves the process user the way kubelet users expect: the security context wins over the
  * image's USER; names are looked up in the image's own /etc/passwd and /etc/group; the user's
- * groups from /etc/group are added, as a login would.
+ * groups from /etc/group are added, as a login would, unless the policy is Strict.
  */
 export async function resolveUser(layerDirs: string[], req: UserRequest): Promise<ProcessUser> {
   let userPart: string;
@@ -99,7 +104,7 @@ export async function resolveUser(layerDirs: string[], req: UserRequest): Promis
   }
   const finalGid = gid ?? 0;
   const additional = new Set<number>();
-  if (name) for (const g of groups) if (g.members.includes(name) && g.gid !== finalGid) additional.add(g.gid);
+  if (name && !req.strictGroups) for (const g of groups) if (g.members.includes(name) && g.gid !== finalGid) additional.add(g.gid);
   for (const g of req.supplementalGroups ?? []) if (g !== finalGid) additional.add(g);
   return { uid, gid: finalGid, additionalGids: [...additional] };
 }

@@ -1,5 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { unmountImageVolumes } from '../container/image-volumes.js';
 import { unmountRootfs } from '../image/rootfs.js';
 import { logger } from '../log/logger.js';
 import { listPinned, removePinnedNetns } from '../network/netns.js';
@@ -70,6 +71,13 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
     }
   }
 
+  // An exited container needs its image volumes no more (a crash may have come before the release).
+  for (const container of ctx.containers.all()) {
+    if (container.state === 'exited' && container.imageVolumeIds?.length) {
+      await unmountImageVolumes(ctx, container.id).catch((err) => logger.error({ err, container: container.id }, 'recover: unmounting image volumes failed'));
+    }
+  }
+
   // Leftovers no record owns: interrupted CreateContainer or RunPodSandbox calls.
   const known = new Set<string>([...[...ctx.sandboxes.all()].map((s) => s.id), ...[...ctx.containers.all()].map((c) => c.id)]);
   for (const id of runcStates.keys()) {
@@ -87,6 +95,7 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
   for (const id of await readdir(containersDir).catch(() => [] as string[])) {
     if (known.has(id)) continue;
     await unmountRootfs(join(containersDir, id, 'rootfs')).catch(() => undefined);
+    await unmountImageVolumes(ctx, id).catch((err) => logger.error({ err, container: id }, 'recover: unmounting image volumes failed'));
     await rm(join(containersDir, id), { recursive: true, force: true });
     await rm(ctx.paths.containerRw(id), { recursive: true, force: true });
   }

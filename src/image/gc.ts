@@ -3,18 +3,22 @@ import type { EventBus } from '../store/events.js';
 import type { ImageLeases } from './leases.js';
 import type { ImageStore } from './store.js';
 
-/** What the collector needs to know about containers: the image each was created from. */
+/** What the collector needs to know about containers: the image each was created from, and those it mounts. */
 export interface ContainerImages {
-  all(): Iterable<{ imageId: string }>;
+  all(): Iterable<{ imageId: string; imageVolumeIds?: readonly string[] }>;
 }
 
 /**
- * Ids of the images containers use (removed images included: their layers must stay), and of
+ * Ids of the images containers use or mount as volumes (removed images included: their layers
+ * must stay), and of
  * those held by containers being created.
  */
 export function imagesInUse(containers: ContainerImages, leases?: ImageLeases): Set<string> {
   const ids = new Set<string>();
-  for (const c of containers.all()) if (c.imageId) ids.add(c.imageId);
+  for (const c of containers.all()) {
+    if (c.imageId) ids.add(c.imageId);
+    for (const id of c.imageVolumeIds ?? []) ids.add(id);
+  }
   if (leases) for (const id of leases.ids()) ids.add(id);
   return ids;
 }

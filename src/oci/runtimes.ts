@@ -1,5 +1,4 @@
 import { failedPrecondition, invalidArgument } from '../errors.js';
-import type { CricketConfig, StatePaths } from '../config/config.js';
 import { logger } from '../log/logger.js';
 import { findProgram } from '../process/find-program.js';
 import { nativeTool } from '../process/native-tools.js';
@@ -52,12 +51,25 @@ export class RuntimeRegistry {
   }
 }
 
+/** What of the daemon's config the handlers are made from. */
+export interface RuntimeSettings {
+  runc: string;
+  toolTimeoutMs: number;
+  runtimes: Record<string, { binary: string; root?: string }>;
+}
+
+/** Where each handler keeps its state unless the config says otherwise. */
+export interface RuntimeRoots {
+  runcRoot: string;
+  runtimeRoot(handler: string): string;
+}
+
 /**
  * The handlers from the config: runc always (top-level `runc` path unless `[runtimes.runc]`
  * says otherwise), every `[runtimes.NAME]`, and crun when it is installed and not configured.
  * Each one's features are probed here, once.
  */
-export async function openRuntimes(config: CricketConfig, paths: StatePaths): Promise<RuntimeRegistry> {
+export async function openRuntimes(config: RuntimeSettings, paths: RuntimeRoots): Promise<RuntimeRegistry> {
   const wanted = new Map<string, { binary: string; root: string }>();
   const runcConfig = config.runtimes[DEFAULT_HANDLER];
   wanted.set(DEFAULT_HANDLER, { binary: findProgram(runcConfig?.binary ?? config.runc), root: runcConfig?.root || paths.runcRoot });

@@ -7,6 +7,7 @@ import type { ImageRecord } from '../image/types.js';
 import { logger } from '../log/logger.js';
 import { imageChecks } from './request-checks.js';
 import { strictDefinition, withRequestChecks } from './strict-service.js';
+import { listImageRecords, streamImagesHandler } from './stream-images.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
 
@@ -42,10 +43,9 @@ export function imageService(images: ImageStore, opts: ImageServiceOptions = {})
   const inUse = opts.imagesInUse ?? (() => new Set<string>());
   const implemented: Partial<ImageServiceServer> = {
     listImages: unary('ListImages', (req) => {
-      const wanted = req.filter?.image?.image;
-      const records = wanted ? [images.resolve(wanted)].filter((r): r is ImageRecord => r !== undefined) : images.list();
-      return { images: records.map(toCriImage) };
+      return { images: listImageRecords(images, req.filter).map(toCriImage) };
     }),
+    ...streamImagesHandler(images, toCriImage),
     imageStatus: unary('ImageStatus', async (req) => {
       const ref = req.image?.image;
       if (!ref) throw invalidArgument('ImageStatus needs an image');

@@ -13,18 +13,21 @@ import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
 import { containerStatus, listContainers, podContainerStatuses } from '../container/status.js';
 import { stopContainer } from '../container/stop.js';
+import { containerProcessUser } from '../container/process-user.js';
 import type { RegistriesConfig } from '../image/registry-config.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { removePodSandbox } from '../sandbox/remove.js';
 import { runPodSandbox } from '../sandbox/run.js';
 import { listPodSandboxes, podSandboxStatus } from '../sandbox/status.js';
 import { stopPodSandbox } from '../sandbox/stop.js';
+import { updatePodSandboxResources } from '../sandbox/update-resources.js';
 import { nowNs } from '../store/clock.js';
 import { updateContainerResources } from '../container/update-resources.js';
 import { StatsCollector } from '../stats/collector.js';
 import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
 import { streamingHandlers } from '../streaming/handlers.js';
+import { streamListHandlers } from './stream-lists.js';
 import { containerInfo, sandboxInfo } from './verbose-info.js';
 import { runtimeChecks } from './request-checks.js';
 import { strictDefinition, withRequestChecks } from './strict-service.js';
@@ -74,7 +77,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
           const { recursiveReadOnlyMounts, userNamespaces } = ctx.runtimes.forHandler(name).features;
           return { name, features: { recursiveReadOnlyMounts, userNamespaces } };
         }),
-        features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
+        features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false },
       };
     }),
     runPodSandbox: unary('RunPodSandbox', async (req) => {
@@ -115,9 +118,11 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     }),
     containerStatus: unary('ContainerStatus', async (req) => {
       const status = containerStatus(ctx, requireId(req.containerId, 'container_id'));
+      status.user = await containerProcessUser(ctx.containers.get(status.id));
       return ContainerStatusResponse.create({ status, info: req.verbose ? await containerInfo(ctx, status.id) : {} });
     }),
     listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
+    ...streamListHandlers(ctx, stats),
     ...streamingHandlers(ctx),
     updateContainerResources: unary('UpdateContainerResources', async (req) => {
       if (!req.linux) throw invalidArgument('UpdateContainerResources needs linux resources');
@@ -131,6 +136,10 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     listMetricDescriptors: unary('ListMetricDescriptors', () => ({ descriptors: metricDescriptors() })),
     listPodSandboxMetrics: unary('ListPodSandboxMetrics', async () => ({ podMetrics: await podSandboxMetrics(stats) })),
     getContainerEvents: containerEvents(ctx),
+    updatePodSandboxResources: unary('UpdatePodSandboxResources', async (req) => {
+      await updatePodSandboxResources(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'), { resources: req.resources, overhead: req.overhead });
+      return {};
+    }),
     runtimeConfig: unary('RuntimeConfig', () => ({ linux: { cgroupDriver: CgroupDriver.CGROUPFS } })),
     updateRuntimeConfig: unary('UpdateRuntimeConfig', async (req) => {
       await ctx.network.updatePodCidr(req.runtimeConfig?.networkConfig?.podCidr ?? '');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeContext } from '../runtime-context.js';
+import type { SandboxRecord } from '../store/types.js';
 
 /**
  * The `info` of verbose ContainerStatus: what `crictl inspect` shows beyond CRI's fields, with
@@ -22,6 +23,13 @@ export async function containerInfo(ctx: RuntimeContext, id: string): Promise<Re
   };
 }
 
+/** The pod-level resources in effect: the last resize, or those RunPodSandbox was given. */
+function podResourcesInfo(record: SandboxRecord): unknown {
+  if (record.podResources) return record.podResources;
+  const linux = (record.config as { linux?: { resources?: unknown; overhead?: unknown } } | undefined)?.linux;
+  return linux?.resources || linux?.overhead ? { resources: linux.resources, overhead: linux.overhead } : undefined;
+}
+
 export function sandboxInfo(ctx: RuntimeContext, id: string): Record<string, string> {
   const record = ctx.sandboxes.get(id);
   if (!record) return {};
@@ -33,6 +41,7 @@ export function sandboxInfo(ctx: RuntimeContext, id: string): Record<string, str
       image: ctx.config.pauseImage,
       runtimeType: 'oci',
       runtimeHandler: record.runtimeHandler,
+      podResources: podResourcesInfo(record),
     }),
   };
 }

@@ -37,6 +37,8 @@ export interface SandboxRecord {
   pausePid: number;
   /** Names the pause process together with its pid: nothing is signalled or joined by pid alone. */
   pauseStart?: ProcessStart;
+  /** Pod-level resources as last set by UpdatePodSandboxResources (in-place pod resize). */
+  podResources?: { resources?: ResourceRequest; overhead?: ResourceRequest; updatedAt: string };
   /** The PodSandboxConfig as protobuf JSON, kept for what later calls need from it. */
   config: unknown;
 }
@@ -51,6 +53,9 @@ export interface ContainerMount {
   selinuxRelabel: boolean;
   /** Submounts read-only too (`rro`); absent in records made before it existed. */
   recursiveReadOnly?: boolean;
+  /** An image volume: the image as requested, and the part of it mounted ('' for all). */
+  image?: string;
+  imageSubPath?: string;
 }
 
 export interface ContainerRecord {
@@ -86,6 +91,8 @@ export interface ContainerRecord {
   conmonStart?: ProcessStart;
   /** runc state and rootfs mount already freed after the exit. */
   released?: boolean;
+  /** Ids of the images mounted as image volumes: kept by the image collector while this record lives. */
+  imageVolumeIds?: string[];
   /** Resources as last set by CreateContainer or UpdateContainerResources. */
   resources?: ResourceRequest;
   /** The ContainerConfig as protobuf JSON. */

@@ -97,6 +97,8 @@ export function containerInput(config: ContainerConfig, extra: Partial<Container
     targetPid: 0,
     devices: [],
     hostDevices: [],
+    imageVolumes: [],
+    runtime: { handler: 'runc', features: { recursiveReadOnlyMounts: true, notes: [] } },
     ...extra,
   };
 }

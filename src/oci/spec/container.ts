@@ -4,6 +4,7 @@ import { skeleton } from './base.js';
 import { withDevices } from './devices.js';
 import { withContainerMounts, withRootfsPropagation, withWritableSysfs } from './mounts.js';
 import { withContainerNamespaces } from './namespaces.js';
+import { withRecursiveReadonly } from './recursive-readonly.js';
 import { withContainerArgs, withContainerCwd, withContainerEnv, withContainerRoot, withContainerUser, withTerminal } from './process.js';
 import { withContainerCgroupsPath, withContainerResources } from './resources.js';
 import {
@@ -42,6 +43,7 @@ export const CONTAINER_SPEC: readonly SpecOpt<ContainerSpecInput>[] = [
   withContainerResources,
   withDevices,
   withRootfsPropagation,
+  withRecursiveReadonly,
 ];
 
 /** config.json of an app container: a pure function of the request, image, pod and node. */

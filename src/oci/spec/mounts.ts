@@ -2,6 +2,7 @@ import { invalidArgument } from '../../errors.js';
 import { MountPropagation, type Mount } from '../../gen/runtime/v1/api.js';
 import type { OciMount } from '../spec-types.js';
 import { defaultMounts } from './base.js';
+import { imageVolumeMounts } from './image-volume-mounts.js';
 import type { ContainerSpecInput, PauseSpecInput, PodFilePaths, SpecOpt } from './types.js';
 
 const PROPAGATION: Record<number, string> = {
@@ -9,6 +10,11 @@ const PROPAGATION: Record<number, string> = {
   [MountPropagation.PROPAGATION_HOST_TO_CONTAINER]: 'rslave',
   [MountPropagation.PROPAGATION_BIDIRECTIONAL]: 'rshared',
 };
+
+/** The request's mounts of host paths; image volumes (Mount.image) are mounted otherwise. */
+export function hostMounts(mounts: readonly Mount[]): Mount[] {
+  return mounts.filter((m) => !m.image?.image);
+}
 
 /** A CRI mount needs an absolute destination and a host path; the caller checks before mkdir. */
 export function checkMount(m: Pick<Mount, 'containerPath' | 'hostPath'>): void {
@@ -54,9 +60,13 @@ export function rootfsPropagation(mounts: readonly Pick<Mount, 'propagation'>[])
  * The default file systems, then the pod's files, then the request's mounts. A later mount
  * shadows an earlier one at the same destination, so a requested mount replaces a default.
  */
-export const withContainerMounts: SpecOpt<ContainerSpecInput> = (spec, { config, podFiles }) => {
+export const withContainerMounts: SpecOpt<ContainerSpecInput> = (spec, { config, podFiles, imageVolumes }) => {
   const readonlyRootfs = config.linux?.securityContext?.readonlyRootfs ?? false;
-  const requested = [...podFileMounts(podFiles, config.mounts, readonlyRootfs), ...bindMounts(config.mounts)];
+  const requested = [
+    ...podFileMounts(podFiles, config.mounts, readonlyRootfs),
+    ...bindMounts(hostMounts(config.mounts)),
+    ...imageVolumeMounts(imageVolumes),
+  ];
   const overridden = new Set(requested.map((m) => m.destination));
   spec.mounts = [...defaultMounts().filter((m) => !overridden.has(m.destination)), ...requested];
 };

@@ -1,7 +1,9 @@
 import { invalidArgument } from '../../errors.js';
-import { MountPropagation } from '../../gen/runtime/v1/api.js';
-import type { ContainerMount } from '../../store/types.js';
+import { MountPropagation, type Mount as CriMount } from '../../gen/runtime/v1/api.js';
 import type { OciSpec } from '../spec-types.js';
+
+/** What of a mount the rules of `rro` look at. */
+export type RroMount = { containerPath: string; readonly: boolean; propagation: number; recursiveReadOnly?: boolean };
 
 /** What decides whether `rro` can be asked for: the handler's name and its probed features. */
 export interface RroHandler {
@@ -15,7 +17,7 @@ export interface RroHandler {
  * mounts from the host (slave or shared propagation) would have them appear writable, and the
  * pod's handler must be able to do it on this kernel.
  */
-export function checkRecursiveReadonly(mounts: readonly ContainerMount[], runtime: RroHandler): void {
+export function checkRecursiveReadonly(mounts: readonly RroMount[], runtime: RroHandler): void {
   for (const m of mounts) {
     if (!m.recursiveReadOnly) continue;
     const where = `mount at ${m.containerPath}`;
@@ -34,7 +36,7 @@ export function checkRecursiveReadonly(mounts: readonly ContainerMount[], runtim
  * Adds `rro` beside `ro` on the bind mounts the request made recursively read-only: the runtime
  * then makes every submount under them read-only too (mount_setattr with AT_RECURSIVE).
  */
-export function applyRecursiveReadonly(spec: OciSpec, mounts: readonly ContainerMount[], runtime: RroHandler): void {
+export function applyRecursiveReadonly(spec: OciSpec, mounts: readonly RroMount[], runtime: RroHandler): void {
   checkRecursiveReadonly(mounts, runtime);
   const wanted = new Set(mounts.filter((m) => m.recursiveReadOnly).map((m) => m.containerPath));
   if (wanted.size === 0) return;
@@ -44,3 +46,12 @@ export function applyRecursiveReadonly(spec: OciSpec, mounts: readonly Container
     mount.options = [...options.filter((o) => o !== 'rw' && o !== 'rro'), ...(options.includes('ro') ? [] : ['ro']), 'rro'];
   }
 }
+
+/** The option form of applyRecursiveReadonly, for the container spec's list of rules. */
+export const withRecursiveReadonly = (spec: OciSpec, input: { config: { mounts: readonly CriMount[] }; runtime: RroHandler }): void => {
+  applyRecursiveReadonly(
+    spec,
+    input.config.mounts.map((m) => ({ containerPath: m.containerPath, readonly: m.readonly, propagation: m.propagation, recursiveReadOnly: m.recursiveReadOnly })),
+    input.runtime,
+  );
+};

@@ -1,3 +1,5 @@
+import type { ImageVolumeSource } from './image-volume-mounts.js';
+import type { RroHandler } from './recursive-readonly.js';
 import type { ContainerConfig, PodSandboxConfig } from '../../gen/runtime/v1/api.js';
 import type { ImageConfig } from '../../image/types.js';
 import type { SeccompProfile } from '../seccomp-default.js';
@@ -82,6 +84,10 @@ export interface ContainerSpecInput {
   hostDevices: OciDevice[];
   /** The Localhost seccomp profile the request names, read by the caller. */
   localhostSeccomp?: SeccompProfile;
+  /** Image volumes (Mount.image), mounted by the caller: where each goes and what it shows. */
+  imageVolumes: readonly ImageVolumeSource[];
+  /** The pod's runtime handler and whether it can make submounts read-only (`rro`). */
+  runtime: RroHandler;
 }
 
 export interface PauseSpecInput {

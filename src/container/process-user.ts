@@ -1,0 +1,20 @@
+import { readFile } from 'node:fs/promises';
+import type { ContainerUser } from '../gen/runtime/v1/api.js';
+import { checkProcess } from '../process/identity.js';
+import { parseProcStatusIds } from '../process/proc-status-ids.js';
+import type { ContainerRecord } from '../store/types.js';
+
+/**
+ * ContainerStatus.user: the uid, gid and groups the container's process really has, read from
+ * the kernel rather than from the spec (an image's /etc/group or the runtime may add groups).
+ * The pid is checked against its recorded start before and after the read, so a pid handed to
+ * another process in between is never reported. Undefined once the process is gone.
+ */
+export async function containerProcessUser(record: Readonly<ContainerRecord> | undefined): Promise<ContainerUser | undefined> {
+  if (!record || (record.state !== 'running' && record.state !== 'created') || !record.pid) return undefined;
+  if ((await checkProcess(record.pid, record.pidStart)) !== 'running') return undefined;
+  const text = await readFile(`/proc/${record.pid}/status`, 'utf8').catch(() => '');
+  const ids = parseProcStatusIds(text);
+  if (!ids || (await checkProcess(record.pid, record.pidStart)) !== 'running') return undefined;
+  return { linux: { uid: BigInt(ids.uid), gid: BigInt(ids.gid), supplementalGroups: ids.groups.map(BigInt) } };
+}
