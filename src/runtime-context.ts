@@ -7,8 +7,15 @@ import type { EventBus } from './store/events.js';
 import type { KeyedQueue } from './store/keyed-queue.js';
 import type { NameIndex } from './store/name-index.js';
 import type { RecordStore } from './store/record-store.js';
-import type { StreamingServer } from './streaming/server.js';
 import type { ContainerRecord, SandboxRecord } from './store/types.js';
+
+/** Waits for container exits as the exit monitor records them. */
+export interface ExitWaiter {
+  /** Resolves true when the container has exited (now or within timeoutMs), false on timeout. */
+  waitForExit(id: string, timeoutMs: number): Promise<boolean>;
+  /** Reads the exit file of one container, if there is one, and records the exit. */
+  collect(id: string): Promise<void>;
+}
 
 /** The collaborators the sandbox and container operations work with. */
 export interface RuntimeContext {
@@ -32,6 +39,6 @@ export interface RuntimeContext {
   events: EventBus;
   /** cricket's own oom_score_adj: nothing may go below it on this host (see DESIGN.md). */
   minOomScoreAdj: number;
-  /** The exec / attach / port-forward server; set once the daemon has started it. */
-  streaming?: StreamingServer;
+  /** Container exits, recorded from conmon's exit files. */
+  exits: ExitWaiter;
 }

@@ -6,7 +6,6 @@ import { logger } from '../log/logger.js';
 import { checkProcess } from '../process/identity.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runtimeOf } from './runtime-of.js';
-import type { ExitMonitor } from './exit-monitor.js';
 
 /** How often a stop looks at conmon while it waits: one /proc read each time. */
 const POLL_MS = 50;
@@ -21,31 +20,30 @@ const POLL_MS = 50;
  */
 export async function waitForSignalledExit(
   ctx: RuntimeContext,
-  exits: ExitMonitor,
   id: string,
   timeoutMs: number,
   signal: string,
 ): Promise<boolean> {
   const done = new AbortController();
-  const standIn = standInForLostConmon(ctx, exits, id, signalNumber(signal), done.signal).catch((err: unknown) => {
+  const standIn = standInForLostConmon(ctx, id, signalNumber(signal), done.signal).catch((err: unknown) => {
     if (!done.signal.aborted) logger.warn({ container: id, err }, 'checking for a lost conmon failed');
   });
   try {
-    return await exits.waitForExit(id, timeoutMs);
+    return await ctx.exits.waitForExit(id, timeoutMs);
   } finally {
     done.abort();
     await standIn;
   }
 }
 
-async function standInForLostConmon(ctx: RuntimeContext, exits: ExitMonitor, id: string, signo: number, stop: AbortSignal): Promise<void> {
+async function standInForLostConmon(ctx: RuntimeContext, id: string, signo: number, stop: AbortSignal): Promise<void> {
   while (!stop.aborted) {
     const record = ctx.containers.get(id);
     // Records made before conmon's start stamp was kept are left to conmon, as before.
     if (!record || record.state === 'exited' || !record.conmonPid || !record.conmonStart) return;
     if ((await checkProcess(record.conmonPid, record.conmonStart)) !== 'running') {
       // A conmon that ended normally wrote the exit file before it did.
-      await exits.collect(id);
+      await ctx.exits.collect(id);
       if (ctx.containers.get(id)?.state === 'exited') return;
       if ((await checkProcess(record.pid, record.pidStart)) !== 'running') {
         const state = await runtimeOf(ctx, record).state(id);
@@ -56,7 +54,7 @@ async function standInForLostConmon(ctx: RuntimeContext, exits: ExitMonitor, id:
           await writeFile(tmp, `${128 + signo}`, { mode: 0o600 });
           await rename(tmp, file);
           logger.warn({ pod: record.sandboxId, container: id, conmonPid: record.conmonPid, exitCode: 128 + signo }, 'conmon died before its container; exit recorded from runc state');
-          await exits.collect(id);
+          await ctx.exits.collect(id);
           return;
         }
       }

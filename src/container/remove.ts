@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runtimeOf } from './runtime-of.js';
-import type { ExitMonitor } from './exit-monitor.js';
 import { unmountRootfs } from '../image/rootfs.js';
 import { nowNs } from '../store/clock.js';
 import { containerNameKey } from '../store/name-index.js';
@@ -16,12 +15,12 @@ import { stopContainer } from './stop.js';
  * the writable layer and the record go. The log file stays: kubelet owns it. Removing an
  * unknown container is not an error.
  */
-export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, containerId: string): Promise<void> {
+export async function removeContainer(ctx: RuntimeContext, containerId: string): Promise<void> {
   const found = ctx.containers.find(containerId);
   if (!found) return;
   const id = found.id;
   const t = stopwatch();
-  if (found.state !== 'exited' && found.state !== 'unknown') await stopContainer(ctx, exits, id, 0);
+  if (found.state !== 'exited' && found.state !== 'unknown') await stopContainer(ctx, id, 0);
   await ctx.locks.run(id, async () => {
     const record = ctx.containers.get(id);
     if (!record) return;

@@ -2,7 +2,6 @@ import { notFound, withContext } from '../errors.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runtimeOf } from './runtime-of.js';
-import type { ExitMonitor } from './exit-monitor.js';
 import { waitForSignalledExit } from './lost-monitor.js';
 import { waitUntilSignalCanLand } from './signal-readiness.js';
 
@@ -16,7 +15,6 @@ const KILL_GRACE_MS = 10_000;
  */
 export async function stopContainer(
   ctx: RuntimeContext,
-  exits: ExitMonitor,
   containerId: string,
   timeoutSeconds: number,
 ): Promise<void> {
@@ -32,13 +30,13 @@ export async function stopContainer(
     const signal = record.stopSignal || 'SIGTERM';
     await waitUntilSignalCanLand(record.pid, signal, BigInt(record.startedAt));
     await runtime.kill(id, signal).catch((err) => log.debug({ err }, 'stop signal not delivered'));
-    if (await waitForSignalledExit(ctx, exits, id, timeoutSeconds * 1000, signal)) {
+    if (await waitForSignalledExit(ctx, id, timeoutSeconds * 1000, signal)) {
       log.info({ step: 'stop', signal, ms: t() }, 'container stopped');
       return;
     }
   }
   await runtime.kill(id, 'KILL', true).catch((err) => log.debug({ err }, 'SIGKILL not delivered'));
-  if (!(await waitForSignalledExit(ctx, exits, id, KILL_GRACE_MS, 'SIGKILL'))) {
+  if (!(await waitForSignalledExit(ctx, id, KILL_GRACE_MS, 'SIGKILL'))) {
     throw withContext(`StopContainer ${id}`, new Error(`still running ${KILL_GRACE_MS} ms after SIGKILL`));
   }
   log.info({ step: 'stop', signal: 'SIGKILL', ms: t() }, 'container stopped');

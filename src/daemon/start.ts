@@ -10,7 +10,7 @@ import { ImageStore } from '../image/store.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { CniNetwork } from '../network/cni.js';
 import { openRuntimes } from '../oci/runtimes.js';
-import type { RuntimeContext } from '../runtime-context.js';
+import type { ExitWaiter, RuntimeContext } from '../runtime-context.js';
 import { listenUnix } from '../server/authority.js';
 import { imageService, imageServiceDefinition } from '../server/image-service.js';
 import { runtimeService, runtimeServiceDefinition } from '../server/runtime-service.js';
@@ -68,19 +68,20 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     locks: new KeyedQueue(),
     events: new EventBus(),
     minOomScoreAdj: Number.parseInt(await readFile('/proc/self/oom_score_adj', 'utf8').catch(() => '0'), 10) || 0,
+    exits: EXITS_NOT_WATCHED,
   };
   await recover(ctx);
   indexNames(ctx);
   const exits = new ExitMonitor(ctx);
+  ctx.exits = exits;
   await exits.start();
   const inUse = () => imagesInUse(ctx.containers, ctx.imageLeases);
   const stopImageGc = startImageGarbageCollection(images, inUse, ctx.events);
   const streaming = new StreamingServer(ctx, config.streaming);
   await streaming.start();
-  ctx.streaming = streaming;
 
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  server.addService(runtimeServiceDefinition, runtimeService(ctx, exits));
+  server.addService(runtimeServiceDefinition, runtimeService(ctx, streaming));
   server.addService(imageServiceDefinition, imageService(images, { registries: config.registries, imagesInUse: inUse }));
   const listener = await listenUnix(server, config.socket, { mode: 0o660 });
   logger.info(
@@ -98,6 +99,12 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     },
   };
 }
+
+/** Recovery runs before exits are watched: nothing may wait for one then. */
+const EXITS_NOT_WATCHED: ExitWaiter = {
+  waitForExit: () => Promise.reject(new Error('container exits are not watched yet')),
+  collect: () => Promise.reject(new Error('container exits are not watched yet')),
+};
 
 async function ensureDir(dir: string, mode: number): Promise<void> {
   await mkdir(dir, { recursive: true, mode });

@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import type { ExitMonitor } from '../container/exit-monitor.js';
 import { removeContainer } from '../container/remove.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
@@ -11,17 +10,17 @@ import { stopPodSandbox } from './stop.js';
  * RemovePodSandbox: stops the pod if needed, removes all its containers, then its files and
  * record. A sandbox already removed is not an error.
  */
-export async function removePodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sandboxId: string): Promise<void> {
+export async function removePodSandbox(ctx: RuntimeContext, sandboxId: string): Promise<void> {
   const found = ctx.sandboxes.find(sandboxId);
   if (!found) return;
   const id = found.id;
   const t = stopwatch();
-  await stopPodSandbox(ctx, exits, id);
+  await stopPodSandbox(ctx, id);
   await ctx.locks.run(id, async () => {
     const record = ctx.sandboxes.get(id);
     if (!record) return;
     // Under the pod's lock: no container can be added to the pod while its own are removed.
-    await Promise.all(ctx.containers.byGroup(id).map((c) => removeContainer(ctx, exits, c.id)));
+    await Promise.all(ctx.containers.byGroup(id).map((c) => removeContainer(ctx, c.id)));
     await rm(ctx.paths.sandboxDir(id), { recursive: true, force: true });
     await ctx.sandboxes.delete(id);
     ctx.names.release(sandboxNameKey(record.name, record.namespace, record.uid, record.attempt), id);

@@ -1,5 +1,4 @@
 import { withContext } from '../errors.js';
-import type { ExitMonitor } from '../container/exit-monitor.js';
 import { stopContainer } from '../container/stop.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { signalProcess, waitProcessExit } from '../process/identity.js';
@@ -14,7 +13,7 @@ const PAUSE_EXIT_WAIT_MS = 2000;
  * StopPodSandbox: every container of the pod is killed, then the pause process; the pod's IP is
  * released and its netns unpinned. Safe to repeat, and a sandbox already removed is not an error.
  */
-export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sandboxId: string): Promise<void> {
+export async function stopPodSandbox(ctx: RuntimeContext, sandboxId: string): Promise<void> {
   const found = ctx.sandboxes.find(sandboxId);
   if (!found) return;
   const id = found.id;
@@ -38,7 +37,7 @@ export async function stopPodSandbox(ctx: RuntimeContext, exits: ExitMonitor, sa
     const processes = (async () => {
       const s = stopwatch();
       const containers = ctx.containers.byGroup(id);
-      await Promise.all(containers.map((c) => stopContainer(ctx, exits, c.id, 0)));
+      await Promise.all(containers.map((c) => stopContainer(ctx, c.id, 0)));
       steps.containersMs = s();
       // Killing pause directly and waiting for it is much quicker than `runc delete --force`,
       // which polls for the exit in 100 ms steps; runc then only removes its state.

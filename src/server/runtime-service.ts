@@ -8,7 +8,6 @@ import {
 } from '../gen/runtime/v1/api.js';
 import { invalidArgument } from '../errors.js';
 import { createContainer } from '../container/create.js';
-import type { ExitMonitor } from '../container/exit-monitor.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
 import { containerStatus, listContainers, podContainerStatuses } from '../container/status.js';
@@ -26,7 +25,8 @@ import { updateContainerResources } from '../container/update-resources.js';
 import { StatsCollector } from '../stats/collector.js';
 import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
-import { streamingHandlers } from '../streaming/handlers.js';
+import type { StreamingServer } from '../streaming/server.js';
+import { streamingHandlers } from './streaming-handlers.js';
 import { streamListHandlers } from './stream-lists.js';
 import { containerInfo, sandboxInfo } from './verbose-info.js';
 import { runtimeChecks } from './request-checks.js';
@@ -52,7 +52,7 @@ function requireId(value: string, what: string): string {
 }
 
 /** The CRI RuntimeService: validation and mapping only; the work is in sandbox/ and container/. */
-export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): RuntimeServiceServer {
+export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer): RuntimeServiceServer {
   const stats = new StatsCollector(ctx);
   const implemented: Partial<RuntimeServiceServer> = {
     version: unary('Version', () => ({
@@ -85,11 +85,11 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
       return { podSandboxId: await runPodSandbox(ctx, req.config, req.runtimeHandler) };
     }),
     stopPodSandbox: unary('StopPodSandbox', async (req) => {
-      await stopPodSandbox(ctx, exits, requireId(req.podSandboxId, 'pod_sandbox_id'));
+      await stopPodSandbox(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
       return {};
     }),
     removePodSandbox: unary('RemovePodSandbox', async (req) => {
-      await removePodSandbox(ctx, exits, requireId(req.podSandboxId, 'pod_sandbox_id'));
+      await removePodSandbox(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
       return {};
     }),
     podSandboxStatus: unary('PodSandboxStatus', (req) => {
@@ -109,11 +109,11 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     stopContainer: unary('StopContainer', async (req) => {
       // Never negative, and clamped to what a timer can wait (request-checks.ts).
       const timeout = Number(req.timeout);
-      await stopContainer(ctx, exits, requireId(req.containerId, 'container_id'), timeout);
+      await stopContainer(ctx, requireId(req.containerId, 'container_id'), timeout);
       return {};
     }),
     removeContainer: unary('RemoveContainer', async (req) => {
-      await removeContainer(ctx, exits, requireId(req.containerId, 'container_id'));
+      await removeContainer(ctx, requireId(req.containerId, 'container_id'));
       return {};
     }),
     containerStatus: unary('ContainerStatus', async (req) => {
@@ -123,7 +123,7 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     }),
     listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
     ...streamListHandlers(ctx, stats),
-    ...streamingHandlers(ctx),
+    ...streamingHandlers(ctx, streaming),
     updateContainerResources: unary('UpdateContainerResources', async (req) => {
       if (!req.linux) throw invalidArgument('UpdateContainerResources needs linux resources');
       await updateContainerResources(ctx, requireId(req.containerId, 'container_id'), req.linux);

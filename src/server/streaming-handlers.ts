@@ -3,14 +3,12 @@ import { execSync } from '../container/exec-sync.js';
 import { reopenContainerLog } from '../container/reopen-log.js';
 import type { RuntimeServiceServer } from '../gen/runtime/v1/api.js';
 import type { RuntimeContext } from '../runtime-context.js';
-import { unary } from '../server/unary.js';
+import type { StreamingServer } from '../streaming/server.js';
+import { unary } from './unary.js';
 
 /** The RPCs of this module: ExecSync, Exec, Attach, PortForward and ReopenContainerLog. */
-export function streamingHandlers(ctx: RuntimeContext): Partial<RuntimeServiceServer> {
-  const server = () => {
-    if (!ctx.streaming) throw new CricketError('unimplemented', 'the streaming server is not running');
-    return ctx.streaming;
-  };
+export function streamingHandlers(ctx: RuntimeContext, streaming: StreamingServer): Partial<RuntimeServiceServer> {
+  const server = () => streaming;
   return {
     execSync: unary('ExecSync', async (req) => {
       const timeout = Number(req.timeout);
