@@ -50,6 +50,8 @@ export interface Background {
   output(): string;
   waitFor(match: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   stop(): Promise<number | null>;
+  /** Its own exit (bounded), without signalling it. */
+  exit(timeoutMs?: number): Promise<number | null>;
 }
 
 export function background(args: string[]): Background {
@@ -69,6 +71,17 @@ export function background(args: string[]): Background {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${match} in:\n${out}`);
         if (child.exitCode !== null) throw new Error(`cricket exited ${child.exitCode} before ${match}:\n${out}`);
         await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async exit(timeoutMs = 30_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`cricket ${args[0]} did not exit within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([exited, timeout]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async stop() {
