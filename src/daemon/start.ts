@@ -19,6 +19,7 @@ import { KeyedMutex } from '../store/keyed-mutex.js';
 import { RecordStore } from '../store/record-store.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
 import { findProgram } from '../process/find-program.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { StreamingServer } from '../streaming/server.js';
 import { recover } from './recover.js';
 
@@ -74,8 +75,9 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   server.addService(RuntimeServiceService, runtimeService(ctx, exits));
   server.addService(ImageServiceService, imageService(images, { registries: config.registries, imagesInUse: () => imagesInUse(ctx.containers) }));
   const listener = await listenUnix(server, config.socket, { mode: 0o660 });
+  const metrics: MetricsServer | undefined = config.metrics.enabled ? await startMetricsServer(ctx, config.metrics) : undefined;
   logger.info(
-    { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, ms: elapsed() },
+    { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, metrics: metrics?.url, ms: elapsed() },
     'cricket serving CRI',
   );
   return {
@@ -84,6 +86,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       await listener.close();
       server.forceShutdown();
       await streaming.close();
+      await metrics?.close();
       exits.stop();
       stopImageGc();
     },
