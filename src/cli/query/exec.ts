@@ -18,8 +18,13 @@ options:
 export async function execCommand(cri: Cri, ref: string, cmd: string[], flags: Record<string, string>): Promise<number> {
   if (!cmd.length) throw new Error('no command given: cricket exec POD -- COMMAND');
   const container = await resolveContainer(cri, ref, flags.container, (w) => process.stderr.write(`${w}\n`));
-  const tty = flags.tty === 'true';
   const stdin = flags.stdin === 'true';
+  let tty = flags.tty === 'true';
+  if (tty && stdin && !process.stdin.isTTY) {
+    // A terminal would swallow the end of piped input; kubectl drops the TTY here too.
+    process.stderr.write('Unable to use a TTY - input is not a terminal\n');
+    tty = false;
+  }
   const { url } = await cri.call<ExecRequest, ExecResponse>(cri.runtime, 'exec', ExecRequest.fromPartial({ containerId: container.id, cmd, tty, stdin, stdout: true, stderr: !tty }), 30_000);
   return remoteCommand(url, { stdin: stdin ? process.stdin : undefined, stdout: process.stdout, stderr: process.stderr, tty });
 }
