@@ -61,7 +61,7 @@ spec:
   for (let i = 0; i < 50 && logLines(status.log_path as string).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(logLines(status.log_path as string), ['first', 'second', 'app']);
   assert.match(status.log_path as string, new RegExp(`${join(d.dir, 'pod-logs')}/default_init-order_[0-9a-f-]+/app/0\\.log$`));
-  await cliOk(['play', ...playFlags(d), '--down', '-'], yaml);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', '-'], yaml);
 });
 
 test('a failing init container under restartPolicy Never stops the pod there', async () => {
@@ -82,7 +82,7 @@ spec:
   assert.match(r.stdout, /failed: init container broken exited with 3/);
   const names = (await containersOf('init-fails')).map((c) => (c.labels as Record<string, string>)['io.kubernetes.container.name']);
   assert.deepEqual(names, ['broken'], 'the app container was never created');
-  await cliOk(['play', ...playFlags(d), '--down', '-'], yaml);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', '-'], yaml);
 });
 
 test('env from values, a ConfigMap, a Secret and the pod\'s fields; a secret volume is root\'s', async () => {
@@ -137,7 +137,7 @@ spec:
   assert.equal(statSync(secretDir).mode & 0o777, 0o700);
   assert.equal(statSync(join(secretDir, 'db', 'pass')).mode & 0o777, 0o600);
   assert.equal(readFileSync(join(secretDir, 'db', 'pass'), 'utf8'), 's3cr3t');
-  await cliOk(['play', ...playFlags(d), '--down', '-'], yaml);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', '-'], yaml);
 });
 
 test('restartPolicy OnFailure restarts a failing container with doubling back-off; Never leaves it', async () => {
@@ -164,7 +164,7 @@ spec:
   // The last instance and the one before it are kept (for their logs), older ones removed.
   const attempts = (await containersOf('crashy')).map((c) => (c.metadata as Message).attempt).sort();
   assert.deepEqual(attempts, [2, 3]);
-  await cliOk(['play', ...playFlags(d), '--down', file]);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', file]);
 
   const never = yaml.replace('OnFailure', 'Never').replace(/crashy/g, 'no-restart');
   const nfile = join(d.dir, 'never.yaml');
@@ -177,7 +177,7 @@ spec:
     await w2.stop();
   }
   assert.equal((await containersOf('no-restart')).length, 1);
-  await cliOk(['play', ...playFlags(d), '--down', nfile]);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', nfile]);
 });
 
 test('a failing liveness probe kills the container and it is restarted', async () => {
@@ -212,7 +212,7 @@ spec:
   const s = await statusOf(first.id as string);
   assert.equal(s.state, 'CONTAINER_EXITED');
   assert.equal(s.exit_code, 137, 'sh ignores SIGTERM as PID 1: killed after the grace period');
-  await cliOk(['play', ...playFlags(d), '--down', file]);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', file]);
 });
 
 test('a bad manifest is refused with the document, the field path and the line', async () => {
@@ -242,4 +242,24 @@ spec:
   const unsupported = await cli(['play', ...playFlags(d), '-'], `apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: a, image: ${BB}}]\n  volumes:\n    - name: data\n      nfs: {server: s, path: /}\n`);
   assert.equal(unsupported.code, 1);
   assert.match(unsupported.stderr, /<stdin>:8: document 1, spec\.volumes\[0\]\.nfs: not supported: cricket play supports emptyDir, hostPath, configMap and secret volumes/);
+});
+
+test('runAsNonRoot refuses a container that would run as root, before anything starts', async () => {
+  const yaml = `
+apiVersion: v1
+kind: Pod
+metadata: {name: nonroot}
+spec:
+  securityContext: {runAsNonRoot: true}
+  containers:
+    - {name: app, image: ${BB}, imagePullPolicy: IfNotPresent, command: ["sleep", "1"]}
+`;
+  const r = await cli(['play', ...playFlags(d), '-'], yaml);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /pod default\/nonroot: container app: runAsNonRoot is set and image cricket\.local\/busybox:latest runs as root: give runAsUser/);
+  const { items } = await d.cri.runtime.call<{ items: Message[] }>('ListPodSandbox', { filter: { label_selector: { 'io.kubernetes.pod.name': 'nonroot' } } });
+  assert.deepEqual(items, []);
+  const ok = await cli(['play', ...playFlags(d), '-'], yaml.replace('{runAsNonRoot: true}', '{runAsNonRoot: true, runAsUser: 1000}'));
+  assert.equal(ok.code, 0, ok.stderr);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', '-'], yaml);
 });

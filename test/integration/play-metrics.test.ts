@@ -79,7 +79,7 @@ test('metrics: RPC histograms and errors, pod start steps, pods and containers b
 
   const notFound = await get(url.replace('/metrics', '/other'));
   assert.equal(notFound.status, 404);
-  await cliOk(['play', ...playFlags(d), '--down', file]);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', file]);
   const end = await scrape(url);
   assert.equal(end.samples.get('cricket_pods{state="ready"}'), 0);
 });

@@ -106,7 +106,7 @@ spec:
   const uid = (pod.labels as Record<string, string>)['io.kubernetes.pod.uid']!;
   const podDir = join(d.dir, 'play-pods', uid);
   assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').includes(podDir));
-  await cliOk(['play', ...playFlags(d), '--down', file]);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', file]);
   assert.ok(!existsSync(podDir));
   assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(podDir), 'the tmpfs is unmounted');
   assert.ok(existsSync(join(hostDir, 'from-host')), 'a hostPath is the host\'s: left alone');
@@ -149,5 +149,5 @@ spec:
   const gateway = TEST_SUBNET.replace(/\.0\/24$/, '.1');
   const res = await httpGetEventually(gateway, port);
   assert.equal(res.body, 'mapped\n');
-  await cliOk(['play', ...playFlags(d), '--down', file]);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', file]);
 });

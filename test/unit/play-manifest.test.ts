@@ -60,6 +60,10 @@ test('errors name the field path and line; ignored fields are warnings, not sile
   assert.deepEqual(issues(pod('  containers: [{name: a, image: i}, {name: a, image: i}]\n')), ['6 spec.containers[1].name: container "a" is defined twice']);
   assert.deepEqual(issues('kind: Service\nmetadata: {name: s}\n'), ['1 kind: kind "Service" is not supported (Pod, ConfigMap and Secret are)']);
   assert.match(issues('kind: Pod\nmetadata: {name: [\n')[0]!, /^3 : Flow sequence .* must be sufficiently indented/, 'YAML syntax errors carry their line');
+  assert.deepEqual(issues(pod('  containers:\n    - name: a\n      image: i\n      resources: {limits: {nvidia.com/gpu: 1, memory: 12 apples}}\n')), [
+    '9 spec.containers[0].resources.limits.nvidia.com/gpu: resource "nvidia.com/gpu" is not supported (cpu and memory are)',
+    '9 spec.containers[0].resources.limits.memory: "12 apples" is not a quantity (such as 500m, 2, 128Mi, 1G)',
+  ]);
   const m = parseManifest(pod('  nodeName: n1\n  containers: [{name: a, image: i}]\n'), 'f.yaml');
   assert.deepEqual(m.warnings.map((w) => `${w.line} ${w.path}: ${w.message}`), ['6 spec.nodeName: ignored: there is no scheduler: the pod runs on this node']);
 });

@@ -18,6 +18,8 @@ Prints each pod's name, IP and container states, then returns.
 
 options:
   --down               stop and remove the file's pods, their volumes and logs
+  --grace-period N     with --down: seconds each container has to stop after SIGTERM
+                       (default: the pod's terminationGracePeriodSeconds, or 30)
   --wait               wait until every container is running or has finished
   --watch              stay attached: restart exited containers as restartPolicy says (with
                        back-off) and run liveness/readiness/startup probes, until interrupted
@@ -74,7 +76,9 @@ export async function playCommand(positional: string[], flags: Record<string, st
   };
   try {
     if (flags.down) {
-      await playDown(manifest, cri, opts.podsDir, opts.logRoot, say);
+      const grace = flags['grace-period'] !== undefined ? Number(flags['grace-period']) : undefined;
+      if (grace !== undefined && !(Number.isInteger(grace) && grace >= 0)) throw new Error(`--grace-period must be a number of seconds, not "${flags['grace-period']}"`);
+      await playDown(manifest, cri, opts.podsDir, opts.logRoot, say, grace);
       return 0;
     }
     if (!manifest.pods.length) {

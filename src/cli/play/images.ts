@@ -23,3 +23,21 @@ export async function ensureImage(cri: Cri, c: Container, say: (line: string) =>
   const res = await cri.call<PullImageRequest, PullImageResponse>(cri.image, 'pullImage', PullImageRequest.fromPartial({ image: { image } }), 30 * 60_000);
   say(`pulled ${image} (${res.imageRef.slice(0, 19)})`);
 }
+
+/**
+ * runAsNonRoot, checked as kubelet checks it before starting the container: the user asked for,
+ * or else the image's, must be a number other than 0.
+ */
+export async function verifyNonRoot(cri: Cri, c: Container, podSc: { runAsNonRoot?: boolean; runAsUser?: number } | undefined): Promise<void> {
+  const sc = c.securityContext;
+  if (!(sc?.runAsNonRoot ?? podSc?.runAsNonRoot)) return;
+  const uid = sc?.runAsUser ?? podSc?.runAsUser;
+  if (uid !== undefined) {
+    if (uid === 0) throw new Error(`container ${c.name}: runAsNonRoot is set but runAsUser is 0`);
+    return;
+  }
+  const status = await cri.call<ImageStatusRequest, ImageStatusResponse>(cri.image, 'imageStatus', ImageStatusRequest.fromPartial({ image: { image: c.image! } }));
+  const image = status.image;
+  if (image?.username) throw new Error(`container ${c.name}: runAsNonRoot is set and image ${c.image} has the non-numeric user "${image.username}": give runAsUser`);
+  if (!image?.uid || image.uid.value === 0n) throw new Error(`container ${c.name}: runAsNonRoot is set and image ${c.image} runs as root: give runAsUser`);
+}

@@ -2,6 +2,7 @@
 // against the rules in schema.ts; every problem names the document, the field path and the line.
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { ConfigMap, Pod, Secret } from 'kubernetes-types/core/v1.js';
+import { parseQuantity } from './quantity.js';
 import { configMapRule, podRule, secretRule, type Rule } from './schema.js';
 
 export interface Issue {
@@ -88,7 +89,9 @@ export function parseManifest(text: string, source: string): Manifest {
       pod.metadata = { ...pod.metadata, name: meta.name, namespace };
       if (manifest.pods.some((p) => p.pod.metadata.name === meta.name && p.pod.metadata.namespace === namespace)) return issue('error', 'metadata.name', doc.getIn(['metadata', 'name'], true) as Node, `pod ${key} is defined twice`);
       manifest.pods.push({ pod, document, lineOf });
-      checkPod(pod, (path, message) => issues.push({ severity: 'error', document, path: path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1).replace(/^\[/, '['), line: lineOf(path), message }));
+      const at = (severity: Issue['severity']) => (path: (string | number)[], message: string) =>
+        issues.push({ severity, document, path: path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1), line: lineOf(path), message });
+      checkPod(pod, at('error'), at('warning'));
     } else if (kind === 'ConfigMap') {
       manifest.configMaps.set(key, value as ConfigMap);
     } else {
@@ -181,7 +184,7 @@ function describe(node: Node): string {
 type Problem = (path: (string | number)[], message: string) => void;
 
 /** What the types cannot say: required fields, unique names, references between fields. */
-function checkPod(pod: PlayPod['pod'], problem: Problem): void {
+function checkPod(pod: PlayPod['pod'], problem: Problem, warn: Problem): void {
   const spec = pod.spec;
   if (!spec) return problem(['spec'], 'spec is required');
   if (!spec.containers?.length) return problem(['spec', 'containers'], 'a pod needs at least one container');
@@ -193,6 +196,7 @@ function checkPod(pod: PlayPod['pod'], problem: Problem): void {
     const sources = ['emptyDir', 'hostPath', 'configMap', 'secret'].filter((s) => s in v);
     if (sources.length !== 1) problem(['spec', 'volumes', i], `volume "${v.name}" needs exactly one of emptyDir, hostPath, configMap, secret`);
     if (v.hostPath && !v.hostPath.path?.startsWith('/')) problem(['spec', 'volumes', i, 'hostPath', 'path'], 'must be an absolute path');
+    if (v.emptyDir?.sizeLimit !== undefined && v.emptyDir.medium !== 'Memory') warn(['spec', 'volumes', i, 'emptyDir', 'sizeLimit'], 'ignored: only a medium: Memory emptyDir has a size limit here');
     if (v.configMap && !v.configMap.name) problem(['spec', 'volumes', i, 'configMap'], 'configMap.name is required');
     if (v.secret && !v.secret.secretName) problem(['spec', 'volumes', i, 'secret'], 'secret.secretName is required');
     for (const [j, item] of (v.configMap?.items ?? v.secret?.items ?? []).entries()) {
@@ -208,6 +212,18 @@ function checkPod(pod: PlayPod['pod'], problem: Problem): void {
       else if (names.has(c.name)) problem(at('name'), `container "${c.name}" is defined twice`);
       names.add(c.name);
       if (!c.image) problem(at('image'), 'image is required');
+      for (const kind of ['requests', 'limits'] as const) {
+        for (const [name, value] of Object.entries(c.resources?.[kind] ?? {})) {
+          if (name !== 'cpu' && name !== 'memory') problem(at('resources', kind, name), `resource "${name}" is not supported (cpu and memory are)`);
+          else {
+            try {
+              parseQuantity(value);
+            } catch (err) {
+              problem(at('resources', kind, name), (err as Error).message);
+            }
+          }
+        }
+      }
       (c.volumeMounts ?? []).forEach((m, j) => {
         if (!volumes.has(m.name)) problem(at('volumeMounts', j, 'name'), `no volume named "${m.name}" in spec.volumes`);
         if (!m.mountPath?.startsWith('/')) problem(at('volumeMounts', j, 'mountPath'), 'must be an absolute path');

@@ -12,7 +12,7 @@ import {
 } from '../../gen/runtime/v1/api.js';
 import type { Cri } from '../cri-client.js';
 import { containerConfig, podSandboxConfig, type EnvContext, type PodContext } from './cri-requests.js';
-import { ensureImage } from './images.js';
+import { ensureImage, verifyNonRoot } from './images.js';
 import type { Manifest, PlayPod } from './manifest.js';
 import { Backoff } from './backoff.js';
 import { prepareVolumes, removePodDir } from './volumes.js';
@@ -109,7 +109,10 @@ export async function startPod(manifest: Manifest, p: PlayPod, opts: PlayOptions
     const volumes = await prepareVolumes(p, manifest, opts.podsDir, uid);
     const ctx: PodContext = { p, uid, logDirectory, cgroupParent: opts.cgroupParent, volumes };
     const spec = p.pod.spec!;
-    for (const c of [...(spec.initContainers ?? []), ...spec.containers]) await ensureImage(cri, c, say);
+    for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+      await ensureImage(cri, c, say);
+      await verifyNonRoot(cri, c, spec.securityContext);
+    }
     mkdirSync(logDirectory, { recursive: true, mode: 0o755 });
     const sandboxConfig = podSandboxConfig(ctx);
     sandboxId = (await cri.call<RunPodSandboxRequest, RunPodSandboxResponse>(cri.runtime, 'runPodSandbox', RunPodSandboxRequest.fromPartial({ config: sandboxConfig }))).podSandboxId;

@@ -135,7 +135,7 @@ const volume = obj<Volume>({
 const podSpec = obj<PodSpec>({
   containers: arr(container), initContainers: arr(container), volumes: arr(volume),
   restartPolicy: oneOf('Always', 'OnFailure', 'Never'),
-  hostNetwork: bool, hostPID: bool, hostIPC: bool, hostname: str, subdomain: str, shareProcessNamespace: bool,
+  hostNetwork: bool, hostPID: bool, hostIPC: bool, hostname: str, subdomain: ignored('there is no cluster DNS'), shareProcessNamespace: bool,
   securityContext: podSecurityContext, terminationGracePeriodSeconds: int,
   dnsConfig: obj<NonNullable<PodSpec['dnsConfig']>>({ nameservers: arr(str), searches: arr(str), options: arr(obj<{ name?: string; value?: string }>({ name: str, value: str })) }),
   hostAliases: unsupported('hostAliases are not supported'),
