@@ -40,7 +40,12 @@ export function connectCri(socket: string): Cri {
           request,
           new Metadata(),
           { deadline: new Date(Date.now() + timeoutMs) },
-          (err, res) => (err ? reject(new CriCallError(method, err.code, err.details || err.message)) : resolve(res)),
+          (err, res) => {
+            if (!err) return resolve(res);
+            // UNAVAILABLE: nobody answers on the socket; say which socket and what to do.
+            const details = err.code === 14 ? `cannot reach the daemon on ${socket} (is cricket serve running? --socket names another): ${(err.details || err.message).replace(/\s*Resolution note:\s*$/, '')}` : err.details || err.message;
+            reject(new CriCallError(method, err.code, details));
+          },
         );
       });
     },

@@ -1,6 +1,9 @@
 // Reader of the CRI log format (`<RFC3339Nano> stdout|stderr P|F <text>` per record): partial
 // records joined into lines, following the file across rotation (rename and reopen).
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+
+// Non-blocking: opening a FIFO put where a log should be must not hang the CLI.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
 export interface LogLine {
   time: string;
@@ -47,7 +50,7 @@ export class LogFile {
     readonly path: string,
     fromEnd = false,
   ) {
-    this.fd = openSync(path, 'r');
+    this.fd = openSync(path, OPEN_FLAGS);
     const st = fstatSync(this.fd);
     if (!st.isFile()) {
       closeSync(this.fd);
@@ -85,9 +88,15 @@ export class LogFile {
   }
 
   reopen(): void {
+    const fd = openSync(this.path, OPEN_FLAGS);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      closeSync(fd);
+      throw new Error(`${this.path} is not a regular file`);
+    }
     closeSync(this.fd);
-    this.fd = openSync(this.path, 'r');
-    this.ino = fstatSync(this.fd).ino;
+    this.fd = fd;
+    this.ino = st.ino;
     this.pos = 0;
   }
 
