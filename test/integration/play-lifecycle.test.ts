@@ -263,3 +263,38 @@ spec:
   assert.equal(ok.code, 0, ok.stderr);
   await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', '-'], yaml);
 });
+
+test('startup probe over TCP, then readiness over HTTP GET, to the pod IP', async () => {
+  const yaml = `
+apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: web
+      image: ${BB}
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", "sleep 2; mkdir -p /tmp/www; echo ok > /tmp/www/healthz; exec httpd -f -p 8080 -h /tmp/www"]
+      ports: [{name: http, containerPort: 8080}]
+      startupProbe:
+        tcpSocket: {port: http}
+        periodSeconds: 1
+        failureThreshold: 30
+      readinessProbe:
+        httpGet: {path: /healthz, port: 8080}
+        periodSeconds: 1
+`;
+  const file = join(d.dir, 'probed.yaml');
+  writeFileSync(file, yaml);
+  const w = background(['play', ...playFlags(d), '--watch', '--sync-period', '200ms', file]);
+  try {
+    await w.waitFor(/container web startup probe failed \(1\/30\): connect ECONNREFUSED/);
+    await w.waitFor(/container web started \(startup probe succeeded\)/);
+    await w.waitFor(/container web ready/);
+    assert.ok(!/readiness probe failed/.test(w.output().split('started (startup probe succeeded)')[0]!), 'readiness waits for the startup probe');
+  } finally {
+    await w.stop();
+  }
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', file]);
+});
