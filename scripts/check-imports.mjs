@@ -17,7 +17,7 @@
 //                                            (paths, cgroups, labels); the operations' collaborators
 //   4  container                             container operations
 //   5  sandbox, stats                        pod operations (they stop and remove containers), readings
-//   6  streaming                             exec / attach / port-forward server
+//   6  streaming, metrics                    exec / attach / port-forward server; Prometheus
 //   7  server                                the CRI RPC layer
 //   8  daemon                                start-up and recovery
 //   9  cli                                   the command line
@@ -32,7 +32,7 @@ export const LAYERS = [
   ['store/types', 'config', 'pod', 'runtime-context'],
   ['container'],
   ['sandbox', 'stats'],
-  ['streaming'],
+  ['streaming', 'metrics'],
   ['server'],
   ['daemon'],
   ['cli'],

@@ -19,3 +19,37 @@ export function parseArgs(argv: string[], booleanFlags: ReadonlySet<string> = ne
   }
   return { flags, positional };
 }
+
+export interface CommandArgSpec {
+  /** Long names of flags that take no value. */
+  boolean: readonly string[];
+  /** One-letter aliases: -a → all. Combined boolean letters (-it) are split. */
+  short?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Like parseArgs, with one-letter flags (`-a`, `-c NAME`, `-it`) and declared booleans, so
+ * `--down FILE` keeps FILE positional.
+ */
+export function parseCommandArgs(argv: string[], spec: CommandArgSpec): { flags: Record<string, string>; positional: string[] } {
+  const booleans = new Set(spec.boolean);
+  const short = spec.short ?? {};
+  const expanded: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      expanded.push(...argv.slice(i));
+      break;
+    }
+    if (/^-[A-Za-z]+$/.test(arg)) {
+      for (const letter of arg.slice(1)) {
+        const name = short[letter];
+        if (!name) throw new Error(`unknown flag -${letter}`);
+        expanded.push(`--${name}`);
+      }
+      continue;
+    }
+    expanded.push(arg);
+  }
+  return parseArgs(expanded, booleans);
+}

@@ -38,6 +38,12 @@ export interface CricketConfig {
     /** 0: a free port chosen at start-up. */
     port: number;
   };
+  /** The Prometheus /metrics HTTP endpoint (`[metrics]`); off unless enabled, loopback by default. */
+  metrics: {
+    enabled: boolean;
+    address: string;
+    port: number;
+  };
 }
 
 /** One `[runtimes.NAME]` table. */
@@ -72,6 +78,7 @@ export function defaultConfig(): CricketConfig {
     registries: {},
     images: { ...DEFAULT_IMAGE_LIMITS },
     streaming: { address: '127.0.0.1', port: 0 },
+    metrics: { enabled: false, address: '127.0.0.1', port: 9464 },
   };
 }
 
@@ -102,6 +109,8 @@ export function loadConfig(flags: Flags): CricketConfig {
   if (flags.conmon) config.conmon = flags.conmon;
   if (flags['streaming-address']) config.streaming.address = flags['streaming-address'];
   if (flags['streaming-port'] !== undefined) config.streaming.port = parsePort(flags['streaming-port'], '--streaming-port');
+  if (flags['metrics-address']) config.metrics = { ...config.metrics, enabled: true, address: flags['metrics-address'] };
+  if (flags['metrics-port'] !== undefined) config.metrics = { ...config.metrics, enabled: true, port: parsePort(flags['metrics-port'], '--metrics-port') };
   return config;
 }
 
@@ -146,6 +155,15 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   if (streaming) {
     if (streaming.address !== undefined) config.streaming.address = str(streaming.address, 'streaming.address');
     if (streaming.port !== undefined) config.streaming.port = parsePort(streaming.port, `config ${file}: streaming.port`);
+  }
+  const metrics = doc.metrics as Record<string, unknown> | undefined;
+  if (metrics) {
+    if (metrics.enabled !== undefined) {
+      if (typeof metrics.enabled !== 'boolean') throw invalidArgument(`config ${file}: metrics.enabled must be true or false`);
+      config.metrics.enabled = metrics.enabled;
+    }
+    if (metrics.address !== undefined) config.metrics.address = str(metrics.address, 'metrics.address');
+    if (metrics.port !== undefined) config.metrics.port = parsePort(metrics.port, `config ${file}: metrics.port`);
   }
 }
 

@@ -20,6 +20,7 @@ import { NameIndex } from '../store/name-index.js';
 import { RecordStore } from '../store/record-store.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
 import { findProgram } from '../process/find-program.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { StreamingServer } from '../streaming/server.js';
 import { indexNames } from './index-names.js';
 import { recover } from './recover.js';
@@ -84,8 +85,9 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   server.addService(runtimeServiceDefinition, runtimeService(ctx, streaming));
   server.addService(imageServiceDefinition, imageService(images, { registries: config.registries, imagesInUse: inUse }));
   const listener = await listenUnix(server, config.socket, { mode: 0o660 });
+  const metrics: MetricsServer | undefined = config.metrics.enabled ? await startMetricsServer(ctx, config.metrics) : undefined;
   logger.info(
-    { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, ms: elapsed() },
+    { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, metrics: metrics?.url, ms: elapsed() },
     'cricket serving CRI',
   );
   return {
@@ -94,6 +96,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       await listener.close();
       server.forceShutdown();
       await streaming.close();
+      await metrics?.close();
       exits.stop();
       stopImageGc();
     },

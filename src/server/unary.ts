@@ -1,5 +1,6 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { logger, stopwatch } from '../log/logger.js';
+import { recordRpc } from '../metrics/rpc.js';
 import { toServiceError } from './status-codes.js';
 
 /**
@@ -9,6 +10,7 @@ import { toServiceError } from './status-codes.js';
 export function unary<Req, Res>(method: string, handler: (request: Req) => Promise<Res> | Res) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     const elapsed = stopwatch();
+    let code = 0;
     Promise.resolve()
       .then(() => handler(call.request))
       .then(
@@ -18,9 +20,11 @@ export function unary<Req, Res>(method: string, handler: (request: Req) => Promi
         },
         (err: unknown) => {
           const serviceError = toServiceError(err);
+          code = serviceError.code ?? 2;
           logger.warn({ rpc: method, ms: elapsed(), code: serviceError.code, error: serviceError.details }, 'rpc failed');
           callback(serviceError);
         },
-      );
+      )
+      .finally(() => recordRpc(method, elapsed(), code));
   };
 }
