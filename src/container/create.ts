@@ -217,6 +217,8 @@ async function create(
     const conmonLog = logPath || join(dir, 'output.log');
     await mkdir(dirname(conmonLog), { recursive: true });
     const t2 = stopwatch();
+    // Idempotent, and needed also when conmon fails half-way (the runtime may have made its state).
+    rollback.add('delete runtime container', () => runtime.deleteForce(id));
     const created = await createWithConmon(ctx.config.conmon, {
       containerId: id,
       name: meta.name,
@@ -231,7 +233,6 @@ async function create(
       tty: config.tty,
       timeoutMs: ctx.config.toolTimeoutMs,
     });
-    rollback.add('delete runtime container', () => runtime.deleteForce(id));
     record.pid = created.containerPid;
     [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
     record.conmonPid = created.conmonPid;

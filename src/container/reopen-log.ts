@@ -43,7 +43,15 @@ export async function reopenContainerLog(ctx: RuntimeContext, containerId: strin
   for (;;) {
     const now = await inode(logPath);
     if (now !== undefined && now !== before) break;
+    // The container may have ended meanwhile, and conmon with it: then there is nothing to reopen.
+    const current = ctx.containers.get(record.id);
+    if (current?.state !== 'running') {
+      throw failedPrecondition(`container ${record.id} stopped (state ${current?.state ?? 'removed'}) before its log was reopened`);
+    }
     if (Date.now() > deadline) {
+      await ctx.exits.collect(record.id).catch(() => undefined);
+      const after = ctx.containers.get(record.id);
+      if (after?.state !== 'running') throw failedPrecondition(`container ${record.id} stopped (state ${after?.state ?? 'removed'}) before its log was reopened`);
       throw new CricketError('internal', `container ${record.id}: conmon did not reopen ${logPath} within ${REOPEN_TIMEOUT_MS} ms`);
     }
     await sleep(5);

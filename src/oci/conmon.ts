@@ -65,8 +65,10 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
   const message = await new Promise<{ data: number; message?: string }>((resolve, reject) => {
     let buffered = '';
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`conmon gave no container pid within ${opts.timeoutMs} ms${stderr ? `: ${stderr.trim()}` : ''}`));
+      syncPipe.destroy();
+      void killConmon(child.pid, opts.bundle).finally(() =>
+        reject(new Error(`conmon gave no container pid within ${opts.timeoutMs} ms${stderr ? `: ${stderr.trim()}` : ''}`)),
+      );
     }, opts.timeoutMs);
     const finish = (err: Error | undefined, value?: { data: number; message?: string }) => {
       clearTimeout(timer);
@@ -91,4 +93,26 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
   }
   const conmonPid = Number.parseInt(await readFile(join(opts.bundle, 'conmon.pid'), 'utf8').catch(() => '0'), 10);
   return { containerPid: message.data, conmonPid };
+}
+
+/**
+ * Ends a conmon that never reported: the process cricket started (and its process group) and
+ * the monitor it forked off (its pid file). `runc create` under it then sees its pipes close and
+ * ends too, and the caller's `runc delete --force` removes what it made.
+ */
+async function killConmon(pid: number | undefined, bundle: string): Promise<void> {
+  const kill = (target: number) => {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  if (pid) {
+    kill(-pid);
+    kill(pid);
+  }
+  const monitor = Number.parseInt(await readFile(join(bundle, 'conmon.pid'), 'utf8').catch(() => '0'), 10);
+  // Written moments ago by the conmon just started: it cannot name another process yet.
+  if (monitor > 1) kill(monitor);
 }

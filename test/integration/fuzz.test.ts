@@ -16,14 +16,8 @@ const d = useCricket();
  * Failures whose fix belongs outside the RPC layer, matched narrowly; each is printed. Remove an
  * entry once its cause is fixed.
  */
-const KNOWN_ELSEWHERE: { where: string; pattern: RegExp }[] = [
-  // CreateContainer racing StopPodSandbox/RemovePodSandbox of the same pod passes the pod's
-  // readiness check, then runc finds the pinned netns gone: should be FAILED_PRECONDITION.
-  { where: 'src/container/create.ts', pattern: /^CreateContainer INTERNAL: .*runc create failed.*namespace path: lstat .*\/netns\// },
-  // ReopenContainerLog racing the container's end: conmon exits without reopening and the call
-  // times out as INTERNAL; the state should be checked again (FAILED_PRECONDITION).
-  { where: 'src/container/reopen-log.ts', pattern: /^ReopenContainerLog INTERNAL: container \w+: conmon did not reopen / },
-];
+/** Findings that belong to a known, open defect elsewhere: none are open. */
+const KNOWN_ELSEWHERE: { where: string; pattern: RegExp }[] = [];
 
 test('every RPC survives a seeded fuzz campaign', { timeout: 600_000 }, async (t) => {
   const seed = Number(process.env.CRICKET_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
