@@ -13,10 +13,9 @@ import { alive, escapes, inconsistencies, mkfifo, quietSnapshot, removeEverythin
 const d = useCricket();
 
 /**
- * Failures whose fix belongs outside the RPC layer, matched narrowly; each is printed. Remove an
- * entry once its cause is fixed.
+ * Failures whose fix belongs outside the RPC layer, matched narrowly; each is printed. None is
+ * open; an entry is added only with the defect it names, and removed with its fix.
  */
-/** Findings that belong to a known, open defect elsewhere: none are open. */
 const KNOWN_ELSEWHERE: { where: string; pattern: RegExp }[] = [];
 
 test('every RPC survives a seeded fuzz campaign', { timeout: 600_000 }, async (t) => {
