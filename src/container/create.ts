@@ -23,6 +23,9 @@ import { containerArgs, containerEnv } from './command.js';
 import { addDevices } from './devices.js';
 import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
 import { resolveUser } from './user.js';
+import { withJoinedUserNamespace } from '../oci/spec/user-namespace.js';
+import { checkContainerUserNamespace } from '../sandbox/user-namespace.js';
+import { USERNS_DIR_MODE, chownUpper, idmapStagingDir, releaseIdmapStaging, stageIdmappedLayers, stageIdmappedVolumes } from './idmap-mounts.js';
 
 /** The namespaces a container shares with its pod, joined by path from the pause process. */
 export function containerNamespaces(sandbox: SandboxRecord, pidMode: number, targetPid: number): OciNamespace[] {
@@ -107,6 +110,7 @@ async function create(
   if (security?.runAsGroup && !security.runAsUser && !security.runAsUsername) {
     throw invalidArgument(`container ${meta.name}: run_as_group needs run_as_user or run_as_username`);
   }
+  checkContainerUserNamespace(security?.namespaceOptions?.usernsOptions, sandbox.userns, `container ${meta.name} in pod ${sandbox.id}`);
   const resources = config.linux?.resources ? resourceRequest(config.linux.resources) : undefined;
   const pidMode = security?.namespaceOptions?.pid ?? sandbox.namespaces.pid;
   let targetPid = 0;
@@ -157,7 +161,7 @@ async function create(
   const rollback = new Rollback();
   try {
     await mkdir(rootfs, { recursive: true, mode: 0o700 });
-    await chmod(dir, 0o700);
+    await chmod(dir, sandbox.userns ? USERNS_DIR_MODE : 0o700);
     rollback.add('remove container directory', () => rm(dir, { recursive: true, force: true }));
     // The writable layer's directory shuts out the node's users; the upper dir itself is the
     // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
@@ -167,8 +171,16 @@ async function create(
     rollback.add('remove writable layer', () => rm(rw, { recursive: true, force: true }));
 
     const layers = ctx.images.layerDirs(image);
+    const staging = idmapStagingDir(dir);
+    let rootfsLayers = layers;
+    if (sandbox.userns) {
+      rollback.add('release idmapped mounts', () => releaseIdmapStaging(staging));
+      const pid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => ctx.runc.livePid(sandbox.id));
+      rootfsLayers = await stageIdmappedLayers(layers, staging, `/proc/${pid}/ns/user`);
+      await chownUpper(join(rw, 'upper'), sandbox.userns);
+    }
     const t = stopwatch();
-    await mountRootfs({ layers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs });
+    await mountRootfs({ layers: rootfsLayers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs });
     rollback.add('unmount rootfs', () => unmountRootfs(rootfs));
     const mountMs = t();
 
@@ -181,9 +193,10 @@ async function create(
     });
     const readonlyRootfs = security?.readonlyRootfs ?? false;
     const files = podFilePaths(ctx.paths.sandboxDir(sandbox.id));
-    const ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
+    let ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
     // Checked right before the paths to its namespaces go into the spec.
     const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => ctx.runc.livePid(sandbox.id));
+    if (sandbox.userns) ociMounts = await stageIdmappedVolumes(ociMounts, new Set(mounts.map((m) => m.hostPath)), staging, `/proc/${pausePid}/ns/user`, log);
     if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => ctx.runc.livePid(target!.id));
     const spec = buildSpec({
       rootfs,
@@ -201,6 +214,7 @@ async function create(
       oomScoreAdj: resources ? Math.max(resources.oomScoreAdj, ctx.minOomScoreAdj) : undefined,
       annotations: { 'io.kubernetes.cri.sandbox-id': sandbox.id, 'io.kubernetes.cri.container-name': meta.name },
     });
+    withJoinedUserNamespace(spec, sandbox.userns, pausePid);
     applySecurityContext(spec, { context: security, sandboxPrivileged: sandbox.privileged });
     if (resources) spec.linux.resources = { ...spec.linux.resources, ...ociResources(resources) };
     await addDevices(spec, config.devices);
@@ -226,6 +240,8 @@ async function create(
       timeoutMs: ctx.config.toolTimeoutMs,
     });
     rollback.add('delete runc container', () => ctx.runc.deleteForce(id));
+    // runc holds its own copies of the idmapped mounts now.
+    if (sandbox.userns) await releaseIdmapStaging(staging).catch((err) => log.warn({ err }, 'detaching staged idmapped mounts failed; RemoveContainer retries'));
     record.pid = created.containerPid;
     [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
     record.conmonPid = created.conmonPid;

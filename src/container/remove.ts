@@ -7,6 +7,7 @@ import { unmountRootfs } from '../image/rootfs.js';
 import { nowNs } from '../store/clock.js';
 import { containerNameKey } from '../store/name-index.js';
 import { releaseExited } from './release.js';
+import { idmapStagingDir, releaseIdmapStaging } from './idmap-mounts.js';
 import { stopContainer } from './stop.js';
 
 /**
@@ -31,6 +32,7 @@ export async function removeContainer(ctx: RuntimeContext, exits: ExitMonitor, c
       await releaseExited(ctx, id);
     }
     const dir = ctx.paths.containerDir(id);
+    await releaseIdmapStaging(idmapStagingDir(dir));
     await Promise.all([
       rm(dir, { recursive: true, force: true }),
       rm(ctx.paths.containerRw(id), { recursive: true, force: true }),

@@ -43,8 +43,16 @@ export interface OciNamespace {
   path?: string;
 }
 
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface OciLinux {
   namespaces: OciNamespace[];
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
   cgroupsPath?: string;
   resources?: OciResources;
   sysctl?: Record<string, string>;

@@ -1,3 +1,4 @@
+import { idmapStagingDir, releaseIdmapStaging } from '../container/idmap-mounts.js';
 import { rm } from 'node:fs/promises';
 import type { ExitMonitor } from '../container/exit-monitor.js';
 import { removeContainer } from '../container/remove.js';
@@ -22,6 +23,7 @@ export async function removePodSandbox(ctx: RuntimeContext, exits: ExitMonitor, 
     if (!record) return;
     // Under the pod's lock: no container can be added to the pod while its own are removed.
     await Promise.all(ctx.containers.byGroup(id).map((c) => removeContainer(ctx, exits, c.id)));
+    await releaseIdmapStaging(idmapStagingDir(ctx.paths.sandboxDir(id)));
     await rm(ctx.paths.sandboxDir(id), { recursive: true, force: true });
     await ctx.sandboxes.delete(id);
     ctx.names.release(sandboxNameKey(record.name, record.namespace, record.uid, record.attempt), id);

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import { hostname as nodeHostname } from 'node:os';
 import { join } from 'node:path';
 import { alreadyExists, invalidArgument, notFound, withContext } from '../errors.js';
@@ -19,6 +19,10 @@ import type { SandboxRecord } from '../store/types.js';
 import { writePodFiles } from './pod-files.js';
 import { sandboxCgroupsPath } from './cgroups.js';
 import { processStart } from '../process/identity.js';
+import { withPodUserNamespace } from '../oci/spec/user-namespace.js';
+import { podUserNamespace } from './user-namespace.js';
+import { pinPauseNetns } from './pin-pod-netns.js';
+import { USERNS_DIR_MODE, idmapStagingDir, releaseIdmapStaging, stagePauseRootfs } from '../container/idmap-mounts.js';
 
 const SUPPORTED_HANDLERS = new Set(['', 'runc']);
 
@@ -104,6 +108,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     targetId: nsOpts?.targetId ?? '',
   };
   const hostNetwork = namespaces.network === NamespaceMode.NODE;
+  const userns = podUserNamespace(nsOpts?.usernsOptions, namespaces, `${meta.namespace}/${meta.name}`);
   const pauseImage = ctx.images.resolve(ctx.config.pauseImage);
   if (!pauseImage) throw notFound(`pause image ${ctx.config.pauseImage} is not in the image store`);
 
@@ -125,6 +130,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     privileged: config.linux?.securityContext?.privileged ?? false,
     cgroupParent: config.linux?.cgroupParent ?? '',
     namespaces,
+    userns,
     netnsPath: hostNetwork ? '' : join(ctx.paths.netns, id),
     ips: [],
     // A mapping without a host port only documents the container port: nothing to set up.
@@ -151,7 +157,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     await mkdir(sandboxDir, { recursive: true, mode: 0o700 });
     rollback.add('remove sandbox directory', () => rm(sandboxDir, { recursive: true, force: true }));
 
-    if (!hostNetwork) {
+    if (!hostNetwork && !userns) {
       const t = stopwatch();
       await createPinnedNetns(record.netnsPath).catch((err) => {
         throw withContext(`pod ${id}: creating network namespace`, err);
@@ -161,14 +167,22 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     }
 
     const layers = ctx.images.layerDirs(pauseImage);
+    const pauseStaging = idmapStagingDir(sandboxDir);
+    let pauseRootfs = layers[layers.length - 1]!;
+    if (userns) {
+      await chmod(sandboxDir, USERNS_DIR_MODE);
+      rollback.add('release staged pause rootfs', () => releaseIdmapStaging(pauseStaging));
+      pauseRootfs = await stagePauseRootfs(pauseRootfs, pauseStaging);
+    }
     const podSecurity = config.linux?.securityContext;
     const pauseUser = pauseImage.config.user.split(':').map((n: string) => Number.parseInt(n, 10));
     const podNamespaces: OciNamespace[] = [];
-    if (!hostNetwork) podNamespaces.push({ type: 'network', path: record.netnsPath }, { type: 'uts' });
+    // A pod with its own user namespace gets its network namespace from pause, owned by it.
+    if (!hostNetwork) podNamespaces.push(userns ? { type: 'network' } : { type: 'network', path: record.netnsPath }, { type: 'uts' });
     if (namespaces.ipc !== NamespaceMode.NODE) podNamespaces.push({ type: 'ipc' });
     if (namespaces.pid !== NamespaceMode.NODE) podNamespaces.push({ type: 'pid' });
     const spec = buildSpec({
-      rootfs: layers[layers.length - 1]!,
+      rootfs: pauseRootfs,
       readonlyRootfs: true,
       args: [...pauseImage.config.entrypoint, ...pauseImage.config.cmd],
       env: pauseImage.config.env,
@@ -184,6 +198,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
       terminal: false,
       sysctl: config.linux?.sysctls,
     });
+    withPodUserNamespace(spec, userns);
     // The pause process needs no privilege at all.
     spec.process.capabilities = { bounding: [], effective: [], permitted: [] };
     spec.process.noNewPrivileges = true;
@@ -204,10 +219,17 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
         throw withContext(`pod ${id}: starting pause`, err);
       });
       steps.pauseMs = t();
+      // pause's mount namespace holds its own copy of its rootfs now.
+      if (userns) await releaseIdmapStaging(pauseStaging).catch((err) => log.warn({ err }, 'detaching the staged pause rootfs failed; RemovePodSandbox retries'));
     })();
     let network: PodNetworkResult | undefined;
     const setUpNetwork = (async () => {
       if (hostNetwork) return;
+      if (userns) {
+        await startPause;
+        rollback.add('unpin network namespace', () => removePinnedNetns(record.netnsPath));
+        await pinPauseNetns(record.netnsPath, Number.parseInt(await readFile(pidFile, 'utf8'), 10));
+      }
       const t = stopwatch();
       network = await ctx.network.setUp(podNetworkRequest(record)).catch((err) => {
         throw withContext(`pod ${id}: CNI ADD on network ${ctx.network.name}`, err);

@@ -1,0 +1,98 @@
+import { chmod, chown, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { logger } from '../log/logger.js';
+import type { PodIdMappings } from '../oci/spec/user-namespace.js';
+import type { OciMount } from '../oci/spec-types.js';
+import { bindMount, idmapMount, unmount } from '../process/mount.js';
+
+/**
+ * Idmapped mounts for a pod with its own user namespace. The runc here (1.1) cannot make them
+ * itself, so cricket makes them, staged under the container's directory, before `runc create`:
+ * the overlay keeps private clones of its layers and runc binds the volumes into the container's
+ * mount namespace, so the staged mounts are detached again right after.
+ */
+/**
+ * A pod's own root is no root on the host: the directories runc reaches from inside its user
+ * namespace (the bundle's, holding rootfs and staged volumes) may be entered, still not listed.
+ */
+export const USERNS_DIR_MODE = 0o711;
+
+export const idmapStagingDir = (containerDir: string): string => join(containerDir, 'idmap');
+
+/** Each image layer as an idmapped mount: the image's root-owned files become the pod root's. */
+export async function stageIdmappedLayers(layers: readonly string[], staging: string, userns: string): Promise<string[]> {
+  await mkdir(staging, { recursive: true, mode: USERNS_DIR_MODE });
+  const staged: string[] = [];
+  for (const [i, layer] of layers.entries()) {
+    const target = join(staging, `l${i}`);
+    await mkdir(target, { mode: 0o700 });
+    await idmapMount(layer, target, userns);
+    staged.push(target);
+  }
+  return staged;
+}
+
+/** The writable layer's root belongs to the pod's root, so that the container can write `/`. */
+export async function chownUpper(upper: string, mappings: PodIdMappings): Promise<void> {
+  await chown(upper, mappings.uids[0]!.hostID, mappings.gids[0]!.hostID);
+}
+
+/**
+ * The CRI bind mounts' sources replaced by idmapped mounts of them, so that a volume's files
+ * appear with the owners they have on the host, seen from inside. A filesystem that cannot be
+ * idmapped keeps its plain bind (its files then appear owned by the overflow id).
+ */
+export async function stageIdmappedVolumes(mounts: OciMount[], sources: Set<string>, staging: string, userns: string, log: typeof logger): Promise<OciMount[]> {
+  await mkdir(staging, { recursive: true, mode: USERNS_DIR_MODE });
+  const out: OciMount[] = [];
+  for (const [i, m] of mounts.entries()) {
+    if (m.type !== 'bind' || !m.source || !sources.has(m.source)) {
+      out.push(m);
+      continue;
+    }
+    const target = join(staging, `v${i}`);
+    try {
+      const st = await lstat(m.source);
+      if (st.isDirectory()) await mkdir(target, { mode: USERNS_DIR_MODE });
+      else await writeFile(target, '', { mode: 0o600 });
+      await idmapMount(m.source, target, userns);
+      out.push({ ...m, source: target });
+    } catch (err) {
+      log.warn({ source: m.source, err: (err as Error).message }, 'volume cannot be idmapped; bound as it is');
+      await rm(target, { force: true, recursive: false }).catch(() => undefined);
+      out.push(m);
+    }
+  }
+  return out;
+}
+
+const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+
+/**
+ * Detaches every staged mount and removes the staging directory. Idempotent. The directory is
+ * removed only once nothing is mounted under it: a recursive removal through a mounted volume
+ * would delete the volume's files.
+ */
+export async function releaseIdmapStaging(staging: string): Promise<void> {
+  const prefix = `${staging}/`;
+  const mounted = () =>
+    readFile('/proc/self/mountinfo', 'utf8').then((text) =>
+      text.split('\n').map((line) => unescape(line.split(' ')[4] ?? '')).filter((p) => p.startsWith(prefix)),
+    );
+  for (const path of (await mounted()).reverse()) await unmount(path, true);
+  const left = await mounted();
+  if (left.length > 0) throw new Error(`idmapped mounts still under ${staging}: ${left.join(', ')}`);
+  await rm(staging, { recursive: true, force: true });
+}
+
+/**
+ * The pause image's layer, bound read-only where the pod's root can reach it (the user namespace
+ * does not exist before pause makes it, so no idmap: its files stay the overflow id's, readable).
+ */
+export async function stagePauseRootfs(layer: string, staging: string): Promise<string> {
+  const target = join(staging, 'rootfs');
+  await mkdir(target, { recursive: true, mode: USERNS_DIR_MODE });
+  await chmod(staging, USERNS_DIR_MODE);
+  await bindMount(layer, target, true);
+  return target;
+}
