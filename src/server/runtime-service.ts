@@ -7,6 +7,7 @@ import {
   type RuntimeServiceServer,
 } from '../gen/runtime/v1/api.js';
 import { invalidArgument } from '../errors.js';
+import { checkpointContainer } from '../container/checkpoint.js';
 import { createContainer } from '../container/create.js';
 import type { ExitMonitor } from '../container/exit-monitor.js';
 import { removeContainer } from '../container/remove.js';
@@ -103,6 +104,10 @@ export function runtimeService(ctx: RuntimeContext, exits: ExitMonitor): Runtime
     }),
     removeContainer: unary('RemoveContainer', async (req) => {
       await removeContainer(ctx, exits, requireId(req.containerId, 'container_id'));
+      return {};
+    }),
+    checkpointContainer: unary('CheckpointContainer', async (req) => {
+      await checkpointContainer(ctx, requireId(req.containerId, 'container_id'), req.location, Number(req.timeout));
       return {};
     }),
     containerStatus: unary('ContainerStatus', async (req) => {
