@@ -23,6 +23,8 @@ import { containerArgs, containerEnv } from './command.js';
 import { addDevices } from './devices.js';
 import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
 import { resolveUser } from './user.js';
+import { withCdiEdits } from '../oci/spec/cdi.js';
+import { requestedCdiDevices, resolveCdiDevices } from './cdi-devices.js';
 import { withJoinedUserNamespace } from '../oci/spec/user-namespace.js';
 import { checkContainerUserNamespace } from '../sandbox/user-namespace.js';
 import { USERNS_DIR_MODE, chownUpper, idmapStagingDir, releaseIdmapStaging, stageIdmappedLayers, stageIdmappedVolumes } from './idmap-mounts.js';
@@ -111,6 +113,7 @@ async function create(
     throw invalidArgument(`container ${meta.name}: run_as_group needs run_as_user or run_as_username`);
   }
   checkContainerUserNamespace(security?.namespaceOptions?.usernsOptions, sandbox.userns, `container ${meta.name} in pod ${sandbox.id}`);
+  const cdiEdits = await resolveCdiDevices(ctx.config.cdiSpecDirs, requestedCdiDevices(config));
   const resources = config.linux?.resources ? resourceRequest(config.linux.resources) : undefined;
   const pidMode = security?.namespaceOptions?.pid ?? sandbox.namespaces.pid;
   let targetPid = 0;
@@ -218,6 +221,7 @@ async function create(
     applySecurityContext(spec, { context: security, sandboxPrivileged: sandbox.privileged });
     if (resources) spec.linux.resources = { ...spec.linux.resources, ...ociResources(resources) };
     await addDevices(spec, config.devices);
+    withCdiEdits(spec, cdiEdits);
     const propagation = rootfsPropagation(mounts);
     if (propagation) spec.linux.rootfsPropagation = propagation;
     await ctx.runc.writeBundle(dir, spec);
