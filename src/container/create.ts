@@ -24,6 +24,7 @@ import { addDevices } from './devices.js';
 import { bindMounts, podFileMounts, rootfsPropagation } from './mounts.js';
 import { resolveUser } from './user.js';
 import { withCdiEdits } from '../oci/spec/cdi.js';
+import { checkpointArchive, requireRestorable, unpackCheckpoint, type CheckpointArchive } from './checkpoint-restore.js';
 import { requestedCdiDevices, resolveCdiDevices } from './cdi-devices.js';
 import { withJoinedUserNamespace } from '../oci/spec/user-namespace.js';
 import { checkContainerUserNamespace } from '../sandbox/user-namespace.js';
@@ -62,6 +63,10 @@ export async function createContainer(
   const found = ctx.sandboxes.find(sandboxId);
   if (!found) throw notFound(`pod sandbox ${sandboxId} not found`);
   const digest = requestDigest(ContainerConfig.toJSON(config));
+  // An image field naming a checkpoint archive restores that container (read before any lock).
+  const archive = await checkpointArchive(config.image.image);
+  if (archive) await requireRestorable(archive, meta.name);
+  const imageName = archive ? archive.config.rootfsImageName : config.image.image;
   return ctx.locks.run(found.id, async () => {
     const sandbox = ctx.sandboxes.get(found.id);
     if (!sandbox) throw notFound(`pod sandbox ${sandboxId} not found`);
@@ -79,14 +84,14 @@ export async function createContainer(
     if (sandbox.state !== 'ready') {
       throw failedPrecondition(`pod sandbox ${sandbox.id} is not ready (${sandbox.state}); cannot add container ${meta.name}`);
     }
-    const image = ctx.images.resolve(config.image!.image);
-    if (!image) throw notFound(`image "${config.image!.image}" not found`);
+    const image = ctx.images.resolve(imageName);
+    if (!image) throw notFound(`image "${imageName}" not found${archive ? ` (named by checkpoint archive ${archive.path})` : ''}`);
     // Taken in the same turn as the lookup: a RemoveImage from now on keeps the image's layers.
     const releaseImage = ctx.imageLeases.acquire(image.id);
     const id = newId();
     ctx.names.reserve(nameKey, { id, digest }, what);
     try {
-      return await create(ctx, id, sandbox, config, image, digest);
+      return await create(ctx, id, sandbox, config, image, digest, archive);
     } catch (err) {
       // A record left `unknown` keeps its name until RemoveContainer finishes it.
       if (!ctx.containers.get(id)) ctx.names.release(nameKey, id);
@@ -104,6 +109,7 @@ async function create(
   config: ContainerConfig,
   image: NonNullable<ReturnType<RuntimeContext['images']['resolve']>>,
   digest: string,
+  archive?: CheckpointArchive,
 ): Promise<string> {
   const total = stopwatch();
   const meta = config.metadata!;
@@ -156,6 +162,7 @@ async function create(
     pid: 0,
     resources,
     config: ContainerConfig.toJSON(config),
+    restoredFrom: archive?.path,
   };
 
   const dir = ctx.paths.containerDir(id);
@@ -186,6 +193,7 @@ async function create(
     await mountRootfs({ layers: rootfsLayers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs });
     rollback.add('unmount rootfs', () => unmountRootfs(rootfs));
     const mountMs = t();
+    const restoreFrom = archive ? await unpackCheckpoint(archive, join(dir, 'restore'), rootfs) : undefined;
 
     const user = await resolveUser(layers, {
       imageUser: image.config.user,
@@ -204,7 +212,7 @@ async function create(
     const spec = buildSpec({
       rootfs,
       readonlyRootfs,
-      args: containerArgs(image.config, config.command, config.args),
+      args: archive && !config.command.length && !config.args.length && archive.spec.process?.args?.length ? archive.spec.process.args : containerArgs(image.config, config.command, config.args),
       env: containerEnv(image.config, config.envs.map((e) => ({ key: e.key, value: Buffer.from(e.value).toString('utf8') })), sandbox.hostname),
       cwd: config.workingDir || image.config.workingDir || '/',
       uid: user.uid,
@@ -242,6 +250,7 @@ async function create(
       stdinOnce: config.stdinOnce,
       tty: config.tty,
       timeoutMs: ctx.config.toolTimeoutMs,
+      restoreFrom,
     });
     rollback.add('delete runc container', () => ctx.runc.deleteForce(id));
     // runc holds its own copies of the idmapped mounts now.

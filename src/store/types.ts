@@ -90,4 +90,6 @@ export interface ContainerRecord {
   resources?: ResourceRequest;
   /** The ContainerConfig as protobuf JSON. */
   config: unknown;
+  /** Restored from this checkpoint archive: its process already runs when it is `created`. */
+  restoredFrom?: string;
 }

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { useCricket, type TestDaemon } from '../harness/cricket.js';
+import { BUSYBOX, useCricket, type TestDaemon } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
 
 const d: TestDaemon = useCricket();
@@ -72,5 +72,48 @@ test('bad checkpoint requests: unknown container, relative or odd location, exit
   await assert.rejects(call({ container_id: id, location: join(d.dir, 'x.tar'), timeout: -1 }), { code: status.INVALID_ARGUMENT });
   await d.cri.runtime.call('StopContainer', { container_id: id, timeout: 0 });
   await assert.rejects(call({ container_id: id, location: join(d.dir, 'x.tar') }), { code: status.FAILED_PRECONDITION });
+  await d.cri.runtime.call('RemovePodSandbox', { pod_sandbox_id: podId });
+});
+
+test('CreateContainer from a checkpoint archive: checked as an archive, then restored where CRIU works', async () => {
+  const pod = podConfig(d, 'restore');
+  const { id: podId } = await runPod(d, pod);
+  const src = join(d.dir, 'archive-src');
+  mkdirSync(join(src, 'checkpoint'), { recursive: true });
+  writeFileSync(join(src, 'checkpoint', 'inventory.img'), 'not a real image');
+  writeFileSync(join(src, 'config.dump'), JSON.stringify({ id: 'x', name: 'counter', rootfsImageName: BUSYBOX, runtime: 'runc', createdTime: new Date().toISOString() }));
+  writeFileSync(join(src, 'spec.dump'), JSON.stringify({ process: { args: ['sleep', '300'] } }));
+  const archive = join(d.dir, 'restore.tar');
+  execFileSync('tar', ['-cf', archive, '-C', src, 'checkpoint', 'config.dump', 'spec.dump']);
+  const create = (image: string) => d.cri.runtime.call('CreateContainer', { pod_sandbox_id: podId, config: containerConfig('restored', [], { image: { image } }), sandbox_config: pod });
+
+  const criu = criuCheck();
+  const started = Date.now();
+  if (!criu.ok) {
+    await assert.rejects(create(archive), (err: { code: number; details: string }) => {
+      assert.equal(err.code, status.FAILED_PRECONDITION);
+      assert.match(err.details, /restoring checkpoint .*restore\.tar \(of counter, image cricket\.local\/busybox:latest\) needs CRIU, which cannot work on this node: criu check failed/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 30_000);
+  } else {
+    // A made-up image set is no process to restore: runc restore fails, and says so.
+    await assert.rejects(create(archive), (err: { code: number }) => err.code !== status.OK);
+  }
+
+  // A file that is no checkpoint archive, and an archive without CRIU images: INVALID_ARGUMENT.
+  const notTar = join(d.dir, 'not-a-tar');
+  writeFileSync(notTar, 'hello');
+  await assert.rejects(create(notTar), { code: status.INVALID_ARGUMENT });
+  const noConfig = join(d.dir, 'no-config.tar');
+  execFileSync('tar', ['-cf', noConfig, '-C', src, 'spec.dump']);
+  await assert.rejects(create(noConfig), { code: status.INVALID_ARGUMENT });
+  const noImages = join(d.dir, 'no-images.tar');
+  execFileSync('tar', ['-cf', noImages, '-C', src, 'config.dump', 'spec.dump']);
+  await assert.rejects(create(noImages), { code: status.INVALID_ARGUMENT });
+  // A path that is not there is an image reference like any other: not found.
+  await assert.rejects(create(join(d.dir, 'missing.tar')), { code: status.NOT_FOUND });
+  const { containers } = await d.cri.runtime.call<{ containers: unknown[] }>('ListContainers', {});
+  assert.equal(containers.length, 0, 'nothing made');
   await d.cri.runtime.call('RemovePodSandbox', { pod_sandbox_id: podId });
 });
