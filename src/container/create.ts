@@ -28,7 +28,7 @@ import { checkpointArchive, requireRestorable, unpackCheckpoint, type Checkpoint
 import { requestedCdiDevices, resolveCdiDevices } from './cdi-devices.js';
 import { withJoinedUserNamespace } from '../oci/spec/user-namespace.js';
 import { checkContainerUserNamespace } from '../sandbox/user-namespace.js';
-import { USERNS_DIR_MODE, chownUpper, idmapStagingDir, releaseIdmapStaging, stageIdmappedLayers, stageIdmappedVolumes } from './idmap-mounts.js';
+import { chownUpper, openToPodRoot, idmapStagingDir, releaseIdmapStaging, stageIdmappedLayers, stageIdmappedVolumes } from './idmap-mounts.js';
 
 /** The namespaces a container shares with its pod, joined by path from the pause process. */
 export function containerNamespaces(sandbox: SandboxRecord, pidMode: number, targetPid: number): OciNamespace[] {
@@ -171,7 +171,8 @@ async function create(
   const rollback = new Rollback();
   try {
     await mkdir(rootfs, { recursive: true, mode: 0o700 });
-    await chmod(dir, sandbox.userns ? USERNS_DIR_MODE : 0o700);
+    await chmod(dir, 0o700);
+    if (sandbox.userns) await openToPodRoot(dir, ctx.paths.containersDir, sandbox.userns);
     rollback.add('remove container directory', () => rm(dir, { recursive: true, force: true }));
     // The writable layer's directory shuts out the node's users; the upper dir itself is the
     // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
@@ -207,7 +208,7 @@ async function create(
     let ociMounts = [...podFileMounts(files, mounts, readonlyRootfs), ...(await bindMounts(mounts))];
     // Checked right before the paths to its namespaces go into the spec.
     const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => ctx.runc.livePid(sandbox.id));
-    if (sandbox.userns) ociMounts = await stageIdmappedVolumes(ociMounts, new Set(mounts.map((m) => m.hostPath)), staging, `/proc/${pausePid}/ns/user`, log);
+    if (sandbox.userns) ociMounts = await stageIdmappedVolumes(ociMounts, new Set(mounts.map((m) => m.hostPath)), staging, `/proc/${pausePid}/ns/user`, sandbox.userns, log);
     if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => ctx.runc.livePid(target!.id));
     const spec = buildSpec({
       rootfs,

@@ -12,16 +12,23 @@ import { bindMount, idmapMount, unmount } from '../process/mount.js';
  * mount namespace, so the staged mounts are detached again right after.
  */
 /**
- * A pod's own root is no root on the host: the directories runc reaches from inside its user
- * namespace (the bundle's, holding rootfs and staged volumes) may be entered, still not listed.
+ * A pod's own root is no root on the host, and runc mounts the rootfs, pod files and volumes
+ * from inside the pod's user namespace: the directories on those paths must let the pod's root
+ * through. The pod's directory is entered by the pod's root group alone (0710, group = its host
+ * gid); the parent of all pods' directories may be entered, never listed, once a pod with its
+ * own user namespace exists (0711).
  */
-export const USERNS_DIR_MODE = 0o711;
+export async function openToPodRoot(dir: string, parent: string, mappings: PodIdMappings): Promise<void> {
+  await chmod(parent, 0o711);
+  await chown(dir, 0, mappings.gids[0]!.hostID);
+  await chmod(dir, 0o710);
+}
 
 export const idmapStagingDir = (containerDir: string): string => join(containerDir, 'idmap');
 
 /** Each image layer as an idmapped mount: the image's root-owned files become the pod root's. */
 export async function stageIdmappedLayers(layers: readonly string[], staging: string, userns: string): Promise<string[]> {
-  await mkdir(staging, { recursive: true, mode: USERNS_DIR_MODE });
+  await mkdir(staging, { recursive: true, mode: 0o700 });
   const staged: string[] = [];
   for (const [i, layer] of layers.entries()) {
     const target = join(staging, `l${i}`);
@@ -42,8 +49,10 @@ export async function chownUpper(upper: string, mappings: PodIdMappings): Promis
  * appear with the owners they have on the host, seen from inside. A filesystem that cannot be
  * idmapped keeps its plain bind (its files then appear owned by the overflow id).
  */
-export async function stageIdmappedVolumes(mounts: OciMount[], sources: Set<string>, staging: string, userns: string, log: typeof logger): Promise<OciMount[]> {
-  await mkdir(staging, { recursive: true, mode: USERNS_DIR_MODE });
+export async function stageIdmappedVolumes(mounts: OciMount[], sources: Set<string>, staging: string, userns: string, mappings: PodIdMappings, log: typeof logger): Promise<OciMount[]> {
+  await mkdir(staging, { recursive: true, mode: 0o700 });
+  await chown(staging, 0, mappings.gids[0]!.hostID);
+  await chmod(staging, 0o710);
   const out: OciMount[] = [];
   for (const [i, m] of mounts.entries()) {
     if (m.type !== 'bind' || !m.source || !sources.has(m.source)) {
@@ -53,7 +62,7 @@ export async function stageIdmappedVolumes(mounts: OciMount[], sources: Set<stri
     const target = join(staging, `v${i}`);
     try {
       const st = await lstat(m.source);
-      if (st.isDirectory()) await mkdir(target, { mode: USERNS_DIR_MODE });
+      if (st.isDirectory()) await mkdir(target, { mode: 0o700 });
       else await writeFile(target, '', { mode: 0o600 });
       await idmapMount(m.source, target, userns);
       out.push({ ...m, source: target });
@@ -89,10 +98,11 @@ export async function releaseIdmapStaging(staging: string): Promise<void> {
  * The pause image's layer, bound read-only where the pod's root can reach it (the user namespace
  * does not exist before pause makes it, so no idmap: its files stay the overflow id's, readable).
  */
-export async function stagePauseRootfs(layer: string, staging: string): Promise<string> {
+export async function stagePauseRootfs(layer: string, staging: string, mappings: PodIdMappings): Promise<string> {
   const target = join(staging, 'rootfs');
-  await mkdir(target, { recursive: true, mode: USERNS_DIR_MODE });
-  await chmod(staging, USERNS_DIR_MODE);
+  await mkdir(target, { recursive: true, mode: 0o700 });
+  await chown(staging, 0, mappings.gids[0]!.hostID);
+  await chmod(staging, 0o710);
   await bindMount(layer, target, true);
   return target;
 }

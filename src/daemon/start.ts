@@ -42,10 +42,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   // The roots may be entered (0711: kubelet finds the socket's directory), nothing below them
   // listed or read by anyone but root; existing directories are brought in line too.
   await Promise.all([config.root, config.stateDir].map((d) => ensureDir(d, 0o711)));
-  await Promise.all([paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData, paths.sandboxRecords, paths.containerRecords, paths.rwDir].map((d) => ensureDir(d, 0o700)));
-  // Entered (never listed) by the root of a pod with its own user namespace, which is no root
-  // on the host: runc mounts its rootfs and pod files from inside that namespace.
-  await Promise.all([paths.sandboxesDir, paths.containersDir].map((d) => ensureDir(d, 0o711)));
+  await Promise.all([paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData, paths.sandboxRecords, paths.containerRecords, paths.sandboxesDir, paths.containersDir, paths.rwDir].map((d) => ensureDir(d, 0o700)));
   const images = await ImageStore.open(paths.images);
   if (!images.resolve(config.pauseImage)) {
     await images.importPath(BUILT_IN_PAUSE_LAYOUT, { name: config.pauseImage, pinned: true });

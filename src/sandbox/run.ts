@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { hostname as nodeHostname } from 'node:os';
 import { join } from 'node:path';
 import { alreadyExists, invalidArgument, notFound, withContext } from '../errors.js';
@@ -22,7 +22,7 @@ import { processStart } from '../process/identity.js';
 import { withPodUserNamespace } from '../oci/spec/user-namespace.js';
 import { podUserNamespace } from './user-namespace.js';
 import { pinPauseNetns } from './pin-pod-netns.js';
-import { USERNS_DIR_MODE, idmapStagingDir, releaseIdmapStaging, stagePauseRootfs } from '../container/idmap-mounts.js';
+import { idmapStagingDir, openToPodRoot, releaseIdmapStaging, stagePauseRootfs } from '../container/idmap-mounts.js';
 
 const SUPPORTED_HANDLERS = new Set(['', 'runc']);
 
@@ -170,9 +170,9 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     const pauseStaging = idmapStagingDir(sandboxDir);
     let pauseRootfs = layers[layers.length - 1]!;
     if (userns) {
-      await chmod(sandboxDir, USERNS_DIR_MODE);
+      await openToPodRoot(sandboxDir, ctx.paths.sandboxesDir, userns);
       rollback.add('release staged pause rootfs', () => releaseIdmapStaging(pauseStaging));
-      pauseRootfs = await stagePauseRootfs(pauseRootfs, pauseStaging);
+      pauseRootfs = await stagePauseRootfs(pauseRootfs, pauseStaging, userns);
     }
     const podSecurity = config.linux?.securityContext;
     const pauseUser = pauseImage.config.user.split(':').map((n: string) => Number.parseInt(n, 10));

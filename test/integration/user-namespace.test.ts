@@ -55,6 +55,11 @@ test('a POD user namespace: root inside, the mapped range on the host, writable 
   });
   const id = await startContainer(d, podId, pod, config);
   const pid = d.runcState(id)!.pid;
+  // The container's directory lets the pod's root group through, no one else; the directory of
+  // all containers may be entered, not listed.
+  const bundle = statSync(join(d.stateDir, 'containers', id));
+  assert.deepEqual([bundle.mode & 0o777, bundle.uid, bundle.gid], [0o710, 0, HOST_ID]);
+  assert.equal(statSync(join(d.stateDir, 'containers')).mode & 0o777, 0o711);
   assert.equal(readlinkSync(`/proc/${pid}/ns/user`), readlinkSync(`/proc/${pausePid}/ns/user`), 'the container joins the pod user namespace');
   assert.deepEqual(hostIds(pid, 'Uid'), [HOST_ID, HOST_ID, HOST_ID, HOST_ID], 'container root is an unprivileged id on the host');
   assert.ok(hostIds(pid, 'Uid')[0]! >= 65536);
