@@ -17,6 +17,9 @@
  *       still reach it) from which the cgroup2 hierarchy of a hybrid cgroup host is detached.
  *       crun refuses that layout when cgroup2 has controllers; without it crun sees a plain
  *       cgroup v1 host, as runc treats it.
+ *   cricket-mount idmap SOURCE TARGET USERNS
+ *       Bind-mounts SOURCE on TARGET as an idmapped mount: files owned by host ids appear
+ *       shifted by the id mappings of the user namespace file USERNS (/proc/PID/ns/user).
  *
  * Errors are printed on stderr with the failing call and errno text; the exit status is 1.
  */
@@ -26,8 +29,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* The new mount API; its numbers are the same on every architecture but alpha. */
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#define IDMAP_OPEN_TREE_CLONE 1
+#define IDMAP_OPEN_TREE_CLOEXEC 02000000
+#define IDMAP_AT_EMPTY_PATH 0x1000
+#define IDMAP_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define IDMAP_MOUNT_ATTR_IDMAP 0x00100000
+
+struct idmap_mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
 
 static int fail(const char *what, const char *path) {
     fprintf(stderr, "%s %s: %s\n", what, path, strerror(errno));
@@ -57,6 +86,19 @@ static int cmd_bind(const char *source, const char *target, int readonly) {
     return 0;
 }
 
+static int cmd_idmap(const char *source, const char *target, const char *userns) {
+    int ns = open(userns, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return fail("open user namespace", userns);
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, IDMAP_OPEN_TREE_CLONE | IDMAP_OPEN_TREE_CLOEXEC);
+    if (tree < 0) return fail("open_tree", source);
+    struct idmap_mount_attr attr = { .attr_set = IDMAP_MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
+    if (syscall(SYS_mount_setattr, tree, "", IDMAP_AT_EMPTY_PATH, &attr, sizeof attr) != 0) return fail("mount_setattr idmap", source);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, IDMAP_MOVE_MOUNT_F_EMPTY_PATH) != 0) return fail("move_mount to", target);
+    close(tree);
+    close(ns);
+    return 0;
+}
+
 static int cmd_umount(const char *path, int lazy) {
     if (umount2(path, lazy ? MNT_DETACH : 0) != 0) return fail("umount", path);
     return 0;
@@ -76,6 +118,7 @@ int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "overlay") == 0) return cmd_overlay(argv[2], argv[3]);
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "bind") == 0) return cmd_bind(argv[2], argv[3], argc == 5 && strcmp(argv[4], "ro") == 0);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "umount") == 0) return cmd_umount(argv[2], argc == 4 && strcmp(argv[3], "lazy") == 0);
-    fprintf(stderr, "usage: cricket-mount netns PATH | overlay TARGET OPTIONS | bind SOURCE TARGET [ro] | umount PATH [lazy] | without-unified PROGRAM ARGS...\n");
+    if (argc == 5 && strcmp(argv[1], "idmap") == 0) return cmd_idmap(argv[2], argv[3], argv[4]);
+    fprintf(stderr, "usage: cricket-mount netns PATH | overlay TARGET OPTIONS | bind SOURCE TARGET [ro] | umount PATH [lazy] | without-unified PROGRAM ARGS... | idmap SOURCE TARGET USERNS\n");
     return 2;
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(runc crun conmon containernetworking-plugins iptables iproute2 util-linux attr
+packages=(runc crun conmon containernetworking-plugins iptables iproute2 util-linux attr criu
   protobuf-compiler musl-tools make gcc libc6-dev ca-certificates)
 missing=()
 for p in "${packages[@]}"; do

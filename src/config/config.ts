@@ -26,6 +26,8 @@ export interface CricketConfig {
     /** A conflist template rendered into confDir with the node's pod CIDR ('' for none). */
     confTemplate: string;
   };
+  /** CDI spec directories, lowest priority first (a later directory's device wins). */
+  cdiSpecDirs: string[];
   /** Upper bound for external tool calls that should be quick (runc create/start/delete, CNI). */
   toolTimeoutMs: number;
   /** Per registry host: mirrors, CA files, insecure (plain HTTP), credentials (`[registries."HOST"]`). */
@@ -74,6 +76,7 @@ export function defaultConfig(): CricketConfig {
       defaultSubnet: '10.85.0.0/16',
       confTemplate: '',
     },
+    cdiSpecDirs: ['/etc/cdi', '/var/run/cdi'],
     toolTimeoutMs: 60_000,
     registries: {},
     images: { ...DEFAULT_IMAGE_LIMITS },
@@ -140,6 +143,10 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   if (doc.pause_image !== undefined) config.pauseImage = str(doc.pause_image, 'pause_image');
   if (doc.registries !== undefined) config.registries = parseRegistriesConfig(doc.registries, file);
   if (doc.images !== undefined) config.images = parseImageLimits(doc.images, file);
+  if (doc.cdi_spec_dirs !== undefined) {
+    if (!Array.isArray(doc.cdi_spec_dirs)) throw invalidArgument(`config ${file}: cdi_spec_dirs must be a list`);
+    config.cdiSpecDirs = doc.cdi_spec_dirs.map((d, i) => str(d, `cdi_spec_dirs[${i}]`));
+  }
   const cni = doc.cni as Record<string, unknown> | undefined;
   if (cni) {
     if (cni.conf_dir !== undefined) config.cni.confDir = str(cni.conf_dir, 'cni.conf_dir');

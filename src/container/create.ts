@@ -24,9 +24,15 @@ import { Rollback } from '../store/rollback.js';
 import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
 import { resolveDevices } from './devices.js';
 import { ensureMountSources } from './mounts.js';
+import { hostMounts } from '../oci/spec/mounts.js';
 import { imageVolumeRequests, leaseVolumeImages, mountImageVolumes, unmountImageVolumes } from './image-volumes.js';
 import { resolveUser } from './user.js';
 import { checkRecursiveReadonly } from '../oci/spec/recursive-readonly.js';
+import { checkpointArchive, requireRestorable, unpackCheckpoint, type CheckpointArchive } from './checkpoint-restore.js';
+import { requestedCdiDevices, resolveCdiDevices } from './cdi-devices.js';
+import { checkContainerUserNamespace } from '../pod/user-namespace.js';
+import { chownUpper, openToPodRoot, idmapStagingDir, releaseIdmapStaging, stageIdmappedLayers, stageIdmappedSources } from './idmap-mounts.js';
+
 
 /**
  * CreateContainer: overlay rootfs from the image, config.json from the request and the image,
@@ -47,6 +53,10 @@ export async function createContainer(
   const found = ctx.sandboxes.find(sandboxId);
   if (!found) throw notFound(`pod sandbox ${sandboxId} not found`);
   const digest = requestDigest(ContainerConfig.toJSON(config));
+  // An image field naming a checkpoint archive restores that container (read before any lock).
+  const archive = await checkpointArchive(config.image.image);
+  if (archive) await requireRestorable(archive, meta.name);
+  const imageName = archive ? archive.config.rootfsImageName : config.image.image;
   return ctx.locks.run(found.id, async () => {
     const sandbox = ctx.sandboxes.get(found.id);
     if (!sandbox) throw notFound(`pod sandbox ${sandboxId} not found`);
@@ -64,15 +74,15 @@ export async function createContainer(
     if (sandbox.state !== 'ready') {
       throw failedPrecondition(`pod sandbox ${sandbox.id} is not ready (${sandbox.state}); cannot add container ${meta.name}`);
     }
-    const image = ctx.images.resolve(config.image!.image);
-    if (!image) throw notFound(`image "${config.image!.image}" not found`);
+    const image = ctx.images.resolve(imageName);
+    if (!image) throw notFound(`image "${imageName}" not found${archive ? ` (named by checkpoint archive ${archive.path})` : ''}`);
     // Taken in the same turn as the lookup: a RemoveImage from now on keeps the image's layers.
     const releaseImage = ctx.imageLeases.acquire(image.id);
     const releaseVolumes = leaseVolumeImages(ctx, config.mounts);
     const id = newId();
     ctx.names.reserve(nameKey, { id, digest }, what);
     try {
-      return await create(ctx, id, sandbox, config, image, digest);
+      return await create(ctx, id, sandbox, config, image, digest, archive);
     } catch (err) {
       // A record left `unknown` keeps its name until RemoveContainer finishes it.
       if (!ctx.containers.get(id)) ctx.names.release(nameKey, id);
@@ -91,6 +101,7 @@ async function create(
   config: ContainerConfig,
   image: NonNullable<ReturnType<RuntimeContext['images']['resolve']>>,
   digest: string,
+  archive?: CheckpointArchive,
 ): Promise<string> {
   const total = stopwatch();
   const meta = config.metadata!;
@@ -99,6 +110,8 @@ async function create(
   if (security?.runAsGroup && !security.runAsUser && !security.runAsUsername) {
     throw invalidArgument(`container ${meta.name}: run_as_group needs run_as_user or run_as_username`);
   }
+  checkContainerUserNamespace(security?.namespaceOptions?.usernsOptions, sandbox.userns, `container ${meta.name} in pod ${sandbox.id}`);
+  const cdiEdits = await resolveCdiDevices(ctx.config.cdiSpecDirs, requestedCdiDevices(config));
   const resources = config.linux?.resources ? resourceRequest(config.linux.resources) : undefined;
   let targetPid = 0;
   let target: ContainerRecord | undefined;
@@ -146,6 +159,7 @@ async function create(
     pid: 0,
     resources,
     config: ContainerConfig.toJSON(config),
+    restoredFrom: archive?.path,
   };
 
   const dir = ctx.paths.containerDir(id);
@@ -155,6 +169,7 @@ async function create(
   try {
     await mkdir(rootfs, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
+    if (sandbox.userns) await openToPodRoot(dir, ctx.paths.containersDir, sandbox.userns);
     rollback.add('remove container directory', () => rm(dir, { recursive: true, force: true }));
     // The writable layer's directory shuts out the node's users; the upper dir itself is the
     // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
@@ -164,10 +179,19 @@ async function create(
     rollback.add('remove writable layer', () => rm(rw, { recursive: true, force: true }));
 
     const layers = ctx.images.layerDirs(image);
+    const staging = idmapStagingDir(dir);
+    let rootfsLayers = layers;
+    if (sandbox.userns) {
+      rollback.add('release idmapped mounts', () => releaseIdmapStaging(staging));
+      const pid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => runtime.livePid(sandbox.id));
+      rootfsLayers = await stageIdmappedLayers(layers, staging, `/proc/${pid}/ns/user`);
+      await chownUpper(join(rw, 'upper'), sandbox.userns);
+    }
     const t = stopwatch();
-    await mountRootfs({ layers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs });
+    await mountRootfs({ layers: rootfsLayers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs });
     rollback.add('unmount rootfs', () => unmountRootfs(rootfs));
     const mountMs = t();
+    const restoreFrom = archive ? await unpackCheckpoint(archive, join(dir, 'restore'), rootfs) : undefined;
 
     const user = await resolveUser(layers, {
       imageUser: image.config.user,
@@ -181,9 +205,13 @@ async function create(
     await ensureMountSources(config.mounts);
     const seccomp = containerSeccompChoice(security);
     rollback.add('unmount image volumes', () => unmountImageVolumes(ctx, id));
-    const volumeSources = await mountImageVolumes(ctx, id, imageVolumes);
+    const imageVolumeSources = await mountImageVolumes(ctx, id, imageVolumes);
     // Checked right before the paths to its namespaces go into the spec.
     const pausePid = await verifiedPid(`pause process of pod ${sandbox.id}`, sandbox.pausePid, sandbox.pauseStart, () => runtime.livePid(sandbox.id));
+    // A pod with its own user namespace sees its volumes through idmapped mounts of them.
+    const volumeSources = sandbox.userns
+      ? await stageIdmappedSources(hostMounts(config.mounts).map((m) => m.hostPath), staging, `/proc/${pausePid}/ns/user`, sandbox.userns, log)
+      : undefined;
     if (target) targetPid = await verifiedPid(`PID namespace target container ${target.id}`, target.pid, target.pidStart, () => runtime.livePid(target!.id));
     const spec = containerSpec({
       id,
@@ -209,8 +237,12 @@ async function create(
       devices: await resolveDevices(config.devices),
       hostDevices: security?.privileged && sandbox.privileged ? hostDevices() : [],
       localhostSeccomp: seccomp.kind === 'localhost' ? loadLocalhostSeccomp(seccomp.path) : undefined,
-      imageVolumes: volumeSources,
+      imageVolumes: imageVolumeSources,
       runtime,
+      userns: sandbox.userns,
+      volumeSources,
+      cdiEdits,
+      checkpointArgs: archive?.spec.process?.args,
     });
     await runtime.writeBundle(dir, spec);
 
@@ -232,7 +264,10 @@ async function create(
       stdinOnce: config.stdinOnce,
       tty: config.tty,
       timeoutMs: ctx.config.toolTimeoutMs,
+      restoreFrom,
     });
+    // runc holds its own copies of the idmapped mounts now.
+    if (sandbox.userns) await releaseIdmapStaging(staging).catch((err) => log.warn({ err }, 'detaching staged idmapped mounts failed; RemoveContainer retries'));
     record.pid = created.containerPid;
     [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
     record.conmonPid = created.conmonPid;

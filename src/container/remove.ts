@@ -8,6 +8,7 @@ import { nowNs } from '../store/clock.js';
 import { containerNameKey } from '../store/name-index.js';
 import { releaseExited } from './release.js';
 import { unmountImageVolumes } from './image-volumes.js';
+import { idmapStagingDir, releaseIdmapStaging } from './idmap-mounts.js';
 import { stopContainer } from './stop.js';
 
 /**
@@ -33,6 +34,7 @@ export async function removeContainer(ctx: RuntimeContext, containerId: string):
       await releaseExited(ctx, id);
     }
     const dir = ctx.paths.containerDir(id);
+    await releaseIdmapStaging(idmapStagingDir(dir));
     await Promise.all([
       rm(dir, { recursive: true, force: true }),
       rm(ctx.paths.containerRw(id), { recursive: true, force: true }),

@@ -27,9 +27,12 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
       // The process begins during `runc start`; its start time is taken before, so that a process
       // that exits at once never looks as if it ended before it began.
       const startedAt = nowNs();
-      await runtimeOf(ctx, record).start(id).catch((err) => {
-        throw withContext(`StartContainer ${id}: runc start`, err);
-      });
+      // A restored container's processes were brought back by `runc restore`: nothing to start.
+      if (!record.restoredFrom) {
+        await runtimeOf(ctx, record).start(id).catch((err) => {
+          throw withContext(`StartContainer ${id}: runc start`, err);
+        });
+      }
       await ctx.containers.update(id, (current) => ({ ...current, state: 'running', startedAt: startedAt.toString() })).catch(async (err) => {
         // The process runs but its record cannot say so (a full disk): stop it, so that the record
         // stays true; the exit monitor records the exit once there is room.

@@ -19,6 +19,8 @@ export interface ConmonCreateOptions {
   stdinOnce: boolean;
   tty: boolean;
   timeoutMs: number;
+  /** CRIU images to restore from (`runc restore --detach`) instead of `runc create`. */
+  restoreFrom?: string;
 }
 
 export interface ConmonCreated {
@@ -52,6 +54,8 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
   if (opts.stdin) args.push('--stdin');
   if (opts.stdin && !opts.stdinOnce) args.push('--leave-stdin-open');
   if (opts.tty) args.push('--terminal');
+  // Dumped with --file-locks, so restored with it.
+  if (opts.restoreFrom) args.push('--restore', opts.restoreFrom, '--runtime-opt', '--file-locks');
 
   const child = spawn(conmon, args, {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],

@@ -6,7 +6,17 @@ export interface OciSpec {
   hostname?: string;
   mounts: OciMount[];
   annotations?: Record<string, string>;
+  hooks?: Partial<Record<OciHookName, OciHook[]>>;
   linux: OciLinux;
+}
+
+export type OciHookName = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+
+export interface OciHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
 }
 
 export interface OciProcess {
@@ -43,8 +53,16 @@ export interface OciNamespace {
   path?: string;
 }
 
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface OciLinux {
   namespaces: OciNamespace[];
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
   cgroupsPath?: string;
   resources?: OciResources;
   sysctl?: Record<string, string>;

@@ -27,3 +27,8 @@ export async function bindMount(source: string, target: string, readonly: boolea
 export async function unmount(path: string, lazy = false): Promise<void> {
   await mountTool(lazy ? ['umount', path, 'lazy'] : ['umount', path]);
 }
+
+/** An idmapped bind of `source` on `target`: ids shifted by the user namespace file `userns`. */
+export async function idmapMount(source: string, target: string, userns: string): Promise<void> {
+  await mountTool(['idmap', source, target, userns]);
+}

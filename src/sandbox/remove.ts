@@ -1,3 +1,4 @@
+import { idmapStagingDir, releaseIdmapStaging } from '../container/idmap-mounts.js';
 import { rm } from 'node:fs/promises';
 import { removeContainer } from '../container/remove.js';
 import { logger, stopwatch } from '../log/logger.js';
@@ -21,6 +22,7 @@ export async function removePodSandbox(ctx: RuntimeContext, sandboxId: string): 
     if (!record) return;
     // Under the pod's lock: no container can be added to the pod while its own are removed.
     await Promise.all(ctx.containers.byGroup(id).map((c) => removeContainer(ctx, c.id)));
+    await releaseIdmapStaging(idmapStagingDir(ctx.paths.sandboxDir(id)));
     await rm(ctx.paths.sandboxDir(id), { recursive: true, force: true });
     await ctx.sandboxes.delete(id);
     ctx.names.release(sandboxNameKey(record.name, record.namespace, record.uid, record.attempt), id);

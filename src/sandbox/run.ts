@@ -20,6 +20,9 @@ import type { SandboxRecord } from '../store/types.js';
 import { writePodFiles } from './pod-files.js';
 import { sandboxCgroupsPath } from '../pod/cgroups.js';
 import { processStart } from '../process/identity.js';
+import { podUserNamespace } from '../pod/user-namespace.js';
+import { pinPauseNetns } from './pin-pod-netns.js';
+import { idmapStagingDir, openToPodRoot, releaseIdmapStaging, stagePauseRootfs } from '../container/idmap-mounts.js';
 
 
 const PROTOCOLS: Record<number, PortMapping['protocol']> = {
@@ -93,6 +96,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
   };
   const hostNetwork = namespaces.network === NamespaceMode.NODE;
   const runtime = ctx.runtimes.forHandler(runtimeHandler);
+  const userns = podUserNamespace(nsOpts?.usernsOptions, namespaces, `${meta.namespace}/${meta.name}`);
   const pauseImage = ctx.images.resolve(ctx.config.pauseImage);
   if (!pauseImage) throw notFound(`pause image ${ctx.config.pauseImage} is not in the image store`);
 
@@ -114,6 +118,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     privileged: config.linux?.securityContext?.privileged ?? false,
     cgroupParent: config.linux?.cgroupParent ?? '',
     namespaces,
+    userns,
     netnsPath: hostNetwork ? '' : join(ctx.paths.netns, id),
     ips: [],
     // A mapping without a host port only documents the container port: nothing to set up.
@@ -140,7 +145,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     await mkdir(sandboxDir, { recursive: true, mode: 0o700 });
     rollback.add('remove sandbox directory', () => rm(sandboxDir, { recursive: true, force: true }));
 
-    if (!hostNetwork) {
+    if (!hostNetwork && !userns) {
       const t = stopwatch();
       await createPinnedNetns(record.netnsPath).catch((err) => {
         throw withContext(`pod ${id}: creating network namespace`, err);
@@ -150,6 +155,13 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     }
 
     const layers = ctx.images.layerDirs(pauseImage);
+    const pauseStaging = idmapStagingDir(sandboxDir);
+    let pauseRootfs = layers[layers.length - 1]!;
+    if (userns) {
+      await openToPodRoot(sandboxDir, ctx.paths.sandboxesDir, userns);
+      rollback.add('release staged pause rootfs', () => releaseIdmapStaging(pauseStaging));
+      pauseRootfs = await stagePauseRootfs(pauseRootfs, pauseStaging, userns);
+    }
     const seccomp = podSeccompChoice({ config });
     const spec = pauseSpec({
       config,
@@ -165,7 +177,8 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
         netnsPath: record.netnsPath,
       },
       node: nodeFacts(ctx.minOomScoreAdj),
-      rootfs: layers[layers.length - 1]!,
+      rootfs: pauseRootfs,
+      userns,
       cgroupsPath: sandboxCgroupsPath(record),
       localhostSeccomp: seccomp.kind === 'localhost' ? loadLocalhostSeccomp(seccomp.path) : undefined,
     });
@@ -183,10 +196,17 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
         throw withContext(`pod ${id}: starting pause`, err);
       });
       steps.pauseMs = t();
+      // pause's mount namespace holds its own copy of its rootfs now.
+      if (userns) await releaseIdmapStaging(pauseStaging).catch((err) => log.warn({ err }, 'detaching the staged pause rootfs failed; RemovePodSandbox retries'));
     })();
     let network: PodNetworkResult | undefined;
     const setUpNetwork = (async () => {
       if (hostNetwork) return;
+      if (userns) {
+        await startPause;
+        rollback.add('unpin network namespace', () => removePinnedNetns(record.netnsPath));
+        await pinPauseNetns(record.netnsPath, Number.parseInt(await readFile(pidFile, 'utf8'), 10));
+      }
       const t = stopwatch();
       network = await ctx.network.setUp(podNetworkRequest(record)).catch((err) => {
         throw withContext(`pod ${id}: CNI ADD on network ${ctx.network.name}`, err);

@@ -7,6 +7,7 @@ import {
   type RuntimeServiceServer,
 } from '../gen/runtime/v1/api.js';
 import { invalidArgument } from '../errors.js';
+import { checkpointContainer } from '../container/checkpoint.js';
 import { createContainer } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
@@ -33,6 +34,7 @@ import { runtimeChecks } from './request-checks.js';
 import { strictDefinition, withRequestChecks } from './strict-service.js';
 import { unary } from './unary.js';
 import { withUnimplemented } from './unimplemented.js';
+import { userNamespaceSupport } from '../oci/user-namespace-support.js';
 
 /** RuntimeService as served: requests are checked against the proto before they are decoded. */
 export const runtimeServiceDefinition = strictDefinition(RuntimeServiceService, 'runtime.v1.RuntimeService');
@@ -75,7 +77,10 @@ export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer):
           : {}) as Record<string, string>,
         runtimeHandlers: ctx.runtimes.names().map((name) => {
           const { recursiveReadOnlyMounts, userNamespaces } = ctx.runtimes.forHandler(name).features;
-          return { name, features: { recursiveReadOnlyMounts, userNamespaces } };
+          // cricket makes the idmapped mounts itself where runc cannot (1.1): pods with their own
+          // user namespace run under runc on a kernel that allows them. Tested with runc only.
+          const idmappedByCricket = (name === '' || name === 'runc') && userNamespaceSupport().supported;
+          return { name, features: { recursiveReadOnlyMounts, userNamespaces: userNamespaces || idmappedByCricket } };
         }),
         features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false },
       };
@@ -114,6 +119,10 @@ export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer):
     }),
     removeContainer: unary('RemoveContainer', async (req) => {
       await removeContainer(ctx, requireId(req.containerId, 'container_id'));
+      return {};
+    }),
+    checkpointContainer: unary('CheckpointContainer', async (req) => {
+      await checkpointContainer(ctx, requireId(req.containerId, 'container_id'), req.location, Number(req.timeout));
       return {};
     }),
     containerStatus: unary('ContainerStatus', async (req) => {

@@ -26,6 +26,8 @@ export interface SandboxRecord {
   cgroupParent: string;
   /** CRI NamespaceMode numbers: 0 POD, 1 CONTAINER, 2 NODE, 3 TARGET. */
   namespaces: { network: number; pid: number; ipc: number; targetId: string };
+  /** The pod's own user namespace (hostUsers: false): container ids → host ids. */
+  userns?: { uids: { containerID: number; hostID: number; size: number }[]; gids: { containerID: number; hostID: number; size: number }[] };
   /** Pinned network namespace; empty for host-network pods. */
   netnsPath: string;
   ips: string[];
@@ -97,4 +99,6 @@ export interface ContainerRecord {
   resources?: ResourceRequest;
   /** The ContainerConfig as protobuf JSON. */
   config: unknown;
+  /** Restored from this checkpoint archive: its process already runs when it is `created`. */
+  restoredFrom?: string;
 }

@@ -42,9 +42,13 @@ function expectedFeatures(handler: string): { recursive_read_only_mounts: boolea
   }
   const [major, minor] = release().split('.').map(Number) as [number, number];
   const kernel = major > 5 || (major === 5 && minor >= 12);
+  // Under runc, cricket makes the idmapped mounts itself (kernel 5.19+, user namespaces allowed).
+  const idmapKernel = major > 5 || (major === 5 && minor >= 19);
+  const usernsAllowed = Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8')) > 0;
+  const byCricket = handler === 'runc' && idmapKernel && usernsAllowed;
   return {
     recursive_read_only_mounts: kernel && (doc.mountOptions ?? []).includes('rro'),
-    user_namespaces: (doc.linux?.namespaces ?? []).includes('user') && doc.linux?.mountExtensions?.idmap?.enabled === true,
+    user_namespaces: byCricket || ((doc.linux?.namespaces ?? []).includes('user') && doc.linux?.mountExtensions?.idmap?.enabled === true),
   };
 }
 

@@ -87,7 +87,7 @@ test('an unknown image, a missing command and a not-ready pod are refused', asyn
 });
 
 test('RPCs that are not built yet answer UNIMPLEMENTED', async () => {
-  await assert.rejects(call('CheckpointContainer', { container_id: 'x' }), { code: status.UNIMPLEMENTED });
+  await assert.rejects(call('UpdatePodSandboxResources', { pod_sandbox_id: 'x' }), { code: status.UNIMPLEMENTED });
 });
 
 // ---- malformed and out-of-range requests ---------------------------------------------------------

@@ -15,6 +15,8 @@ import {
   withNoNewPrivileges,
   withPrivilegeCheck,
 } from './security.js';
+import { withContainerCdiEdits } from './cdi.js';
+import { withContainerUserNamespace } from './user-namespace.js';
 import { applyOpts, type ContainerSpecInput, type SpecOpt } from './types.js';
 
 /**
@@ -35,6 +37,7 @@ export const CONTAINER_SPEC: readonly SpecOpt<ContainerSpecInput>[] = [
   withWritableSysfs,
   withContainerAnnotations,
   withContainerNamespaces,
+  withContainerUserNamespace,
   withContainerCgroupsPath,
   withCapabilities,
   withMaskedPaths,
@@ -42,6 +45,7 @@ export const CONTAINER_SPEC: readonly SpecOpt<ContainerSpecInput>[] = [
   withContainerSeccomp,
   withContainerResources,
   withDevices,
+  withContainerCdiEdits,
   withRootfsPropagation,
   withRecursiveReadonly,
 ];

@@ -60,11 +60,12 @@ export function rootfsPropagation(mounts: readonly Pick<Mount, 'propagation'>[])
  * The default file systems, then the pod's files, then the request's mounts. A later mount
  * shadows an earlier one at the same destination, so a requested mount replaces a default.
  */
-export const withContainerMounts: SpecOpt<ContainerSpecInput> = (spec, { config, podFiles, imageVolumes }) => {
+export const withContainerMounts: SpecOpt<ContainerSpecInput> = (spec, { config, podFiles, imageVolumes, volumeSources }) => {
   const readonlyRootfs = config.linux?.securityContext?.readonlyRootfs ?? false;
   const requested = [
     ...podFileMounts(podFiles, config.mounts, readonlyRootfs),
-    ...bindMounts(hostMounts(config.mounts)),
+    // A pod with its own user namespace sees its volumes through idmapped mounts of them.
+    ...bindMounts(hostMounts(config.mounts)).map((m) => ({ ...m, source: volumeSources?.get(m.source ?? '') ?? m.source })),
     ...imageVolumeMounts(imageVolumes),
   ];
   const overridden = new Set(requested.map((m) => m.destination));

@@ -38,16 +38,19 @@ export const withContainerNamespaces: SpecOpt<ContainerSpecInput> = (spec, input
  * The pause process creates the pod's namespaces: the pinned network namespace is joined, UTS,
  * IPC and PID are new unless the pod shares the node's.
  */
-export function pauseNamespaces(pod: Pick<PodFacts, 'namespaces' | 'netnsPath'>): OciNamespace[] {
+export function pauseNamespaces(pod: Pick<PodFacts, 'namespaces' | 'netnsPath'>, ownUserNamespace = false): OciNamespace[] {
   const list: OciNamespace[] = [];
-  if (pod.namespaces.network !== NamespaceMode.NODE) list.push({ type: 'network', path: pod.netnsPath }, { type: 'uts' });
+  // A pod with its own user namespace gets a network namespace made by pause, owned by that user
+  // namespace (cricket pins it after); other pods join the one cricket pinned before.
+  const network: OciNamespace = ownUserNamespace ? { type: 'network' } : { type: 'network', path: pod.netnsPath };
+  if (pod.namespaces.network !== NamespaceMode.NODE) list.push(network, { type: 'uts' });
   if (pod.namespaces.ipc !== NamespaceMode.NODE) list.push({ type: 'ipc' });
   if (pod.namespaces.pid !== NamespaceMode.NODE) list.push({ type: 'pid' });
   return list;
 }
 
-export const withPauseNamespaces: SpecOpt<PauseSpecInput> = (spec, { pod }) => {
-  spec.linux.namespaces = [{ type: 'mount' }, ...pauseNamespaces(pod)];
+export const withPauseNamespaces: SpecOpt<PauseSpecInput> = (spec, { pod, userns }) => {
+  spec.linux.namespaces = [{ type: 'mount' }, ...pauseNamespaces(pod, userns !== undefined)];
 };
 
 /**

@@ -6,6 +6,7 @@ import { withPauseHostname, withPauseNamespaces, withPauseSysctls } from './name
 import { withPauseProcess, withPauseUser } from './process.js';
 import { withPauseCgroupsPath } from './resources.js';
 import { withPauseSeccomp, withPauseSecurity } from './security.js';
+import { withPauseUserNamespace } from './user-namespace.js';
 import { applyOpts, type PauseSpecInput, type SpecOpt } from './types.js';
 
 /** The rules of the pause process's spec, in the order they apply. */
@@ -16,6 +17,7 @@ export const PAUSE_SPEC: readonly SpecOpt<PauseSpecInput>[] = [
   withPauseMounts,
   withPauseAnnotations,
   withPauseNamespaces,
+  withPauseUserNamespace,
   withPauseCgroupsPath,
   withPauseSysctls,
   withPauseSecurity,

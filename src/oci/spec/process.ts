@@ -32,8 +32,10 @@ export function containerEnv(image: ImageConfig, envs: readonly { key: string; v
   return [...merged].map(([k, v]) => `${k}=${v}`);
 }
 
-export const withContainerArgs: SpecOpt<ContainerSpecInput> = (spec, { config, image }) => {
-  spec.process.args = containerArgs(image, config.command, config.args);
+export const withContainerArgs: SpecOpt<ContainerSpecInput> = (spec, { config, image, checkpointArgs }) => {
+  // A restored container goes on with the command it was checkpointed with, unless told otherwise.
+  const restored = checkpointArgs?.length && !config.command.length && !config.args.length;
+  spec.process.args = restored ? [...checkpointArgs] : containerArgs(image, config.command, config.args);
 };
 
 export const withContainerEnv: SpecOpt<ContainerSpecInput> = (spec, { config, image, pod }) => {

@@ -1,3 +1,5 @@
+import type { CdiEdits } from './cdi.js';
+import type { PodIdMappings } from './user-namespace.js';
 import type { ImageVolumeSource } from './image-volume-mounts.js';
 import type { RroHandler } from './recursive-readonly.js';
 import type { ContainerConfig, PodSandboxConfig } from '../../gen/runtime/v1/api.js';
@@ -88,6 +90,14 @@ export interface ContainerSpecInput {
   imageVolumes: readonly ImageVolumeSource[];
   /** The pod's runtime handler and whether it can make submounts read-only (`rro`). */
   runtime: RroHandler;
+  /** The pod's user namespace mappings, when it has its own (joined through pausePid). */
+  userns?: PodIdMappings;
+  /** Host paths of volumes replaced by their idmapped mounts (pods with a user namespace). */
+  volumeSources?: ReadonlyMap<string, string>;
+  /** CDI devices' edits, resolved from the node's spec files by the caller. */
+  cdiEdits?: readonly CdiEdits[];
+  /** A restored checkpoint's command, used when the request gives none. */
+  checkpointArgs?: readonly string[];
 }
 
 export interface PauseSpecInput {
@@ -100,6 +110,8 @@ export interface PauseSpecInput {
   rootfs: string;
   cgroupsPath: string;
   localhostSeccomp?: SeccompProfile;
+  /** The pod's user namespace mappings, when it gets its own (pause makes it). */
+  userns?: PodIdMappings;
 }
 
 /**
