@@ -86,8 +86,6 @@ test('an unknown image, a missing command and a not-ready pod are refused', asyn
   await call('RemovePodSandbox', { pod_sandbox_id: id });
 });
 
-});
-
 // ---- malformed and out-of-range requests ---------------------------------------------------------
 
 /** Sends bytes as they are, bypassing the client's encoder. */
