@@ -13,8 +13,9 @@
  *   cricket-mount umount PATH [lazy]
  *       Unmounts PATH; with "lazy", detaches it even while busy.
  *   cricket-mount without-unified PROGRAM ARGS...
- *       Runs PROGRAM in a mount namespace of its own (a slave of the host's, so host mounts
- *       still reach it) from which the cgroup2 hierarchy of a hybrid cgroup host is detached.
+ *       Runs PROGRAM in a mount namespace of its own (its mounts keep their propagation, so
+ *       shared mounts still reach the host and back) from which the cgroup2 hierarchy of a
+ *       hybrid cgroup host is detached.
  *       crun refuses that layout when cgroup2 has controllers; without it crun sees a plain
  *       cgroup v1 host, as runc treats it.
  *   cricket-mount idmap SOURCE TARGET USERNS
@@ -106,7 +107,11 @@ static int cmd_umount(const char *path, int lazy) {
 
 static int cmd_without_unified(char **argv) {
     if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS) for", argv[0]);
-    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) != 0) return fail("make slave", "/");
+    /* Only the cgroup2 mount leaves this namespace's tree: made private first, so that its removal
+     * stays here. Every other mount keeps its propagation, so that shared (rshared) mounts of
+     * containers still reach the host and the host's reach them. */
+    if (mount(NULL, "/sys/fs/cgroup/unified", NULL, MS_PRIVATE, NULL) != 0 && errno != EINVAL && errno != ENOENT)
+        return fail("make private", "/sys/fs/cgroup/unified");
     if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return fail("umount", "/sys/fs/cgroup/unified");
     execv(argv[0], argv);
     return fail("exec", argv[0]);
