@@ -23,7 +23,7 @@ export interface EventQueueLimits {
  * 1,000 events as containerd's event channel; the byte bound matters because every event
  * carries the statuses of all the pod's containers, labels and annotations included.
  */
-export const DEFAULT_EVENT_QUEUE_LIMITS: EventQueueLimits = { events: 1000, bytes: 8 << 20 };
+export const DEFAULT_EVENT_QUEUE_LIMITS: EventQueueLimits = { events: 1000, bytes: 16 << 20 };
 
 /** One message per event, built and measured once however many subscribers there are. */
 const built = new WeakMap<LifecycleEvent, { message: ContainerEventResponse; size: number }>();

@@ -13,7 +13,7 @@ import { containerConfig, podConfig, runPod } from '../harness/pods.js';
 const d = useCricket();
 const EVENTS = '/runtime.v1.RuntimeService/GetContainerEvents';
 /** Every event carries the pod's status and all its containers' statuses, annotations included. */
-const BALLAST = 'x'.repeat(256 * 1024);
+const BALLAST = 'x'.repeat(128 * 1024);
 const CYCLES = 30;
 /** Generous: encoding ~1 MiB messages leaves garbage that the collector takes in its own time. */
 const RSS_BOUND_KIB = 96 * 1024;
@@ -94,7 +94,7 @@ test('a subscriber that never reads is dropped with RESOURCE_EXHAUSTED, the daem
     peak = Math.max(peak, rss);
     assert.ok(rss - base < RSS_BOUND_KIB, `the daemon grew by ${Math.round((rss - base) / 1024)} MiB after ${2 * (i + 1)} events to a subscriber that does not read`);
   }
-  console.log(`RSS ${base} KiB before ${2 * CYCLES} events of ~1.25 MiB, peak ${peak} KiB`);
+  console.log(`RSS ${base} KiB before ${2 * CYCLES} events of ~0.6 MiB, peak ${peak} KiB`);
   await d.cri.runtime.call('Version', {});
 
   // The reader got every event (a created and a deleted one per cycle, at least) and is still subscribed.
