@@ -20,7 +20,7 @@ import { NameIndex } from '../store/name-index.js';
 import { RecordStore } from '../store/record-store.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
 import { findProgram } from '../process/find-program.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import type { MetricsServer } from '../metrics/server.js';
 import { StreamingServer } from '../streaming/server.js';
 import { indexNames } from './index-names.js';
 import { recover } from './recover.js';
@@ -84,8 +84,11 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   server.addService(runtimeServiceDefinition, runtimeService(ctx, streaming));
   server.addService(imageServiceDefinition, imageService(images, { registries: config.registries, imagesInUse: inUse }));
+  // prom-client and its registry are loaded only when the endpoint is on (about 10 MiB).
+  const metrics: MetricsServer | undefined = config.metrics.enabled
+    ? await (await import('../metrics/server.js')).startMetricsServer(ctx, config.metrics)
+    : undefined;
   const listener = await listenUnix(server, config.socket, { mode: 0o660 });
-  const metrics: MetricsServer | undefined = config.metrics.enabled ? await startMetricsServer(ctx, config.metrics) : undefined;
   logger.info(
     { socket: config.socket, root: config.root, stateDir: config.stateDir, network: ctx.network.name, streaming: streaming.url, metrics: metrics?.url, ms: elapsed() },
     'cricket serving CRI',

@@ -23,8 +23,8 @@ const errors = new Counter({
 
 const CODE_NAMES = new Map<number, string>(Object.entries(grpcStatus).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v as number, k]));
 
-/** One finished CRI call: `code` 0 is OK. */
-export function recordRpc(method: string, ms: number, code: number): void {
+/** One finished CRI call into the histograms: `code` 0 is OK. */
+export function recordRpcMetrics(method: string, ms: number, code: number): void {
   const name = CODE_NAMES.get(code) ?? String(code);
   duration.observe({ method, code: name }, ms / 1000);
   if (code !== 0) errors.inc({ method, code: name });

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { RuntimeContext } from '../runtime-context.js';
 import { logger } from '../log/logger.js';
 import { tapPodStartSteps } from './pod-steps.js';
+import { recordRpcMetrics } from './rpc.js';
+import { setRpcRecorder } from './rpc-recorder.js';
 import { enableProcessMetrics, registry } from './registry.js';
 import { registerStateGauges } from './state-gauges.js';
 
@@ -14,6 +16,7 @@ export interface MetricsServer {
 
 export async function startMetricsServer(ctx: RuntimeContext, options: { address: string; port: number }): Promise<MetricsServer> {
   enableProcessMetrics();
+  setRpcRecorder(recordRpcMetrics);
   const untap = tapPodStartSteps(logger);
   const unregister = registerStateGauges(ctx);
   const server = http.createServer((req, res) => {
@@ -44,6 +47,7 @@ export async function startMetricsServer(ctx: RuntimeContext, options: { address
   return {
     url,
     async close() {
+      setRpcRecorder(undefined);
       untap();
       unregister();
       server.closeAllConnections();

@@ -1,6 +1,6 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { logger, stopwatch } from '../log/logger.js';
-import { recordRpc } from '../metrics/rpc.js';
+import { recordRpc } from '../metrics/rpc-recorder.js';
 import { toServiceError } from './status-codes.js';
 
 /**
