@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CricketError, withContext } from '../errors.js';
+import { CricketError, failedPrecondition, withContext } from '../errors.js';
+import { checkProcess } from '../process/identity.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { startExec } from './exec.js';
@@ -73,6 +74,14 @@ export async function execSync(
     try {
       exitCode = await proc.exited;
     } catch (err) {
+      // The container or its pod may have stopped while runc was entering it (its namespaces'
+      // holders gone): that is the container's state, not a fault of cricket's.
+      const record = ctx.containers.find(containerId);
+      const pod = record && ctx.sandboxes.get(record.sandboxId);
+      const pauseGone = pod?.pausePid ? (await checkProcess(pod.pausePid, pod.pauseStart)) !== 'running' : false;
+      if (record?.state !== 'running' || pod?.state !== 'ready' || pauseGone) {
+        throw failedPrecondition(`ExecSync in container ${containerId}: the container or its pod stopped (${record?.state ?? 'removed'}, pod ${pauseGone ? 'pause gone' : pod?.state ?? 'removed'}): ${(err as Error).message}`);
+      }
       throw withContext(`ExecSync in container ${containerId}`, err);
     }
     if (timedOut) {

@@ -28,7 +28,7 @@ const dataImage = () =>
 
 /** Mount points under this daemon's container state directories. */
 const volumeMounts = (containerId?: string) =>
-  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`/containers/${containerId ?? ''}`) && l.includes('/image-volumes/'));
+  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${d.stateDir}/containers/${containerId ?? ''}`) && l.includes('/image-volumes/'));
 
 const imageMount = (containerPath: string, subPath = ''): Message => ({ container_path: containerPath, image: { image: DATA }, image_sub_path: subPath });
 
