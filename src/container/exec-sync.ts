@@ -79,8 +79,10 @@ export async function execSync(
       const record = ctx.containers.find(containerId);
       const pod = record && ctx.sandboxes.get(record.sandboxId);
       const pauseGone = pod?.pausePid ? (await checkProcess(pod.pausePid, pod.pauseStart)) !== 'running' : false;
-      if (record?.state !== 'running' || pod?.state !== 'ready' || pauseGone) {
-        throw failedPrecondition(`ExecSync in container ${containerId}: the container or its pod stopped (${record?.state ?? 'removed'}, pod ${pauseGone ? 'pause gone' : pod?.state ?? 'removed'}): ${(err as Error).message}`);
+      // The exit monitor may not have recorded an exit that happened a moment ago.
+      const processGone = record?.pid && record.pidStart ? (await checkProcess(record.pid, record.pidStart)) !== 'running' : false;
+      if (record?.state !== 'running' || pod?.state !== 'ready' || pauseGone || processGone) {
+        throw failedPrecondition(`ExecSync in container ${containerId}: the container or its pod stopped (${processGone ? 'its process ended' : record?.state ?? 'removed'}, pod ${pauseGone ? 'pause gone' : pod?.state ?? 'removed'}): ${(err as Error).message}`);
       }
       throw withContext(`ExecSync in container ${containerId}`, err);
     }
