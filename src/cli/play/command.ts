@@ -33,6 +33,7 @@ options:
   --backoff DUR        first restart back-off, doubling each time (default 10s)
   --backoff-max DUR    longest restart back-off (default 5m)
   --sync-period DUR    how often --watch looks at containers (default 1s)
+  -h, --help           this text
 `;
 
 export interface PlayFlags {
