@@ -134,9 +134,9 @@ async function main(): Promise<void> {
   }
   const overhead = times.play.map((p, i) => p - times.direct[i]!);
   console.log(`cricket play benchmark: ${PODS} one-container pods (busybox present), each way in turn`);
-  console.log('path                               median ms   min ms   max ms');
+  console.log(`${'path'.padEnd(42)} median ms   min ms   max ms`);
   const row = (label: string, s: number[]) =>
-    console.log(`${label.padEnd(35)}${median(s).toFixed(1).padStart(9)}${Math.min(...s).toFixed(1).padStart(9)}${Math.max(...s).toFixed(1).padStart(9)}`);
+    console.log(`${label.padEnd(42)}${median(s).toFixed(1).padStart(9)}${Math.min(...s).toFixed(1).padStart(9)}${Math.max(...s).toFixed(1).padStart(9)}`);
   row('CRI calls direct over the socket', times.direct);
   row('play in-process', times.play);
   row('play over direct, per pod', overhead);
