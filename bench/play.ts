@@ -99,6 +99,13 @@ async function removeAll(d: TestDaemon): Promise<void> {
 async function main(): Promise<void> {
   const d = await startCricket();
   const times = { direct: [] as number[], play: [] as number[], cli: [] as number[] };
+  // This process's CPU time: the daemon runs elsewhere, so it is the client's own work, which the
+  // machine's load does not blur as it blurs wall time.
+  const cpu = { direct: [] as number[], play: [] as number[] };
+  const cpuMs = (start: NodeJS.CpuUsage) => {
+    const u = process.cpuUsage(start);
+    return (u.user + u.system) / 1000;
+  };
   const flags = { 'pods-dir': join(d.dir, 'play-pods'), 'log-root': join(d.dir, 'play-logs'), 'cgroup-parent': `/${TEST_CGROUP_PARENT}` };
   const files = join(d.dir, 'manifests');
   mkdirSync(files);
@@ -107,15 +114,31 @@ async function main(): Promise<void> {
     for (let i = -1; i < PODS; i++) {
       const file = join(files, `play-${i + 1}.yaml`);
       writeFileSync(file, manifest(`play-${i + 1}`));
-      let t = process.hrtime.bigint();
-      await direct(d, `direct-${i + 1}`);
-      const directMs = ms(t);
-      t = process.hrtime.bigint();
-      await inProcess(file, flags, d.socket);
-      const playMs = ms(t);
+      const measure = async (fn: () => Promise<unknown>) => {
+        const t = process.hrtime.bigint();
+        const c = process.cpuUsage();
+        await fn();
+        return { wall: ms(t), cpu: cpuMs(c) };
+      };
+      // Which goes first alternates, so that the daemon's work left over from the first of a
+      // pair weighs on both ways alike.
+      const runDirect = () => measure(() => direct(d, `direct-${i + 1}`));
+      const runPlay = () => measure(() => inProcess(file, flags, d.socket));
+      let a: { wall: number; cpu: number };
+      let b: { wall: number; cpu: number };
+      if (i % 2 === 0) {
+        a = await runDirect();
+        b = await runPlay();
+      } else {
+        b = await runPlay();
+        a = await runDirect();
+      }
+      const [directMs, directCpu, playMs, playCpu] = [a.wall, a.cpu, b.wall, b.cpu];
       if (i >= 0) {
         times.direct.push(directMs);
         times.play.push(playMs);
+        cpu.direct.push(directCpu);
+        cpu.play.push(playCpu);
       }
       // Each pair starts from the same empty node.
       await removeAll(d);
@@ -141,7 +164,11 @@ async function main(): Promise<void> {
   row('play in-process', times.play);
   row('play over direct, per pod', overhead);
   row(`cricket play CLI (${CLI_PODS} runs, node start-up)`, times.cli);
-  console.log(`play adds ${median(overhead).toFixed(1)} ms per pod over the raw CRI calls (median; limit 10 ms)`);
+  const cpuOverhead = cpu.play.map((p, i) => p - cpu.direct[i]!);
+  row('client CPU, CRI calls direct', cpu.direct);
+  row('client CPU, play in-process', cpu.play);
+  row('client CPU, play over direct', cpuOverhead);
+  console.log(`play adds ${median(overhead).toFixed(1)} ms wall, ${median(cpuOverhead).toFixed(1)} ms client CPU per pod over the raw CRI calls (medians; limit 10 ms)`);
 }
 
 await main();
