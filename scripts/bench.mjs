@@ -7,3 +7,4 @@ execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inher
 execFileSync(process.execPath, ['dist/bench/lifecycle.js'], { cwd: root, stdio: 'inherit' });
 // The puller runs in this process: its info lines would bury the figures.
 execFileSync(process.execPath, ['dist/bench/pull.js'], { cwd: root, stdio: 'inherit', env: { ...process.env, CRICKET_LOG_LEVEL: process.env.CRICKET_LOG_LEVEL ?? 'warn' } });
+execFileSync(process.execPath, ['dist/bench/play.js'], { cwd: root, stdio: 'inherit', env: { ...process.env, CRICKET_LOG_LEVEL: process.env.CRICKET_LOG_LEVEL ?? 'warn' } });

@@ -6,6 +6,9 @@ export const CONFIG_USAGE = `usage: cricket config default
 Prints the full default configuration (TOML, with comments) for /etc/cricket/config.toml:
   cricket config default > /etc/cricket/config.toml
 Command-line flags of cricket serve override the file.
+
+options:
+  -h, --help   this text
 `;
 
 const q = (s: string) => JSON.stringify(s);

@@ -21,6 +21,7 @@ options:
   --cni-conf-dir DIR CNI configuration (default /etc/cni/net.d)
   --cni-bin-dir DIRS CNI plugins, colon-separated (default /opt/cni/bin:/usr/lib/cni)
   --runc PATH, --conmon PATH
+  -h, --help         this text
 `;
 
 export interface Check {

@@ -7,13 +7,22 @@ import { ImageStore, type ImportProgress } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
 import { parseArgs } from './args.js';
 
-const USAGE = `usage:
+export const IMAGE_USAGE = `usage:
   cricket image pull REF [--user U:P]      pull from a registry (mirrors, CAs, credentials from the config)
   cricket image import PATH [--name REF]   import an OCI layout dir, OCI archive or docker save archive
   cricket image ls [--quiet]               list images (--quiet: ids only)
   cricket image inspect REF                the image's record as JSON
   cricket image rm REF...                  remove images (layers other images or containers use stay)
   cricket image prune                      delete layers and blobs no image or container uses
+
+options:
+  --name REF         with import: the name the image gets
+  --pinned           with import: the image collector never removes it
+  --user U:P         with pull: registry credentials
+  --quiet            with ls: ids only
+  --root DIR         the daemon's persistent state, where images live (default /var/lib/cricket)
+  --config FILE      config file (default /etc/cricket/config.toml)
+  --help             this text
 `;
 
 export function formatBytes(n: number): string {
@@ -81,10 +90,10 @@ export async function imageCommand(argv: string[], opts: { root: string }): Prom
   const out = (s: string) => process.stdout.write(s);
   const usage = (msg?: string) => {
     if (msg) process.stderr.write(`cricket image: ${msg}\n`);
-    process.stderr.write(USAGE);
+    process.stderr.write(IMAGE_USAGE);
     return 2;
   };
-  if (flags.help || sub === undefined) return sub === undefined && !flags.help ? usage() : (out(USAGE), 0);
+  if (flags.help || sub === undefined) return sub === undefined && !flags.help ? usage() : (out(IMAGE_USAGE), 0);
 
   try {
     switch (sub) {

@@ -1,10 +1,11 @@
 import { loadConfig, statePaths } from '../config/config.js';
 import { CricketError } from '../errors.js';
 import { logger } from '../log/logger.js';
-import { parseArgs, parseCommandArgs } from './args.js';
+import { parseCommandArgs } from './args.js';
+import { checkFlags, COMMAND_FLAGS, isCommand } from './command-flags.js';
 import { configCommand, CONFIG_USAGE } from './config-default.js';
 import { doctorCommand, DOCTOR_USAGE } from './doctor.js';
-import { imageCommand } from './image.js';
+import { imageCommand, IMAGE_USAGE } from './image.js';
 import { playCommand, PLAY_USAGE } from './play/command.js';
 import { queryCommand, QUERY_USAGES, type QueryCommand } from './query/command.js';
 import { serveCommand } from './serve.js';
@@ -28,13 +29,9 @@ commands:
   doctor                        check this node for what cricket needs
   config default                the full default configuration, commented
 
-Every command takes --help. Common options:
-  --config FILE      config file (default /etc/cricket/config.toml)
-  --socket PATH      CRI socket (default /run/cricket/cricket.sock)
-  --root DIR         persistent state of the daemon (default /var/lib/cricket)
-  --state-dir DIR    volatile state of the daemon (default /run/cricket)
-  --cni-conf-dir DIR CNI configuration (default /etc/cni/net.d)
-  --cni-bin-dir DIRS CNI plugins, colon-separated (default /opt/cni/bin:/usr/lib/cni)
+Every command takes --help (cricket COMMAND --help, or cricket help COMMAND) and lists its
+options there. The client commands talk to the daemon at --socket PATH (default
+/run/cricket/cricket.sock, or the socket of --config FILE, default /etc/cricket/config.toml).
 `;
 
 const SERVE_USAGE = `usage: cricket serve [options]
@@ -56,54 +53,41 @@ options:
                            the exec/attach/port-forward server (default 127.0.0.1, a free port)
   --metrics-address IP, --metrics-port N
                            the Prometheus /metrics endpoint (off unless a port is given)
+  --help                   this text
 `;
 
 const QUERY_COMMANDS = new Set(['pods', 'ps', 'logs', 'exec', 'inspect', 'stop', 'rm']);
 
-/** Flags without a value, for every client command, and their one-letter forms. */
-const CLIENT_ARGS = {
-  boolean: ['help', 'down', 'wait', 'watch', 'all', 'follow', 'stdin', 'tty', 'quiet', 'previous', 'timestamps'],
-  short: { a: 'all', f: 'follow', i: 'stdin', t: 'tty', c: 'container', o: 'output', q: 'quiet', h: 'help', p: 'previous' },
-};
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'play' || command === 'doctor' || command === 'config' || (command && QUERY_COMMANDS.has(command))) {
-    // The CLI reports to the user itself; the daemon's info lines would only repeat it.
-    if (!process.env.CRICKET_LOG_LEVEL) logger.level = 'warn';
-    const { flags, positional } = parseCommandArgs(rest, CLIENT_ARGS);
-    if (command === 'config') return configCommand(positional, flags);
-    const config = loadConfig(flags);
-    if (command === 'play') return playCommand(positional, flags, config.socket);
-    if (command === 'doctor') return doctorCommand(flags, config);
-    return queryCommand(command as QueryCommand, positional, flags, config.socket);
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    const topic = rest[0];
+    const usages: Record<string, string> = { play: PLAY_USAGE, serve: SERVE_USAGE, doctor: DOCTOR_USAGE, config: CONFIG_USAGE, image: IMAGE_USAGE, ...QUERY_USAGES };
+    process.stdout.write(topic && usages[topic] ? usages[topic] : USAGE);
+    return command === undefined ? 2 : 0;
   }
-  const { flags } = parseArgs(rest, new Set(['help']));
-  switch (command) {
-    case 'serve':
-      if (flags.help) {
-        process.stdout.write(SERVE_USAGE);
-        return 0;
-      }
-      return serveCommand(flags);
-    case 'image': {
-      if (!process.env.CRICKET_LOG_LEVEL) logger.level = 'warn';
-      const config = loadConfig(flags);
-      return imageCommand(rest, { root: statePaths(config).images });
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h': {
-      const topic = rest[0];
-      const usages: Record<string, string> = { play: PLAY_USAGE, serve: SERVE_USAGE, doctor: DOCTOR_USAGE, config: CONFIG_USAGE, ...QUERY_USAGES };
-      process.stdout.write(topic && usages[topic] ? usages[topic] : USAGE);
-      return command === undefined ? 2 : 0;
-    }
-    default:
-      process.stderr.write(`cricket: unknown command "${command}"\n${USAGE}`);
-      return 2;
+  if (!isCommand(command)) {
+    process.stderr.write(`cricket: unknown command "${command}"\n${USAGE}`);
+    return 2;
   }
+  const { flags, positional } = parseCommandArgs(rest, COMMAND_FLAGS[command]);
+  checkFlags(command, flags);
+  if (command === 'serve') {
+    if (flags.help) {
+      process.stdout.write(SERVE_USAGE);
+      return 0;
+    }
+    return serveCommand(flags);
+  }
+  // The CLI reports to the user itself; the daemon's info lines would only repeat it.
+  if (!process.env.CRICKET_LOG_LEVEL) logger.level = 'warn';
+  if (command === 'config') return configCommand(positional, flags);
+  const config = loadConfig(flags);
+  if (command === 'image') return imageCommand(rest, { root: statePaths(config).images });
+  if (command === 'play') return playCommand(positional, flags, config.socket);
+  if (command === 'doctor') return doctorCommand(flags, config);
+  if (QUERY_COMMANDS.has(command)) return queryCommand(command as QueryCommand, positional, flags, config.socket);
+  throw new Error(`cricket ${command}: not dispatched`);
 }
 
 main(process.argv.slice(2)).then(

@@ -20,6 +20,7 @@ import { podFilePaths } from '../pod/files.js';
 import { newId, nowNs } from '../store/clock.js';
 import { containerNameKey } from '../store/name-index.js';
 import { requestDigest } from '../store/request-digest.js';
+import { StepTimeline } from '../store/step-timeline.js';
 import { Rollback } from '../store/rollback.js';
 import type { ContainerMount, ContainerRecord, SandboxRecord } from '../store/types.js';
 import { resolveDevices } from './devices.js';
@@ -166,6 +167,7 @@ async function create(
   const rw = ctx.paths.containerRw(id);
   const rootfs = join(dir, 'rootfs');
   const rollback = new Rollback();
+  const timeline = new StepTimeline();
   try {
     await mkdir(rootfs, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
@@ -187,10 +189,8 @@ async function create(
       rootfsLayers = await stageIdmappedLayers(layers, staging, `/proc/${pid}/ns/user`);
       await chownUpper(join(rw, 'upper'), sandbox.userns);
     }
-    const t = stopwatch();
-    await mountRootfs({ layers: rootfsLayers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs });
+    await timeline.time('rootfsMount', () => mountRootfs({ layers: rootfsLayers, upper: join(rw, 'upper'), work: join(rw, 'work'), target: rootfs }));
     rollback.add('unmount rootfs', () => unmountRootfs(rootfs));
-    const mountMs = t();
     const restoreFrom = archive ? await unpackCheckpoint(archive, join(dir, 'restore'), rootfs) : undefined;
 
     const user = await resolveUser(layers, {
@@ -248,9 +248,9 @@ async function create(
 
     const conmonLog = logPath || join(dir, 'output.log');
     await mkdir(dirname(conmonLog), { recursive: true });
-    const t2 = stopwatch();
     // Idempotent, and needed also when conmon fails half-way (the runtime may have made its state).
     rollback.add('delete runtime container', () => runtime.deleteForce(id));
+    const endCreate = timeline.begin('runcCreate');
     const created = await createWithConmon(ctx.config.conmon, {
       containerId: id,
       name: meta.name,
@@ -266,14 +266,16 @@ async function create(
       timeoutMs: ctx.config.toolTimeoutMs,
       restoreFrom,
     });
+    endCreate();
     // runc holds its own copies of the idmapped mounts now.
     if (sandbox.userns) await releaseIdmapStaging(staging).catch((err) => log.warn({ err }, 'detaching staged idmapped mounts failed; RemoveContainer retries'));
     record.pid = created.containerPid;
     [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
     record.conmonPid = created.conmonPid;
+    record.timeline = timeline.steps;
     await ctx.containers.create(record);
     ctx.events.emit({ type: 'created', containerId: id, sandboxId: sandbox.id, at: BigInt(record.createdAt) });
-    log.info({ step: 'create', image: image.id, ms: total(), mountMs, runcCreateMs: t2() }, 'container created');
+    log.info({ step: 'create', image: image.id, ms: total(), ...timeline.fields() }, 'container created');
     return id;
   } catch (err) {
     const failed = await rollback.run(log);

@@ -1,5 +1,6 @@
 import { failedPrecondition, notFound, withContext } from '../errors.js';
-import { logger, stopwatch } from '../log/logger.js';
+import { logger } from '../log/logger.js';
+import { StepTimeline } from '../store/step-timeline.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runtimeOf } from './runtime-of.js';
 import { nowNs } from '../store/clock.js';
@@ -23,7 +24,8 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
       if (sandbox?.state !== 'ready') {
         throw failedPrecondition(`container ${id}: pod sandbox ${record.sandboxId} is not ready (${sandbox?.state ?? 'removed'})`);
       }
-      const t = stopwatch();
+      const timeline = new StepTimeline();
+      const endStart = timeline.begin('start');
       // The process begins during `runc start`; its start time is taken before, so that a process
       // that exits at once never looks as if it ended before it began.
       const startedAt = nowNs();
@@ -33,14 +35,16 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
           throw withContext(`StartContainer ${id}: runc start`, err);
         });
       }
-      await ctx.containers.update(id, (current) => ({ ...current, state: 'running', startedAt: startedAt.toString() })).catch(async (err) => {
+      endStart();
+      const steps = [...(record.timeline ?? []), ...timeline.steps];
+      await ctx.containers.update(id, (current) => ({ ...current, state: 'running', startedAt: startedAt.toString(), timeline: steps })).catch(async (err) => {
         // The process runs but its record cannot say so (a full disk): stop it, so that the record
         // stays true; the exit monitor records the exit once there is room.
         await runtimeOf(ctx, record).kill(id, 'KILL', true).catch(() => undefined);
         throw withContext(`StartContainer ${id}: recording the start (the container was killed)`, err);
       });
-      ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt });
-      logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: t() }, 'container started');
+      ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt, timeline: steps });
+      logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: steps[steps.length - 1]!.ms }, 'container started');
     }),
   );
 }

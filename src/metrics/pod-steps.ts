@@ -1,50 +1,37 @@
-// Per-step durations of RunPodSandbox. The sandbox code already measures its steps and writes them
-// on its "pod sandbox ready" log record; the metrics read them there rather than timing twice.
+// Per-step durations of RunPodSandbox and of creating and starting a container. The runtime times
+// its steps once and hands them over on the `started` event, whatever the log level.
 import { Histogram } from 'prom-client';
-import { symbols, type Logger } from 'pino';
+import type { EventBus, LifecycleEvent } from '../store/events.js';
 import { registry } from './registry.js';
 
-const steps = new Histogram({
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+const podSteps = new Histogram({
   name: 'cricket_pod_start_step_duration_seconds',
-  help: 'Duration of each step of starting a pod sandbox (persist, netns, bundle, pause, cniAdd, finish, total)',
+  help: 'Duration of each step of starting a pod sandbox (persist, netns, bundle, pause, cniAdd, podFiles, finish, total)',
   labelNames: ['step'] as const,
-  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  buckets: BUCKETS,
   registers: [registry],
 });
 
-const READY = '"msg":"pod sandbox ready"';
+const containerSteps = new Histogram({
+  name: 'cricket_container_start_step_duration_seconds',
+  help: 'Duration of each step of creating and starting a container (rootfsMount, runcCreate, start)',
+  labelNames: ['step'] as const,
+  buckets: BUCKETS,
+  registers: [registry],
+});
 
-/** Observes one "pod sandbox ready" record's fields ending in Ms, and its total. */
-export function observePodStartRecord(line: string): void {
-  if (!line.includes(READY)) return;
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return;
-  }
-  for (const [key, value] of Object.entries(record)) {
-    if (typeof value !== 'number') continue;
-    if (key === 'ms') steps.observe({ step: 'total' }, value / 1000);
-    else if (key.endsWith('Ms')) steps.observe({ step: key.slice(0, -2) }, value / 1000);
+/** Observes the timeline a `started` event carries: a pod's when the id is the sandbox's. */
+export function observeStartEvent(event: LifecycleEvent): void {
+  if (event.type !== 'started' || !event.timeline) return;
+  const histogram = event.containerId === event.sandboxId ? podSteps : containerSteps;
+  for (const { step, ms } of event.timeline) {
+    if (typeof step === 'string' && Number.isFinite(ms)) histogram.observe({ step }, ms / 1000);
   }
 }
 
-/** Taps the logger's output stream; returns the undo. */
-export function tapPodStartSteps(logger: Logger): () => void {
-  const holder = logger as unknown as Record<symbol, { write(chunk: string): unknown } | undefined>;
-  const stream = holder[symbols.streamSym];
-  if (!stream || typeof stream.write !== 'function') return () => undefined;
-  const original = stream.write;
-  stream.write = function write(this: unknown, chunk: string) {
-    try {
-      observePodStartRecord(String(chunk));
-    } catch {
-      // Metrics never get in the way of logging.
-    }
-    return original.call(this, chunk);
-  };
-  return () => {
-    stream.write = original;
-  };
+/** Follows the start events; returns the undo. */
+export function observeStartSteps(events: EventBus): () => void {
+  return events.subscribe(observeStartEvent);
 }

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RuntimeContext } from '../runtime-context.js';
 import { logger } from '../log/logger.js';
-import { tapPodStartSteps } from './pod-steps.js';
+import { observeStartSteps } from './pod-steps.js';
 import { recordRpcMetrics } from './rpc.js';
 import { setRpcRecorder } from './rpc-recorder.js';
 import { enableProcessMetrics, registry } from './registry.js';
@@ -17,7 +17,7 @@ export interface MetricsServer {
 export async function startMetricsServer(ctx: RuntimeContext, options: { address: string; port: number }): Promise<MetricsServer> {
   enableProcessMetrics();
   setRpcRecorder(recordRpcMetrics);
-  const untap = tapPodStartSteps(logger);
+  const untap = observeStartSteps(ctx.events);
   const unregister = registerStateGauges(ctx);
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {

@@ -17,6 +17,7 @@ import { sandboxNameKey } from '../store/name-index.js';
 import { requestDigest } from '../store/request-digest.js';
 import { Rollback } from '../store/rollback.js';
 import type { SandboxRecord } from '../store/types.js';
+import { StepTimeline } from '../store/step-timeline.js';
 import { writePodFiles } from './pod-files.js';
 import { sandboxCgroupsPath } from '../pod/cgroups.js';
 import { processStart } from '../process/identity.js';
@@ -134,24 +135,22 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
   const log = logger.child({ pod: id, name: meta.name, namespace: meta.namespace });
   const sandboxDir = ctx.paths.sandboxDir(id);
   const rollback = new Rollback();
-  const steps: Record<string, number> = {};
+  const timeline = new StepTimeline();
   let persisted = false;
 
   try {
-    let s0 = stopwatch();
-    await ctx.sandboxes.create(record);
+    await timeline.time('persist', () => ctx.sandboxes.create(record));
     persisted = true;
-    steps.persistMs = s0();
     await mkdir(sandboxDir, { recursive: true, mode: 0o700 });
     rollback.add('remove sandbox directory', () => rm(sandboxDir, { recursive: true, force: true }));
 
     if (!hostNetwork && !userns) {
-      const t = stopwatch();
-      await createPinnedNetns(record.netnsPath).catch((err) => {
-        throw withContext(`pod ${id}: creating network namespace`, err);
-      });
+      await timeline.time('netns', () =>
+        createPinnedNetns(record.netnsPath).catch((err) => {
+          throw withContext(`pod ${id}: creating network namespace`, err);
+        }),
+      );
       rollback.add('unpin network namespace', () => removePinnedNetns(record.netnsPath));
-      steps.netnsMs = t();
     }
 
     const layers = ctx.images.layerDirs(pauseImage);
@@ -183,22 +182,21 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
       localhostSeccomp: seccomp.kind === 'localhost' ? loadLocalhostSeccomp(seccomp.path) : undefined,
     });
     const bundle = join(sandboxDir, 'bundle');
-    s0 = stopwatch();
-    await mkdir(bundle, { mode: 0o700 });
-    await runtime.writeBundle(bundle, spec);
-    steps.bundleMs = s0();
+    await timeline.time('bundle', async () => {
+      await mkdir(bundle, { mode: 0o700 });
+      await runtime.writeBundle(bundle, spec);
+    });
 
     // The pause process and the pod network do not depend on each other: set them up at once.
     const pidFile = join(bundle, 'pid');
-    const startPause = (async () => {
-      const t = stopwatch();
-      await runtime.runDetached(id, bundle, pidFile).catch((err) => {
+    const startPause = timeline.time('pause', () =>
+      runtime.runDetached(id, bundle, pidFile).catch((err) => {
         throw withContext(`pod ${id}: starting pause`, err);
-      });
-      steps.pauseMs = t();
-      // pause's mount namespace holds its own copy of its rootfs now.
-      if (userns) await releaseIdmapStaging(pauseStaging).catch((err) => log.warn({ err }, 'detaching the staged pause rootfs failed; RemovePodSandbox retries'));
-    })();
+      }).then(async () => {
+        // pause's mount namespace holds its own copy of its rootfs now.
+        if (userns) await releaseIdmapStaging(pauseStaging).catch((err) => log.warn({ err }, 'detaching the staged pause rootfs failed; RemovePodSandbox retries'));
+      }),
+    );
     let network: PodNetworkResult | undefined;
     const setUpNetwork = (async () => {
       if (hostNetwork) return;
@@ -207,11 +205,11 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
         rollback.add('unpin network namespace', () => removePinnedNetns(record.netnsPath));
         await pinPauseNetns(record.netnsPath, Number.parseInt(await readFile(pidFile, 'utf8'), 10));
       }
-      const t = stopwatch();
-      network = await ctx.network.setUp(podNetworkRequest(record)).catch((err) => {
-        throw withContext(`pod ${id}: CNI ADD on network ${ctx.network.name}`, err);
-      });
-      steps.cniAddMs = t();
+      network = await timeline.time('cniAdd', () =>
+        ctx.network.setUp(podNetworkRequest(record)).catch((err) => {
+          throw withContext(`pod ${id}: CNI ADD on network ${ctx.network.name}`, err);
+        }),
+      );
     })();
     const [pause, net] = await Promise.allSettled([startPause, setUpNetwork]);
     // runc may have made its state before failing, and a failed ADD may have reserved an address
@@ -227,8 +225,11 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     const pauseStart = await processStart(pausePid);
     if (!pauseStart) throw new Error(`pod ${id}: pause (pid ${pausePid}) exited right after it started`);
     const ips = network?.ips ?? [];
-    s0 = stopwatch();
-    await writePodFiles(sandboxDir, record.hostname, config.dnsConfig, ips);
+    await timeline.time('podFiles', () => writePodFiles(sandboxDir, record.hostname, config.dnsConfig, ips));
+    // The timeline goes to disk with the write that makes the pod ready; that write is timed
+    // too, but only the `started` event can carry its duration.
+    const recorded = [...timeline.steps];
+    const endFinish = timeline.begin('finish');
     const ready = await ctx.sandboxes.update(id, (current) => ({
       ...current,
       state: 'ready',
@@ -237,11 +238,19 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
       ips,
       cniResult: network?.result,
       cniConfig: network?.config,
+      timeline: recorded,
     }));
-    steps.finishMs = s0();
+    endFinish();
+    const ms = total();
     ctx.events.emit({ type: 'created', containerId: id, sandboxId: id, at: BigInt(record.createdAt) });
-    ctx.events.emit({ type: 'started', containerId: id, sandboxId: id, at: nowNs() });
-    log.info({ step: 'run', ips: ready?.ips, ms: total(), ...steps }, 'pod sandbox ready');
+    ctx.events.emit({
+      type: 'started',
+      containerId: id,
+      sandboxId: id,
+      at: nowNs(),
+      timeline: [...timeline.steps, { step: 'total', startedAt: record.createdAt, ms }],
+    });
+    log.info({ step: 'run', ips: ready?.ips, ms, ...timeline.fields() }, 'pod sandbox ready');
     return id;
   } catch (err) {
     const failed = await rollback.run(log);

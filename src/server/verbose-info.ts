@@ -19,6 +19,7 @@ export async function containerInfo(ctx: RuntimeContext, id: string): Promise<Re
       runtimeHandler: ctx.sandboxes.get(record.sandboxId)?.runtimeHandler ?? '',
       logPath: record.logPath,
       runtimeSpec: spec ? (JSON.parse(spec) as unknown) : undefined,
+      timeline: record.timeline,
     }),
   };
 }
@@ -42,6 +43,7 @@ export function sandboxInfo(ctx: RuntimeContext, id: string): Record<string, str
       runtimeType: 'oci',
       runtimeHandler: record.runtimeHandler,
       podResources: podResourcesInfo(record),
+      timeline: record.timeline,
     }),
   };
 }

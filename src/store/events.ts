@@ -1,4 +1,5 @@
 import { logger } from '../log/logger.js';
+import type { TimelineStep } from './step-timeline.js';
 
 export type LifecycleEventType = 'created' | 'started' | 'stopped' | 'deleted';
 
@@ -8,6 +9,11 @@ export interface LifecycleEvent {
   sandboxId: string;
   /** Nanoseconds since the epoch. */
   at: bigint;
+  /**
+   * On `started`: the steps of creating and starting it, including the last write and a `total`
+   * step that the record itself cannot hold (the record is written within them).
+   */
+  timeline?: TimelineStep[];
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ResourceRequest } from '../oci/resources.js';
 import type { PortMapping } from '../network/types.js';
 import type { ProcessStart } from '../process/identity.js';
+import type { TimelineStep } from './step-timeline.js';
 
 /** Persisted shape of a pod sandbox. Timestamps are nanoseconds since the epoch, as strings. */
 export interface SandboxRecord {
@@ -41,6 +42,8 @@ export interface SandboxRecord {
   pauseStart?: ProcessStart;
   /** Pod-level resources as last set by UpdatePodSandboxResources (in-place pod resize). */
   podResources?: { resources?: ResourceRequest; overhead?: ResourceRequest; updatedAt: string };
+  /** RunPodSandbox's steps up to the write that made the pod ready (absent in older records). */
+  timeline?: TimelineStep[];
   /** The PodSandboxConfig as protobuf JSON, kept for what later calls need from it. */
   config: unknown;
 }
@@ -97,6 +100,8 @@ export interface ContainerRecord {
   imageVolumeIds?: string[];
   /** Resources as last set by CreateContainer or UpdateContainerResources. */
   resources?: ResourceRequest;
+  /** CreateContainer's and StartContainer's steps (absent in older records). */
+  timeline?: TimelineStep[];
   /** The ContainerConfig as protobuf JSON. */
   config: unknown;
   /** Restored from this checkpoint archive: its process already runs when it is `created`. */

@@ -61,6 +61,8 @@ export interface StartOptions {
   prepare?: (dir: string) => void;
   /** Runs after the daemon is stopped, before the leftover check (unmount what prepare mounted). */
   release?: (dir: string) => void;
+  /** Extra environment of the daemon (CRICKET_LOG_LEVEL, say); its log level is info otherwise. */
+  env?: Record<string, string>;
 }
 
 export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon> {
@@ -86,7 +88,7 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
   const launch = async () => {
     const log = createWriteStream(logFile, { flags: 'a' });
     // The daemon's own log goes to its file in full, whatever level the test runner uses.
-    child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CRICKET_LOG_LEVEL: 'info' } });
+    child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CRICKET_LOG_LEVEL: 'info', ...opts.env } });
     child.stderr!.pipe(log);
     const cri = criClients(socket, { deadlineMs: 5000 });
     try {

@@ -298,3 +298,55 @@ spec:
   }
   await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', file]);
 });
+
+test('a new play --watch takes over the pods an earlier play started: restarts carry on', async () => {
+  const yaml = `
+apiVersion: v1
+kind: Pod
+metadata: {name: taken-over}
+spec:
+  restartPolicy: Always
+  containers:
+    - {name: brief, image: ${BB}, imagePullPolicy: IfNotPresent, command: ["sh", "-c", "sleep 1; exit 3"]}
+`;
+  const file = join(d.dir, 'taken-over.yaml');
+  writeFileSync(file, yaml);
+  const first = background(['play', ...playFlags(d), '--watch', '--backoff', '1s', '--sync-period', '200ms', file]);
+  let sandbox: string;
+  try {
+    sandbox = (await first.waitFor(/pod default\/taken-over: sandbox ([0-9a-f]{12}) ready/))[1]!;
+    await first.waitFor(/container brief restarted as [0-9a-f]{12} \(restart 1\)/);
+  } finally {
+    await first.stop();
+  }
+  // Nobody watches: the restarted instance exits and stays exited.
+  const exitedAgain = async () => {
+    const all = await containersOf('taken-over');
+    const newest = all.reduce((a, b) => (((b.metadata as Message).attempt as number) > ((a.metadata as Message).attempt as number) ? b : a));
+    return (await statusOf(newest.id as string)).state === 'CONTAINER_EXITED' ? all : undefined;
+  };
+  for (let i = 0; i < 100 && !(await exitedAgain()); i++) await new Promise((r) => setTimeout(r, 100));
+  const before = await exitedAgain();
+  assert.ok(before, 'the restarted instance exited');
+  assert.deepEqual(before.map((c) => (c.metadata as Message).attempt).sort(), [0, 1]);
+
+  // Without --watch the pod is in the way, as before.
+  const refused = await cli(['play', ...playFlags(d), file]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /already exists/);
+
+  const second = background(['play', ...playFlags(d), '--watch', '--backoff', '1s', '--sync-period', '200ms', file]);
+  try {
+    await second.waitFor(new RegExp(`pod default/taken-over: sandbox ${sandbox} taken over`));
+    await second.waitFor(/container brief restarted as [0-9a-f]{12} \(restart 2\)/, 60_000);
+  } finally {
+    await second.stop();
+  }
+  assert.ok(!/sandbox [0-9a-f]{12} ready/.test(second.output()), 'no new sandbox was made');
+  const { items } = await d.cri.runtime.call<{ items: Message[] }>('ListPodSandbox', { filter: { label_selector: { 'io.kubernetes.pod.name': 'taken-over' } } });
+  assert.equal(items.length, 1);
+  assert.equal((items[0]!.id as string).slice(0, 12), sandbox);
+  // The instance before the newest is kept for its logs, the oldest removed.
+  assert.deepEqual((await containersOf('taken-over')).map((c) => (c.metadata as Message).attempt).sort(), [1, 2]);
+  await cliOk(['play', ...playFlags(d), '--down', '--grace-period', '1', file]);
+});

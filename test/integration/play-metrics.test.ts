@@ -71,8 +71,11 @@ test('metrics: RPC histograms and errors, pod start steps, pods and containers b
   assert.ok((s.get('cricket_rpc_duration_seconds_sum{method="StartContainer",code="OK"}') ?? 0) > 0);
   assert.equal(s.get('cricket_rpc_duration_seconds_bucket{le="+Inf",method="RunPodSandbox",code="OK"}'), runBefore + 1);
   assert.ok((s.get('cricket_rpc_errors_total{method="ContainerStatus",code="NOT_FOUND"}') ?? 0) >= 1);
-  for (const step of ['total', 'persist', 'netns', 'bundle', 'pause', 'cniAdd', 'finish']) {
+  for (const step of ['total', 'persist', 'netns', 'bundle', 'pause', 'cniAdd', 'podFiles', 'finish']) {
     assert.equal(s.get(`cricket_pod_start_step_duration_seconds_count{step="${step}"}`), 1, `step ${step}`);
+  }
+  for (const step of ['rootfsMount', 'runcCreate', 'start']) {
+    assert.equal(s.get(`cricket_container_start_step_duration_seconds_count{step="${step}"}`), 2, `container step ${step}`);
   }
   assert.equal(s.get('cricket_pods{state="ready"}'), 1);
   assert.ok((s.get('cricket_containers{state="running"}') ?? 0) + (s.get('cricket_containers{state="exited"}') ?? 0) === 2);

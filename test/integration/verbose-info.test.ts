@@ -15,6 +15,26 @@ test('verbose Status shows the configuration without registry credentials', asyn
   assert.ok(!info.config!.includes('robot'));
 });
 
+interface Step {
+  step: string;
+  startedAt: string;
+  ms: number;
+}
+
+/** Each named step once, begun after the creation did, in a plausible order, with a duration. */
+function checkTimeline(timeline: Step[], names: string[], createdAt: bigint): void {
+  assert.deepEqual(timeline.map((s) => s.step).sort(), [...names].sort());
+  let previous = createdAt;
+  for (const name of names) {
+    const step = timeline.find((s) => s.step === name)!;
+    assert.ok(step.ms >= 0 && step.ms < 60_000, `${name} took ${step.ms} ms`);
+    const at = BigInt(step.startedAt);
+    // pause and CNI ADD run at once: only a step after both is ordered after them.
+    if (name !== 'cniAdd') assert.ok(at >= previous, `${name} began at ${at}, before ${previous}`);
+    if (name !== 'pause') previous = at;
+  }
+}
+
 test('verbose ContainerStatus and PodSandboxStatus carry pids and the runtime spec', async () => {
   const pod = podConfig(d, 'verbose');
   const { id } = await runPod(d, pod);
@@ -25,7 +45,12 @@ test('verbose ContainerStatus and PodSandboxStatus carry pids and the runtime sp
   assert.equal(info.sandboxID, id);
   assert.deepEqual(info.runtimeSpec.process.args, ['sleep', '3600']);
   const ps = await d.cri.runtime.call<{ info: { info: string } }>('PodSandboxStatus', { pod_sandbox_id: id, verbose: true });
-  assert.equal((JSON.parse(ps.info.info) as { pid: number }).pid, d.runcState(id)!.pid);
+  const podInfo = JSON.parse(ps.info.info) as { pid: number; timeline: Step[] };
+  assert.equal(podInfo.pid, d.runcState(id)!.pid);
+  const podCreated = BigInt((await d.cri.runtime.call<{ status: { created_at: string } }>('PodSandboxStatus', { pod_sandbox_id: id })).status.created_at);
+  checkTimeline(podInfo.timeline, ['persist', 'netns', 'bundle', 'pause', 'cniAdd', 'podFiles'], podCreated);
+  const created = BigInt((await d.cri.runtime.call<{ status: { created_at: string } }>('ContainerStatus', { container_id: c })).status.created_at);
+  checkTimeline((info as unknown as { timeline: Step[] }).timeline, ['rootfsMount', 'runcCreate', 'start'], created);
   const plain = await d.cri.runtime.call<{ info: Record<string, string> }>('ContainerStatus', { container_id: c });
   assert.deepEqual(plain.info, {});
 });

@@ -5,7 +5,9 @@ import { ContainerState } from '../../gen/runtime/v1/api.js';
 import { connectCri } from '../cri-client.js';
 import { parseDuration } from '../duration.js';
 import { sandboxesOf, playDown } from './down.js';
-import { formatIssue, parseManifest, type Manifest } from './manifest.js';
+import { formatIssue, parseManifest, type Manifest, type PlayPod } from './manifest.js';
+import { playedSandbox, reattachPod } from './reattach.js';
+import type { PodSandbox } from '../../gen/runtime/v1/api.js';
 import { containerStatus, startPod, stateText, type PlayOptions, type PlayedPod } from './run-pod.js';
 import { supervise } from './supervise.js';
 
@@ -23,7 +25,8 @@ options:
   --wait               wait until every container is running or has finished
   --watch              stay attached: restart exited containers as restartPolicy says (with
                        back-off) and run liveness/readiness/startup probes, until interrupted
-                       or nothing is left to watch
+                       or nothing is left to watch; pods of the file that an earlier play
+                       started are taken over as they are
   --timeout DUR        give up --wait after this long (default 5m)
   --socket PATH        CRI socket (default from the config, /run/cricket/cricket.sock)
   --config FILE        config file (default /etc/cricket/config.toml)
@@ -33,6 +36,7 @@ options:
   --backoff DUR        first restart back-off, doubling each time (default 10s)
   --backoff-max DUR    longest restart back-off (default 5m)
   --sync-period DUR    how often --watch looks at containers (default 1s)
+  -h, --help           this text
 `;
 
 export interface PlayFlags {
@@ -85,17 +89,25 @@ export async function playCommand(positional: string[], flags: Record<string, st
       process.stderr.write(`${source}: no Pod in the file\n`);
       return 1;
     }
-    for (const { pod } of manifest.pods) {
-      if ((await sandboxesOf(cri, pod.metadata.namespace, pod.metadata.name)).length) {
-        process.stderr.write(`pod ${pod.metadata.namespace}/${pod.metadata.name} already exists; remove it first with cricket play --down ${positional[0]}\n`);
+    // With --watch, pods an earlier play started are taken over; otherwise they are in the way.
+    const earlier = new Map<PlayPod, PodSandbox>();
+    for (const p of manifest.pods) {
+      const { namespace, name } = p.pod.metadata;
+      const sandboxes = await sandboxesOf(cri, namespace, name);
+      if (!sandboxes.length) continue;
+      const taken = flags.watch ? playedSandbox(sandboxes) : undefined;
+      if (!taken) {
+        process.stderr.write(`pod ${namespace}/${name} already exists; remove it first with cricket play --down ${positional[0]}\n`);
         return 1;
       }
+      earlier.set(p, taken);
     }
     const played: PlayedPod[] = [];
     let failed = false;
     for (const p of manifest.pods) {
       try {
-        played.push(await startPod(manifest, p, opts));
+        const sandbox = earlier.get(p);
+        played.push(sandbox ? await reattachPod(manifest, p, sandbox, opts) : await startPod(manifest, p, opts));
       } catch (err) {
         process.stderr.write(`${(err as Error).message}\n`);
         failed = true;

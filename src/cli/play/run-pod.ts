@@ -32,6 +32,8 @@ export interface PlayedContainer {
   spec: Container;
   id: string;
   attempt: number;
+  /** The exited instance before this one, kept for `logs --previous`. */
+  previous?: string;
 }
 
 export interface PlayedPod {

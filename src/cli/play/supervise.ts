@@ -51,7 +51,7 @@ export async function supervise(pods: PlayedPod[], opts: PlayOptions & { syncMs:
   for (const pod of pods) {
     if (pod.failed) continue;
     for (const container of pod.containers.values()) {
-      watched.push({ pod, container, finished: false, lastState: '', started: !container.spec.startupProbe, ready: !container.spec.readinessProbe, killing: false, probes: probesOf(container, now) });
+      watched.push({ pod, container, previous: container.previous, finished: false, lastState: '', started: !container.spec.startupProbe, ready: !container.spec.readinessProbe, killing: false, probes: probesOf(container, now) });
     }
   }
   while (!signal.aborted && watched.some((w) => !w.finished)) {

@@ -21,6 +21,14 @@ export function podDir(podsDir: string, uid: string): string {
   return join(podsDir, uid);
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
@@ -28,7 +36,11 @@ function ensurePrivateDir(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
-export async function prepareVolumes(p: PlayPod, manifest: Manifest, podsDir: string, uid: string): Promise<Map<string, PreparedVolume>> {
+/**
+ * `keep`: the pod runs already (a new `play --watch` takes it over): configMap and secret
+ * directories its containers have mounted stay as they are rather than being written anew.
+ */
+export async function prepareVolumes(p: PlayPod, manifest: Manifest, podsDir: string, uid: string, keep = false): Promise<Map<string, PreparedVolume>> {
   ensurePrivateDir(podsDir);
   const root = podDir(podsDir, uid);
   ensurePrivateDir(root);
@@ -37,7 +49,7 @@ export async function prepareVolumes(p: PlayPod, manifest: Manifest, podsDir: st
   for (const v of p.pod.spec?.volumes ?? []) {
     const where = `pod ${namespace}/${p.pod.metadata.name}, volume ${v.name}`;
     try {
-      volumes.set(v.name, await prepareVolume(v, manifest, namespace, root));
+      volumes.set(v.name, await prepareVolume(v, manifest, namespace, root, keep));
     } catch (err) {
       throw new Error(`${where}: ${(err as Error).message}`);
     }
@@ -45,7 +57,7 @@ export async function prepareVolumes(p: PlayPod, manifest: Manifest, podsDir: st
   return volumes;
 }
 
-async function prepareVolume(v: Volume, manifest: Manifest, namespace: string, root: string): Promise<PreparedVolume> {
+async function prepareVolume(v: Volume, manifest: Manifest, namespace: string, root: string, keep: boolean): Promise<PreparedVolume> {
   if (v.emptyDir) {
     const dir = join(root, 'volumes', 'kubernetes.io~empty-dir', v.name);
     ensurePrivateDir(dirname(dir));
@@ -66,6 +78,7 @@ async function prepareVolume(v: Volume, manifest: Manifest, namespace: string, r
     for (const [k, s] of Object.entries(cm?.data ?? {})) data.set(k, Buffer.from(s));
     for (const [k, s] of Object.entries(cm?.binaryData ?? {})) data.set(k, Buffer.from(s, 'base64'));
     const dir = join(root, 'volumes', 'kubernetes.io~configmap', v.name);
+    if (keep && isDirectory(dir)) return { hostPath: dir, readOnly: true };
     writeKeys(dir, data, v.configMap.items, v.configMap.defaultMode ?? 0o644, 0o755, `configMap "${v.configMap.name}"`);
     return { hostPath: dir, readOnly: true };
   }
@@ -73,6 +86,7 @@ async function prepareVolume(v: Volume, manifest: Manifest, namespace: string, r
     const data = manifest.secrets.get(objectKey(namespace, v.secret.secretName ?? ''));
     if (!data && !v.secret.optional) throw new Error(`secret "${v.secret.secretName}" is not in ${manifest.source}`);
     const dir = join(root, 'volumes', 'kubernetes.io~secret', v.name);
+    if (keep && isDirectory(dir)) return { hostPath: dir, readOnly: true };
     // Secrets stay root's unless the manifest asks for a mode others may read.
     const mode = v.secret.defaultMode ?? 0o600;
     writeKeys(dir, data ?? new Map(), v.secret.items, mode, mode & 0o044 ? 0o755 : 0o700, `secret "${v.secret.secretName}"`);

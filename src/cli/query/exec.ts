@@ -13,6 +13,8 @@ options:
   -i, --stdin           pass stdin to the command
   -t, --tty             allocate a terminal (stdout and stderr are merged)
   --socket PATH         CRI socket (default /run/cricket/cricket.sock)
+  --config FILE         config file naming the socket (default /etc/cricket/config.toml)
+  -h, --help            this text
 `;
 
 export async function execCommand(cri: Cri, ref: string, cmd: string[], flags: Record<string, string>): Promise<number> {

@@ -14,6 +14,8 @@ options:
   -c, --container NAME  a container of the pod
   -o, --output FMT      json (default) or yaml
   --socket PATH         CRI socket (default /run/cricket/cricket.sock)
+  --config FILE         config file naming the socket (default /etc/cricket/config.toml)
+  -h, --help            this text
 `;
 
 export async function inspectCommand(cri: Cri, ref: string, flags: Record<string, string>): Promise<string> {

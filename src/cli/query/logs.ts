@@ -16,6 +16,8 @@ options:
   -p, --previous        the previous instance of a restarted container
   --timestamps          prefix each line with its time
   --socket PATH         CRI socket (default /run/cricket/cricket.sock)
+  --config FILE         config file naming the socket (default /etc/cricket/config.toml)
+  -h, --help            this text
 `;
 
 const POLL_MS = 200;

@@ -13,6 +13,8 @@ options:
   -q, --quiet        pod ids only
   --namespace NS     only this namespace
   --socket PATH      CRI socket (default /run/cricket/cricket.sock)
+  --config FILE      config file naming the socket (default /etc/cricket/config.toml)
+  -h, --help         this text
 `;
 
 export async function podsCommand(cri: Cri, flags: Record<string, string>): Promise<string> {

@@ -13,6 +13,8 @@ options:
   -o, --output FMT   table (default), json or yaml
   -q, --quiet        container ids only
   --socket PATH      CRI socket (default /run/cricket/cricket.sock)
+  --config FILE      config file naming the socket (default /etc/cricket/config.toml)
+  -h, --help         this text
 `;
 
 export function containerStateName(s: ContainerState): string {

@@ -14,6 +14,8 @@ after their grace period, and the pod's network goes. The pod stays listed until
 
 options:
   --socket PATH      CRI socket (default /run/cricket/cricket.sock)
+  --config FILE      config file naming the socket (default /etc/cricket/config.toml)
+  -h, --help         this text
 `;
 
 export const RM_USAGE = `usage: cricket rm POD...
@@ -25,6 +27,8 @@ options:
   --pods-dir DIR     cricket play's volume directory (default /var/lib/cricket-play/pods)
   --log-root DIR     cricket play's log root (default /var/log/pods)
   --socket PATH      CRI socket (default /run/cricket/cricket.sock)
+  --config FILE      config file naming the socket (default /etc/cricket/config.toml)
+  -h, --help         this text
 `;
 
 export async function stopCommand(cri: Cri, refs: string[]): Promise<string> {
