@@ -243,11 +243,13 @@ function print(): void {
 async function main(): Promise<void> {
   if (CPU_PROF) {
     mkdirSync(CPU_PROF, { recursive: true });
-    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${CPU_PROF}`.trim();
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${new URL('./cpu-profile.js', import.meta.url).href}`.trim();
+    process.env.CRICKET_CPU_PROF_DIR = CPU_PROF;
   }
   const work = mkdtempSync(`${TEST_PREFIX}bench-vs-`);
   const d: TestDaemon = await startCricket();
   delete process.env.NODE_OPTIONS;
+  delete process.env.CRICKET_CPU_PROF_DIR;
   const targets: Target[] = [{
     name: 'cricket',
     cri: d.cri,
