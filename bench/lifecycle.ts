@@ -1,7 +1,8 @@
 // npm run bench: median latency of the pod lifecycle RPCs over N pods and the daemon's memory.
 // Runs its own daemon on private directories, like the tests, and cleans up after itself.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { startCricket, type TestDaemon } from '../test/harness/cricket.js';
+import { startCricket, TEST_BRIDGE, type TestDaemon } from '../test/harness/cricket.js';
 import { containerConfig, podConfig } from '../test/harness/pods.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 20);
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
     rss.after = rssMiB(d.pid());
   } finally {
     await d.stop();
+    // The daemon leaves its bridge for its next start; the benchmark leaves nothing.
+    spawnSync('ip', ['link', 'del', TEST_BRIDGE], { stdio: 'ignore' });
   }
   console.log(`cricket lifecycle benchmark: ${PODS} pods, busybox image present, one container each, runtime handler "${HANDLER || 'runc'}"`);
   console.log('rpc                 median ms   min ms   max ms');

@@ -6,19 +6,16 @@
 //
 // Run as root, after `npm run build`. CRICKET_TEST_SLOT=<n> picks the bridges ckd<n>/ckc<n> and
 // subnets 10.98.<n>.0/24 (containerd) and 10.97.<n>.0/24 (cricket).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import {
+  BUSYBOX, criClient as criClientAt, deleteBridge, ensureContainerd, startReferenceContainerd, stopChild as stopChildLogged, waitForSocket as waitForSocketAt,
+} from './reference-containerd.mjs';
 
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const slot = Number.parseInt(process.env.CRICKET_TEST_SLOT ?? '0', 10) || 0;
-const BUSYBOX = 'cricket.local/busybox:latest';
-const PAUSE = 'cricket.local/pause:built-in';
-const CNI_BIN = ['/usr/lib/cni', '/opt/cni/bin'].filter((d) => existsSync(d));
 const log = (msg) => process.stderr.write(`[spec-diff] ${msg}\n`);
 
 if (process.getuid?.() !== 0) {
@@ -31,43 +28,11 @@ for (const image of ['busybox', 'pause']) {
     process.exit(1);
   }
 }
-if (!existsSync('/usr/bin/containerd')) {
-  log('installing Debian\'s containerd');
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'containerd'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-}
+ensureContainerd(log);
 
-// ---- the CRI client (from proto/, independent of src/gen) --------------------------------------
-
-function criClient(socket) {
-  const def = protoLoader.loadSync('runtime/v1/api.proto', {
-    keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [join(repo, 'proto')],
-  });
-  const v1 = grpc.loadPackageDefinition(def).runtime.v1;
-  const client = new v1.RuntimeService(`unix://${socket}`, grpc.credentials.createInsecure());
-  const call = (method, request) => new Promise((ok, fail) => {
-    client[method](request, { deadline: Date.now() + 60_000 }, (err, reply) => (err ? fail(new Error(`${method}: ${err.message}`)) : ok(reply)));
-  });
-  return { call, close: () => client.close() };
-}
-
-async function waitForSocket(socket, child, what) {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    if (existsSync(socket)) {
-      const c = criClient(socket);
-      try {
-        await c.call('Version', { version: 'v1' });
-        return;
-      } catch {
-        // not serving yet
-      } finally {
-        c.close();
-      }
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what} did not come up on ${socket}`);
-}
+const criClient = (socket) => criClientAt(repo, socket);
+const waitForSocket = (socket, child, what) => waitForSocketAt(repo, socket, child, what);
+const stopChild = (child, what) => stopChildLogged(child, what, log);
 
 // ---- the two runtimes ---------------------------------------------------------------------------
 
@@ -92,80 +57,10 @@ const cleanup = async () => {
   rmSync(work, { recursive: true, force: true });
 };
 
-async function stopChild(child, what) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((ok) => child.once('exit', ok));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-  log(`${what} stopped`);
-}
-
-function deleteBridge(name) {
-  spawnSync('ip', ['link', 'del', name], { stdio: 'ignore' });
-}
-
 async function startContainerd() {
-  const dir = join(work, 'containerd');
-  const confDir = join(dir, 'net.d');
-  mkdirSync(confDir, { recursive: true });
-  const bridge = `ckd${slot}`;
-  writeFileSync(join(confDir, '10-specdiff.conflist'), JSON.stringify({
-    cniVersion: '0.4.0',
-    name: `specdiff-containerd-${slot}`,
-    plugins: [
-      { type: 'bridge', bridge, isGateway: true, ipMasq: false, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: `10.98.${slot}.0/24` }]], dataDir: join(dir, 'ipam') } },
-      { type: 'loopback' },
-    ],
-  }));
-  const socket = join(dir, 'containerd.sock');
-  const config = join(dir, 'config.toml');
-  writeFileSync(config, `version = 2
-root = "${dir}/root"
-state = "${dir}/state"
-oom_score = 0
-[grpc]
-  address = "${socket}"
-[ttrpc]
-  address = "${socket}.ttrpc"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "${dir}/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${PAUSE}"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  enable_selinux = false
-  tolerate_missing_hugetlb_controller = true
-  disable_hugetlb_controller = true
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${CNI_BIN[0]}"
-    conf_dir = "${confDir}"
-    max_conf_num = 1
-`);
-  const child = spawn('/usr/bin/containerd', ['--config', config], { stdio: ['ignore', 'ignore', 'ignore'] });
-  undo.push(async () => {
-    await stopChild(child, 'containerd');
-    // Snapshots are overlay mounts under containerd's root: none may stay behind.
-    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(dir));
-    for (const m of mounts.reverse()) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
-    deleteBridge(bridge);
-  });
-  await waitForSocket(socket, child, 'containerd');
-  for (const image of ['busybox', 'pause']) {
-    execFileSync('/usr/bin/ctr', ['--address', socket, '-n', 'k8s.io', 'images', 'import', '--no-unpack', join(repo, 'build', 'images', `${image}.oci.tar`)], { stdio: 'ignore' });
-  }
-  const state = join(dir, 'state', 'io.containerd.runtime.v2.task', 'k8s.io');
-  return { name: 'containerd', socket, configOf: (id) => join(state, id, 'config.json'), podConfigOf: (id) => join(state, id, 'config.json') };
+  const containerd = await startReferenceContainerd({ repo, dir: join(work, 'containerd'), bridge: `ckd${slot}`, subnet: `10.98.${slot}.0/24`, log });
+  undo.push(containerd.stop);
+  return containerd;
 }
 
 async function startCricket() {

@@ -10,11 +10,24 @@ import type { ContainerRecord } from '../store/types.js';
  * The pid is checked against its recorded start before and after the read, so a pid handed to
  * another process in between is never reported. Undefined once the process is gone.
  */
+/**
+ * Readings of running processes, keyed by their recorded start: the ids a process runs with are
+ * set before it runs, and kubelet asks for every container's status on each relist, so each
+ * process is read once rather than three /proc reads per call. A new process has a new start
+ * record, and an entry goes with the record that holds its key.
+ */
+const readings = new WeakMap<object, ContainerUser>();
+
 export async function containerProcessUser(record: Readonly<ContainerRecord> | undefined): Promise<ContainerUser | undefined> {
   if (!record || (record.state !== 'running' && record.state !== 'created') || !record.pid) return undefined;
+  const key = record.state === 'running' ? record.pidStart : undefined;
+  const known = key && readings.get(key);
+  if (known) return known;
   if ((await checkProcess(record.pid, record.pidStart)) !== 'running') return undefined;
   const text = await readFile(`/proc/${record.pid}/status`, 'utf8').catch(() => '');
   const ids = parseProcStatusIds(text);
   if (!ids || (await checkProcess(record.pid, record.pidStart)) !== 'running') return undefined;
-  return { linux: { uid: BigInt(ids.uid), gid: BigInt(ids.gid), supplementalGroups: ids.groups.map(BigInt) } };
+  const user = { linux: { uid: BigInt(ids.uid), gid: BigInt(ids.gid), supplementalGroups: ids.groups.map(BigInt) } };
+  if (key) readings.set(key, user);
+  return user;
 }

@@ -204,6 +204,19 @@ function writeString(out: hpack.Encoder, octets: Buffer): void {
 }
 
 /** The only edit: `:authority` becomes `authority`; a `host` next to it is dropped as redundant. */
+/** `:authority` and `host` values nghttp2 accepts: RFC 3986 authority characters, no path. */
+const PLAIN_AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]]{1,255}$/;
+
+function acceptableAuthority(fields: readonly HeaderField[]): boolean {
+  let named = 0;
+  for (const f of fields) {
+    if (f.name !== ':authority' && f.name !== 'host') continue;
+    if (!PLAIN_AUTHORITY.test(f.value)) return false;
+    named++;
+  }
+  return named > 0;
+}
+
 function rewriteAuthority(fields: HeaderField[], authority: string): HeaderField[] {
   const hasAuthority = fields.some((f) => f.name === ':authority');
   const result: HeaderField[] = [];
@@ -275,6 +288,15 @@ export class AuthorityRewriter {
   private block: PendingBlock | null = null;
   private readonly decoder = new BlockDecoder();
   private readonly encoder = new BlockEncoder();
+  /**
+   * Set when the client's first header block carries an authority nghttp2 accepts (grpc-go since
+   * kubelet 1.31, grpc-js): that block and every byte after it pass untouched, so the server's
+   * HPACK decoder follows the client's encoder and no call pays for a decode and re-encode. A
+   * client that later sends a bad authority only has those streams refused by nghttp2.
+   */
+  private passthrough = false;
+  /** Once a block was re-encoded, the server's decoder follows our encoder for good. */
+  private rewrote = false;
 
   constructor(
     private readonly emit: (bytes: Buffer) => void,
@@ -282,6 +304,10 @@ export class AuthorityRewriter {
   ) {}
 
   write(chunk: Buffer): void {
+    if (this.passthrough) {
+      this.emit(chunk);
+      return;
+    }
     const end = chunk.length;
     let i = 0;
     let runStart = 0;
@@ -295,6 +321,7 @@ export class AuthorityRewriter {
       i = take;
     }
     while (i < end) {
+      if (this.passthrough) break;
       if (this.payloadLeft > 0) {
         const take = Math.min(this.payloadLeft, end - i);
         if (this.collecting) this.gather(chunk, i, take);
@@ -431,7 +458,15 @@ export class AuthorityRewriter {
     if (flags & FLAG_END_HEADERS) {
       const block = this.block!;
       this.block = null;
-      const fields = rewriteAuthority(this.decoder.decode(concat(block.parts, block.size)), this.authority);
+      const raw = concat(block.parts, block.size);
+      const decoded = this.decoder.decode(raw);
+      if (!this.rewrote && acceptableAuthority(decoded)) {
+        this.passthrough = true;
+        this.emit(frameHeaderBlock(raw, block.streamId, block.endStream, block.priority));
+        return;
+      }
+      this.rewrote = true;
+      const fields = rewriteAuthority(decoded, this.authority);
       this.emit(frameHeaderBlock(this.encoder.encode(fields), block.streamId, block.endStream, block.priority));
     }
   }

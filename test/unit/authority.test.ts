@@ -552,6 +552,23 @@ describe('AuthorityRewriter', () => {
     ]);
   });
 
+  test('a client whose first block has a plain authority is passed through untouched from then on', () => {
+    const block1 = Buffer.concat([Buffer.from([0x83, 0x86, 0x04]), str('/test.Echo/Say'), Buffer.from([0x41]), str('localhost'), Buffer.from([0x40]), str('x-a'), str('b')]);
+    // The second block names the socket path: nghttp2's business now, not the front's.
+    const block2 = Buffer.concat([Buffer.from([0x83, 0x86, 0x04]), str('/p'), Buffer.from([0x01]), str(SOCK), Buffer.from([0xbe])]);
+    const bytes = Buffer.concat([
+      PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(1, 0x4, 1, block1), frame(0, 0x1, 1, Buffer.from('payload')), frame(1, 0x4 | 0x1, 3, block2),
+    ]);
+    for (const size of [1, 5, 9, 40, bytes.length]) {
+      const out = Buffer.concat(run(bytes, size));
+      assert.deepEqual(out, bytes, `chunk size ${size}`);
+    }
+    // The same stream with the socket path in the first block is rewritten throughout.
+    const bad = Buffer.concat([PREFACE, frame(1, 0x4, 1, Buffer.concat([Buffer.from([0x83, 0x86, 0x04]), str('/p'), Buffer.from([0x41]), str(SOCK)])), frame(1, 0x4, 3, block1)]);
+    const frames = parseFrames(Buffer.concat(run(bad, bad.length)).subarray(PREFACE.length));
+    assert.deepEqual(decodeBlocks(frames).map((b) => b.find(([n]) => n === ':authority')?.[1]), ['localhost', 'localhost']);
+  });
+
   test('output does not depend on how the input is chunked', () => {
     const { bytes } = clientStream();
     const whole = Buffer.concat(run(bytes, bytes.length));

@@ -1,0 +1,321 @@
+// npm run bench -- --vs ENDPOINT | --with-containerd: the same CRI requests to a private cricket
+// and to another CRI runtime in one run, scenario by scenario, each figure for both and the ratio
+// cricket/other. The other runtime is reached at its unix socket; its daemon pid (--vs-pid) and a
+// string its per-pod helpers carry on their command line (--vs-helper, with --vs-helper-comm)
+// give its CPU and memory. Everything this makes is removed at the end.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { criClients, type CriClients, type Message } from '../test/client/cri.js';
+import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
+import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const VS = arg('--vs')?.replace(/^unix:(\/\/)?/, '');
+const VS_PID = Number(arg('--vs-pid') ?? 0);
+const VS_HELPER = arg('--vs-helper');
+const VS_HELPER_COMM = new RegExp(arg('--vs-helper-comm') ?? '^containerd-shim');
+const VS_NAME = arg('--vs-name') ?? 'other';
+const PODS = Number(arg('--pods') ?? 50);
+const SEQ = Number(arg('--lifecycles') ?? 20);
+const RELIST_PODS = Number(arg('--relist-pods') ?? 100);
+const RELIST_ROUNDS = Number(arg('--relist-rounds') ?? 200);
+const JSON_OUT = process.argv.includes('--json');
+const CPU_PROF = arg('--cpu-prof');
+const FORKS = process.argv.includes('--forks');
+
+interface Target {
+  name: string;
+  cri: CriClients;
+  /** The daemon's pid, and (cricket) the reaper it runs under, whose own CPU counts too. */
+  pids(): number[];
+  helpers: HelperWatch;
+  cgroupParent: string;
+  logs: string;
+  restart?: () => Promise<void>;
+}
+
+type Figures = Record<string, Record<string, number>>;
+const results: Figures = {};
+const note = (scenario: string, target: string, key: string, value: number) => {
+  ((results[`${scenario} | ${key}`] ??= {})[target] = value);
+};
+
+function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+async function timed<T>(samples: number[] | undefined, fn: () => Promise<T>): Promise<T> {
+  const t = process.hrtime.bigint();
+  const value = await fn();
+  samples?.push(Number(process.hrtime.bigint() - t) / 1e6);
+  return value;
+}
+
+function pod(t: Target, name: string): Message {
+  const uid = randomUUID();
+  const logDirectory = join(t.logs, uid);
+  mkdirSync(logDirectory, { recursive: true });
+  return {
+    metadata: { name, namespace: 'bench', uid, attempt: 0 },
+    hostname: name,
+    log_directory: logDirectory,
+    labels: { app: name },
+    linux: { cgroup_parent: `/${t.cgroupParent}` },
+  };
+}
+
+// The app leaves on SIGTERM, as a well-behaved workload does, so StopContainer measures the
+// runtime and not a grace period.
+const APP = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
+function container(name: string): Message {
+  return { metadata: { name, attempt: 0 }, image: { image: BUSYBOX }, command: APP, log_path: `${name}.log` };
+}
+
+interface Made { pod: string; container: string }
+
+async function runPodWithContainer(t: Target, name: string, samples?: Record<string, number[]>): Promise<Made> {
+  const call = t.cri.runtime.call.bind(t.cri.runtime);
+  const config = pod(t, name);
+  const { pod_sandbox_id } = await timed(samples?.RunPodSandbox, () => call<{ pod_sandbox_id: string }>('RunPodSandbox', { config }));
+  const { container_id } = await timed(samples?.CreateContainer, () =>
+    call<{ container_id: string }>('CreateContainer', { pod_sandbox_id, config: container('app'), sandbox_config: config }));
+  await timed(samples?.StartContainer, () => call('StartContainer', { container_id }));
+  return { pod: pod_sandbox_id, container: container_id };
+}
+
+async function teardown(t: Target, m: Made): Promise<void> {
+  await t.cri.runtime.call('StopPodSandbox', { pod_sandbox_id: m.pod });
+  await t.cri.runtime.call('RemovePodSandbox', { pod_sandbox_id: m.pod });
+}
+
+const daemonCpu = (t: Target) => t.pids().reduce((s, pid, i) => s + cpuSeconds(pid, i === 0), 0);
+const daemonRss = (t: Target) => rssMiB(t.pids()[0]!);
+
+/** The kubelet-shaped lifecycle, one pod at a time; per-RPC latency and CPU per lifecycle. */
+async function lifecycle(t: Target): Promise<void> {
+  const rpcs = ['RunPodSandbox', 'CreateContainer', 'StartContainer', 'ContainerStatus', 'StopContainer', 'RemoveContainer', 'StopPodSandbox', 'RemovePodSandbox'];
+  const samples: Record<string, number[]> = Object.fromEntries(rpcs.map((r) => [r, []]));
+  const call = t.cri.runtime.call.bind(t.cri.runtime);
+  // A warm-up lifecycle: first-call costs (page cache, JIT) are not counted.
+  await teardown(t, await runPodWithContainer(t, 'warm-up'));
+  const cpu0 = daemonCpu(t);
+  t.helpers.start();
+  for (let i = 0; i < SEQ; i++) {
+    const m = await runPodWithContainer(t, `seq-${i}`, samples);
+    await timed(samples.ContainerStatus, () => call('ContainerStatus', { container_id: m.container }));
+    await timed(samples.StopContainer, () => call('StopContainer', { container_id: m.container, timeout: 10 }));
+    await timed(samples.RemoveContainer, () => call('RemoveContainer', { container_id: m.container }));
+    await timed(samples.StopPodSandbox, () => call('StopPodSandbox', { pod_sandbox_id: m.pod }));
+    await timed(samples.RemovePodSandbox, () => call('RemovePodSandbox', { pod_sandbox_id: m.pod }));
+  }
+  await sleep(300);
+  const helperCpu = t.helpers.stop();
+  const cpu = daemonCpu(t) - cpu0;
+  for (const r of rpcs) {
+    note('lifecycle', t.name, `${r} p50 ms`, percentile(samples[r]!, 50));
+    note('lifecycle', t.name, `${r} p99 ms`, percentile(samples[r]!, 99));
+  }
+  const sum = (k: string[]) => percentile(samples[k[0]!]!.map((_, i) => k.reduce((s, r) => s + samples[r]![i]!, 0)), 50);
+  note('lifecycle', t.name, 'pod+container from scratch p50 ms', sum(['RunPodSandbox', 'CreateContainer', 'StartContainer']));
+  note('lifecycle', t.name, 'Create+StartContainer p50 ms', sum(['CreateContainer', 'StartContainer']));
+  note('lifecycle', t.name, 'CPU s per lifecycle (daemon)', cpu / SEQ);
+  note('lifecycle', t.name, 'CPU s per lifecycle (helpers)', helperCpu / SEQ);
+  note('lifecycle', t.name, 'CPU s per lifecycle (total)', (cpu + helperCpu) / SEQ);
+}
+
+/** N pods with one container each, all at once; then all torn down at once. */
+async function burst(t: Target): Promise<void> {
+  let errors = 0;
+  let t0 = Date.now();
+  const made = (await Promise.all(Array.from({ length: PODS }, (_, i) => runPodWithContainer(t, `burst-${i}`).catch(() => {
+    errors++;
+    return undefined;
+  })))).filter((m): m is Made => m !== undefined);
+  note('burst', t.name, `${PODS} pods start s`, (Date.now() - t0) / 1000);
+  note('burst', t.name, 'start errors', errors);
+  errors = 0;
+  t0 = Date.now();
+  await Promise.all(made.map((m) => teardown(t, m).catch(() => void errors++)));
+  note('burst', t.name, `${PODS} pods teardown s`, (Date.now() - t0) / 1000);
+  note('burst', t.name, 'teardown errors', errors);
+  await removeAll(t);
+}
+
+/** Whatever pods a failed step left. */
+async function removeAll(t: Target): Promise<void> {
+  const { items } = await t.cri.runtime.call<{ items: Message[] }>('ListPodSandbox', {});
+  for (const p of items) await teardown(t, { pod: String(p.id), container: '' }).catch(() => undefined);
+}
+
+async function inBatches<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i += width) out.push(...(await Promise.all(Array.from({ length: Math.min(width, n - i) }, (_, k) => fn(i + k)))));
+  return out;
+}
+
+/** kubelet's relist and status calls at 100 pods; memory then and after; restart with them. */
+async function relist(t: Target): Promise<void> {
+  await sleep(500);
+  note('memory', t.name, 'daemon RSS idle MiB', daemonRss(t));
+  const made = await inBatches(RELIST_PODS, 10, (i) => runPodWithContainer(t, `relist-${i}`));
+  const call = t.cri.runtime.call.bind(t.cri.runtime);
+  const s: Record<string, number[]> = { 'ListPodSandbox+ListContainers': [], PodSandboxStatus: [], ContainerStatus: [], ListContainerStats: [] };
+  for (let r = 0; r < RELIST_ROUNDS; r++) {
+    const m = made[r % made.length]!;
+    await timed(s['ListPodSandbox+ListContainers'], async () => {
+      await call('ListPodSandbox', {});
+      await call('ListContainers', {});
+    });
+    await timed(s.PodSandboxStatus, () => call('PodSandboxStatus', { pod_sandbox_id: m.pod }));
+    await timed(s.ContainerStatus, () => call('ContainerStatus', { container_id: m.container }));
+    if (r % 4 === 0) await timed(s.ListContainerStats, () => call('ListContainerStats', {}));
+  }
+  for (const [k, v] of Object.entries(s)) {
+    note(`relist at ${RELIST_PODS} pods`, t.name, `${k} p50 ms`, percentile(v, 50));
+    note(`relist at ${RELIST_PODS} pods`, t.name, `${k} p99 ms`, percentile(v, 99));
+  }
+  const helpers = t.helpers.rss();
+  note('memory', t.name, `daemon RSS at ${RELIST_PODS} pods MiB`, daemonRss(t));
+  note('memory', t.name, `helpers RSS at ${RELIST_PODS} pods MiB`, helpers.total);
+  note('memory', t.name, 'helper RSS per pod MiB', helpers.total / Math.max(1, helpers.count));
+  note('memory', t.name, `daemon+helpers RSS at ${RELIST_PODS} pods MiB`, daemonRss(t) + helpers.total);
+  if (t.restart) {
+    const t0 = Date.now();
+    await t.restart();
+    note('restart', t.name, `start-up with ${RELIST_PODS} pods s`, (Date.now() - t0) / 1000);
+  }
+  await inBatches(made.length, 10, (i) => teardown(t, made[i]!));
+  await sleep(2000);
+  note('memory', t.name, `daemon RSS after ${RELIST_PODS}-pod cycle MiB`, daemonRss(t));
+  note('memory', t.name, 'after/idle RSS', daemonRss(t) / results['memory | daemon RSS idle MiB']![t.name]!);
+}
+
+/** execve calls (by program) a lifecycle makes, counted with strace following every child. */
+async function forks(t: Target): Promise<void> {
+  const out = join(t.logs, 'strace.out');
+  const tracer = spawn('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', out, ...t.pids().flatMap((p) => ['-p', String(p)])], { stdio: 'ignore' });
+  await sleep(1000);
+  const n = 3;
+  for (let i = 0; i < n; i++) {
+    const m = await runPodWithContainer(t, `forks-${i}`);
+    await t.cri.runtime.call('StopContainer', { container_id: m.container, timeout: 10 });
+    await t.cri.runtime.call('RemoveContainer', { container_id: m.container });
+    await teardown(t, m);
+  }
+  await sleep(500);
+  tracer.kill('SIGINT');
+  await new Promise((ok) => tracer.once('exit', ok));
+  const counts: Record<string, number> = {};
+  for (const line of readFileSync(out, 'utf8').split('\n')) {
+    const prog = line.match(/execve\("([^"]+)"/)?.[1];
+    if (prog && !line.includes('= -1')) counts[prog.split('/').pop()!] = (counts[prog.split('/').pop()!] ?? 0) + 1;
+  }
+  let total = 0;
+  for (const [prog, c] of Object.entries(counts)) {
+    note('execs per pod lifecycle', t.name, prog, c / n);
+    total += c;
+  }
+  note('execs per pod lifecycle', t.name, 'total', total / n);
+}
+
+function print(): void {
+  const names = [...new Set(Object.values(results).flatMap((r) => Object.keys(r)))];
+  const [a, b] = names;
+  const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+  console.log(`\nside by side: ${names.join(' vs ')}; ${SEQ} sequential lifecycles, ${PODS} pods at once, relist at ${RELIST_PODS} pods; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`${'figure'.padEnd(62)}${(a ?? '').padStart(11)}${(b ?? '').padStart(11)}${'ratio'.padStart(8)}`);
+  for (const [key, r] of Object.entries(results)) {
+    const va = a ? r[a] : undefined;
+    const vb = b ? r[b] : undefined;
+    const ratio = va !== undefined && vb ? (va / vb).toFixed(2) : '-';
+    console.log(`${key.padEnd(62)}${fmt(va).padStart(11)}${fmt(vb).padStart(11)}${ratio.padStart(8)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  if (CPU_PROF) {
+    mkdirSync(CPU_PROF, { recursive: true });
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${new URL('./cpu-profile.js', import.meta.url).href}`.trim();
+    process.env.CRICKET_CPU_PROF_DIR = CPU_PROF;
+  }
+  const work = mkdtempSync(`${TEST_PREFIX}bench-vs-`);
+  const d: TestDaemon = await startCricket();
+  delete process.env.NODE_OPTIONS;
+  delete process.env.CRICKET_CPU_PROF_DIR;
+  const targets: Target[] = [{
+    name: 'cricket',
+    cri: d.cri,
+    pids: () => [d.pid(), d.servePid()],
+    helpers: new HelperWatch(/^conmon$/, d.stateDir),
+    cgroupParent: TEST_CGROUP_PARENT,
+    logs: join(work, 'cricket'),
+    restart: async () => {
+      await d.kill();
+      await d.restart();
+    },
+  }];
+  let other: CriClients | undefined;
+  if (VS) {
+    if (!VS_PID) throw new Error('--vs needs --vs-pid, the other daemon\'s pid, for its CPU and memory');
+    other = criClients(VS, { deadlineMs: 120_000 });
+    targets.push({
+      name: VS_NAME,
+      cri: other,
+      pids: () => [VS_PID],
+      helpers: new HelperWatch(VS_HELPER_COMM, VS_HELPER ?? VS),
+      cgroupParent: `${TEST_CGROUP_PARENT}-vs`,
+      logs: join(work, 'other'),
+    });
+  }
+  try {
+    for (const scenario of [lifecycle, burst, relist, ...(FORKS ? [forks] : [])]) {
+      for (const t of targets) {
+        process.stderr.write(`[bench] ${scenario.name}: ${t.name}\n`);
+        try {
+          await scenario(t);
+        } catch (err) {
+          process.stderr.write(`[bench] ${scenario.name} on ${t.name} failed: ${(err as Error).message}\n`);
+          await removeAll(t).catch(() => undefined);
+        }
+      }
+    }
+  } finally {
+    if (other) {
+      await removeAll(targets[1]!).catch(() => undefined);
+      other.close();
+    }
+    await d.stop();
+    // The daemon leaves its bridge for the next start; the benchmark leaves nothing.
+    spawnSync('ip', ['link', 'del', TEST_BRIDGE], { stdio: 'ignore' });
+    for (const t of targets) removeCgroup(t.cgroupParent);
+    rmSync(work, { recursive: true, force: true });
+  }
+  if (JSON_OUT) console.log(JSON.stringify({ loadavg: readFileSync('/proc/loadavg', 'utf8').trim(), results }, null, 2));
+  else print();
+}
+
+/** The pods' cgroup parent, once empty (cgroup v2, or each v1 hierarchy). */
+function removeCgroup(name: string): void {
+  const base = '/sys/fs/cgroup';
+  const dirs = existsSync(join(base, 'cgroup.controllers')) ? [join(base, name)] : readdirSync(base).map((c) => join(base, c, name));
+  for (const dir of dirs) {
+    try {
+      if (existsSync(dir)) rmdirSync(dir);
+    } catch {
+      // busy: a pod is still there, which the leftover check reports
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
