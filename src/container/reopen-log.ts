@@ -52,7 +52,7 @@ export async function reopenContainerLog(ctx: RuntimeContext, containerId: strin
       await ctx.exits.collect(record.id).catch(() => undefined);
       const after = ctx.containers.get(record.id);
       if (after?.state !== 'running') throw failedPrecondition(`container ${record.id} stopped (state ${after?.state ?? 'removed'}) before its log was reopened`);
-      throw new CricketError('internal', `container ${record.id}: conmon did not reopen ${logPath} within ${REOPEN_TIMEOUT_MS} ms`);
+      throw new CricketError('deadline-exceeded', `container ${record.id}: conmon did not reopen ${logPath} within ${REOPEN_TIMEOUT_MS} ms`);
     }
     await sleep(5);
   }
