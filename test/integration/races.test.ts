@@ -5,37 +5,12 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cricketCli, ipReservations, TEST_BRIDGE, TEST_PREFIX, TEST_SUBNET, useCricket, waitFor } from '../harness/cricket.js';
+import { cricketCli, ipReservations, TEST_PREFIX, useCricket, waitFor } from '../harness/cricket.js';
+import { holdingNetwork } from '../harness/cni-holding.js';
 import { buildImage, busyboxLayer, layerBlob, libs, type BuiltImage } from '../harness/registry.js';
 import { containerConfig, containerStatus, logLines, podConfig, waitExited } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
-/**
- * Passes the previous result through. While "<dir>/hold-add" (or hold-del) exists, ADD (DEL)
- * first says so in "<dir>/held-add" and waits until "release" appears or its caller dies; while
- * "<dir>/fail-ADD" (fail-DEL) exists, that command fails.
- */
-const HOLDING_PLUGIN = `#!/bin/sh
-input=$(cat)
-dir=$(dirname "$0")
-if [ "$CNI_COMMAND" = ADD ] && [ -e "$dir/hold-add" ]; then
-  touch "$dir/held-add"
-  while [ ! -e "$dir/release" ] && kill -0 $PPID 2>/dev/null; do sleep 0.05; done
-fi
-if [ "$CNI_COMMAND" = DEL ] && [ -e "$dir/hold-del" ]; then
-  touch "$dir/held-del"
-  while [ ! -e "$dir/release" ] && kill -0 $PPID 2>/dev/null; do sleep 0.05; done
-fi
-if [ -e "$dir/fail-$CNI_COMMAND" ]; then
-  echo '{"cniVersion":"1.0.0","code":999,"msg":"failing on purpose"}'
-  exit 1
-fi
-if [ "$CNI_COMMAND" = VERSION ]; then echo '{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}'; exit 0; fi
-if [ "$CNI_COMMAND" = ADD ]; then
-  printf '%s' "$input" | sed -n 's/.*"prevResult":\\(.*\\)}$/\\1/p'
-fi
-exit 0
-`;
 
 // The conmon wrapper lives outside the daemon's directory, which only exists once it starts.
 const holdDir = mkdtempSync(`${TEST_PREFIX}hold-`);
@@ -51,21 +26,7 @@ exec conmon "$@"
 chmodSync(conmonWrapper, 0o755);
 
 const d = useCricket({
-  cniBinDirs: (dir) => {
-    const bin = join(dir, 'cni-bin');
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'holding'), HOLDING_PLUGIN);
-    chmodSync(join(bin, 'holding'), 0o755);
-    return [bin];
-  },
-  cniConfList: (dir) => ({
-    cniVersion: '1.0.0',
-    name: 'cricket-test-races',
-    plugins: [
-      { type: 'bridge', bridge: TEST_BRIDGE, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: TEST_SUBNET }]], dataDir: join(dir, 'root', 'cni') } },
-      { type: 'holding' },
-    ],
-  }),
+  ...holdingNetwork('cricket-test-races'),
   configToml: `conmon = "${conmonWrapper}"\n`,
 });
 after(() => rmSync(holdDir, { recursive: true, force: true }));
