@@ -2,7 +2,7 @@
 // needs, every applet a hard link to /bin/busybox (symlinks would break every applet when a
 // runtime masks /bin/busybox), and a few users. Built offline from a cached .deb.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { makeImage, makeLayer, sha256 } from './lib/oci.mjs';
 
@@ -11,13 +11,27 @@ export const ref = 'cricket.local/busybox:latest';
 
 const here = dirname(new URL(import.meta.url).pathname);
 
-/** The cached busybox .deb; downloaded with apt-get the first time (from Debian's mirror). */
+const aptArchives = '/var/cache/apt/archives';
+
+/**
+ * The cached busybox .deb. Taken from apt's own archive cache when a copy is there (a machine
+ * whose mirror is unreachable can still build), else downloaded with apt-get from Debian's mirror.
+ */
 function busyboxDeb(cacheDir, log) {
   const dir = join(cacheDir, 'apt');
   mkdirSync(dir, { recursive: true });
-  const find = () => readdirSync(dir).filter((f) => /^busybox_.*\.deb$/.test(f)).sort();
+  const debsIn = (d) => (existsSync(d) ? readdirSync(d).filter((f) => /^busybox_.*\.deb$/.test(f)).sort() : []);
+  const find = () => debsIn(dir);
   if (find().length === 0) {
-    const download = () => execFileSync('apt-get', ['download', '-q', 'busybox'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const archived = debsIn(aptArchives);
+    if (archived.length > 0) {
+      const pick = archived[archived.length - 1];
+      log(`busybox from apt's archive cache: ${pick}`);
+      copyFileSync(join(aptArchives, pick), join(dir, pick));
+    }
+  }
+  if (find().length === 0) {
+    const download = () => execFileSync('apt-get', ['download', '-q', '-o', 'Acquire::Retries=3', 'busybox'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     log('apt-get download busybox');
     try {
       download();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { TEST_CGROUP_PARENT, useCricket } from '../harness/cricket.js';
+import { TEST_CGROUP_PARENT, TEST_SUBNET, useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, httpGetEventually, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
@@ -119,9 +119,9 @@ test('GetContainerEvents streams the lifecycle of containers and sandboxes', asy
 test('RuntimeConfig, UpdateRuntimeConfig and verbose Status', async () => {
   const rc = await call<{ linux: { cgroup_driver: string } }>('RuntimeConfig', {});
   assert.equal(rc.linux.cgroup_driver, 'CGROUPFS');
-  await call('UpdateRuntimeConfig', { runtime_config: { network_config: { pod_cidr: '10.99.0.0/24' } } });
+  await call('UpdateRuntimeConfig', { runtime_config: { network_config: { pod_cidr: TEST_SUBNET } } });
   await assert.rejects(call('UpdateRuntimeConfig', { runtime_config: { network_config: { pod_cidr: 'not-a-cidr' } } }), { code: status.INVALID_ARGUMENT });
   const s = await call<{ info: Record<string, string> }>('Status', { verbose: true });
-  assert.equal(JSON.parse(s.info.config!).podCidr, '10.99.0.0/24');
+  assert.equal(JSON.parse(s.info.config!).podCidr, TEST_SUBNET);
   assert.equal((await containerStatus(d, 'x'.repeat(3)).catch((e: { code: number }) => e.code)), status.NOT_FOUND);
 });
