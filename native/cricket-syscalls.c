@@ -6,41 +6,54 @@
  *   that stops the daemon and reaps what cricket starts. Returns only by throwing.
  * pidfdOpen(pid): a pidfd for the process that has `pid` now (closed with fs.closeSync).
  * pidfdSendSignal(fd, signo): signals exactly that process, even if its pid was reused since.
+ * spawn(path, argv, env, cwd, fds, setsid): starts a program with posix_spawn, whose vfork-style
+ *   clone does not copy the daemon's page tables: Node's own spawn forks, which costs time in
+ *   proportion to the daemon's memory and blocks the event loop meanwhile. fds[i] becomes the
+ *   child's fd i (-1: /dev/null); every other fd cricket holds is close-on-exec. Signal
+ *   dispositions and mask are reset to defaults; setsid starts a new session. Returns the pid.
+ * pipe(): [read end, write end], both close-on-exec.
+ * waitNoHang(pid): undefined while the child runs, else [exit code or -1, signal number or 0];
+ *   reaps it.
  *
  * Failures throw an Error whose `code` is the errno number (as text) and whose message names it.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <node_api.h>
 
 #define MAX_STRINGS 4096
 #define MAX_STRING 131072
+#define MAX_CHILD_FDS 8
 
 /* A JS string as a malloc'd C string, or NULL (with a pending JS error) if it is not one. */
 static char *c_string(napi_env env, napi_value value) {
     size_t len = 0;
     if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
-        napi_throw_type_error(env, NULL, "execve: expected a string");
+        napi_throw_type_error(env, NULL, "expected a string");
         return NULL;
     }
     if (len > MAX_STRING) {
-        napi_throw_range_error(env, NULL, "execve: string too long");
+        napi_throw_range_error(env, NULL, "string too long");
         return NULL;
     }
     char *s = malloc(len + 1);
     if (!s) {
-        napi_throw_error(env, NULL, "execve: out of memory");
+        napi_throw_error(env, NULL, "out of memory");
         return NULL;
     }
     napi_get_value_string_utf8(env, value, s, len + 1, &len);
     if (strlen(s) != len) {
         free(s);
-        napi_throw_type_error(env, NULL, "execve: string holds a NUL byte");
+        napi_throw_type_error(env, NULL, "string holds a NUL byte");
         return NULL;
     }
     return s;
@@ -57,16 +70,16 @@ static char **c_list(napi_env env, napi_value array) {
     bool is_array = false;
     uint32_t n = 0;
     if (napi_is_array(env, array, &is_array) != napi_ok || !is_array || napi_get_array_length(env, array, &n) != napi_ok) {
-        napi_throw_type_error(env, NULL, "execve: expected an array of strings");
+        napi_throw_type_error(env, NULL, "expected an array of strings");
         return NULL;
     }
     if (n > MAX_STRINGS) {
-        napi_throw_range_error(env, NULL, "execve: too many strings");
+        napi_throw_range_error(env, NULL, "too many strings");
         return NULL;
     }
     char **list = calloc(n + 1, sizeof(char *));
     if (!list) {
-        napi_throw_error(env, NULL, "execve: out of memory");
+        napi_throw_error(env, NULL, "out of memory");
         return NULL;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -74,7 +87,7 @@ static char **c_list(napi_env env, napi_value array) {
         if (napi_get_element(env, array, i, &item) != napi_ok || !(list[i] = c_string(env, item))) {
             bool pending = false;
             napi_is_exception_pending(env, &pending);
-            if (!pending) napi_throw_type_error(env, NULL, "execve: expected an array of strings");
+            if (!pending) napi_throw_type_error(env, NULL, "expected an array of strings");
             free_list(list);
             return NULL;
         }
@@ -111,7 +124,7 @@ static napi_value js_execve(napi_env env, napi_callback_info cb) {
 }
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
-    char message[128];
+    char message[320];
     snprintf(message, sizeof message, "%s: %s", what, strerror(err));
     char code[16];
     snprintf(code, sizeof code, "%d", err);
@@ -154,6 +167,112 @@ static napi_value js_pidfd_send_signal(napi_env env, napi_callback_info cb) {
     return NULL;
 }
 
+static napi_value js_spawn(napi_env env, napi_callback_info cb) {
+    size_t argc = 6;
+    napi_value args[6];
+    if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc != 6) {
+        napi_throw_type_error(env, NULL, "spawn(path, argv, env, cwd, fds, setsid)");
+        return NULL;
+    }
+    /* fds[i] becomes the child's fd i; -1 there is /dev/null. */
+    int32_t fds[MAX_CHILD_FDS];
+    uint32_t nfds = 0;
+    bool is_array = false, new_session = false;
+    if (napi_is_array(env, args[4], &is_array) != napi_ok || !is_array || napi_get_array_length(env, args[4], &nfds) != napi_ok ||
+        nfds > MAX_CHILD_FDS || napi_get_value_bool(env, args[5], &new_session) != napi_ok) {
+        napi_throw_type_error(env, NULL, "spawn: fds must be an array of up to 8 fds, setsid a boolean");
+        return NULL;
+    }
+    for (uint32_t i = 0; i < nfds; i++) {
+        napi_value item;
+        if (napi_get_element(env, args[4], i, &item) != napi_ok || napi_get_value_int32(env, item, &fds[i]) != napi_ok || fds[i] < -1) {
+            napi_throw_type_error(env, NULL, "spawn: fds must be fds or -1");
+            return NULL;
+        }
+    }
+    napi_valuetype cwd_type;
+    napi_typeof(env, args[3], &cwd_type);
+    char *path = c_string(env, args[0]);
+    char **argv = path ? c_list(env, args[1]) : NULL;
+    char **envp = argv ? c_list(env, args[2]) : NULL;
+    char *cwd = envp && cwd_type == napi_string ? c_string(env, args[3]) : NULL;
+    napi_value result = NULL;
+    if (!envp || (cwd_type == napi_string && !cwd)) goto out;
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    for (uint32_t i = 0; i < nfds; i++) {
+        if (fds[i] == -1) posix_spawn_file_actions_addopen(&actions, (int)i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+        else posix_spawn_file_actions_adddup2(&actions, fds[i], (int)i);
+    }
+    if (cwd) posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (new_session ? POSIX_SPAWN_SETSID : 0));
+    pid_t pid;
+    /* A bare name is looked up in cricket's own PATH, as Node's spawn does. */
+    int err = strchr(path, '/') ? posix_spawn(&pid, path, &actions, &attr, argv, envp)
+                                : posix_spawnp(&pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (err != 0) {
+        char what[160];
+        snprintf(what, sizeof what, "spawn %.120s", path);
+        throw_errno(env, what, err);
+        goto out;
+    }
+    napi_create_int32(env, (int32_t)pid, &result);
+out:
+    free(path);
+    free_list(argv);
+    free_list(envp);
+    free(cwd);
+    return result;
+}
+
+static napi_value js_pipe(napi_env env, napi_callback_info cb) {
+    (void)cb;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return throw_errno(env, "pipe2", errno);
+    napi_value result, r, w;
+    napi_create_array_with_length(env, 2, &result);
+    napi_create_int32(env, fds[0], &r);
+    napi_create_int32(env, fds[1], &w);
+    napi_set_element(env, result, 0, r);
+    napi_set_element(env, result, 1, w);
+    return result;
+}
+
+static napi_value js_wait_no_hang(napi_env env, napi_callback_info cb) {
+    int32_t pid;
+    if (!int_args(env, cb, 1, &pid) || pid <= 0) {
+        napi_throw_type_error(env, NULL, "waitNoHang(pid)");
+        return NULL;
+    }
+    int status;
+    pid_t got;
+    do got = waitpid((pid_t)pid, &status, WNOHANG);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) return throw_errno(env, "waitpid", errno);
+    napi_value result = NULL;
+    if (got == 0) {
+        napi_get_undefined(env, &result);
+        return result;
+    }
+    napi_value code, signo;
+    napi_create_int32(env, WIFEXITED(status) ? WEXITSTATUS(status) : -1, &code);
+    napi_create_int32(env, WIFSIGNALED(status) ? WTERMSIG(status) : 0, &signo);
+    napi_create_array_with_length(env, 2, &result);
+    napi_set_element(env, result, 0, code);
+    napi_set_element(env, result, 1, signo);
+    return result;
+}
+
 static bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
     napi_value value;
     return napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &value) == napi_ok &&
@@ -162,7 +281,8 @@ static bool export_fn(napi_env env, napi_value exports, const char *name, napi_c
 
 NAPI_MODULE_INIT() {
     if (!export_fn(env, exports, "execve", js_execve) || !export_fn(env, exports, "pidfdOpen", js_pidfd_open) ||
-        !export_fn(env, exports, "pidfdSendSignal", js_pidfd_send_signal))
+        !export_fn(env, exports, "pidfdSendSignal", js_pidfd_send_signal) || !export_fn(env, exports, "spawn", js_spawn) ||
+        !export_fn(env, exports, "pipe", js_pipe) || !export_fn(env, exports, "waitNoHang", js_wait_no_hang))
         return NULL;
     return exports;
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { spawnLight, type LightChild } from './light-spawn.js';
 
 /** Result of an external program that exited 0. */
 export interface RunResult {
@@ -43,12 +44,60 @@ export class ProgramError extends Error {
  * no shell and no wrapper library: these calls sit on the pod start path.
  */
 export function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const env = opts.replaceEnv ? (opts.env ?? {}) : opts.env ? { ...process.env, ...opts.env } : process.env;
+  const stdio = {
+    stdin: opts.input === undefined ? 'ignore' : 'pipe',
+    stdout: opts.detachedStdio ? 'ignore' : 'pipe',
+    stderr: opts.detachedStdio ? 'ignore' : 'pipe',
+  } as const;
+  let light: LightChild | undefined;
+  try {
+    light = spawnLight(program, args, { env, cwd: opts.cwd, stdio: [stdio.stdin, stdio.stdout, stdio.stderr] });
+  } catch (err) {
+    return Promise.reject(new ProgramError(program, args, undefined, '', err instanceof Error ? err.message : String(err), false));
+  }
+  return light ? collectLight(program, args, light, opts) : runWithNode(program, args, env, stdio, opts);
+}
+
+/** Output and exit of a program started by spawnLight, with the same timeout and errors. */
+function collectLight(program: string, args: readonly string[], child: LightChild, opts: RunOptions): Promise<RunResult> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? 60_000);
+  const drained = (s: NodeJS.ReadableStream | undefined, into: Buffer[]): Promise<void> =>
+    s
+      ? new Promise((resolve) => {
+          s.on('data', (chunk: Buffer) => into.push(chunk));
+          s.on('error', () => resolve());
+          s.on('close', () => resolve());
+        })
+      : Promise.resolve();
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  if (child.stdin) {
+    child.stdin.on('error', () => undefined); // A program that exits without reading its input.
+    child.stdin.end(opts.input ?? "");
+  }
+  return Promise.all([child.exited, drained(child.stdout, stdout), drained(child.stderr, stderr)]).then(([exit]) => {
+    clearTimeout(timer);
+    const out = Buffer.concat(stdout).toString();
+    const err = Buffer.concat(stderr).toString();
+    if (exit.code === 0 && !timedOut) return { stdout: out, stderr: err };
+    throw new ProgramError(program, args, exit.code ?? undefined, out, err, timedOut);
+  });
+}
+
+function runWithNode(
+  program: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore'; stderr: 'pipe' | 'ignore' },
+  opts: RunOptions,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      cwd: opts.cwd,
-      env: opts.replaceEnv ? opts.env : opts.env ? { ...process.env, ...opts.env } : process.env,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', opts.detachedStdio ? 'ignore' : 'pipe', opts.detachedStdio ? 'ignore' : 'pipe'],
-    });
+    const child = spawn(program, args, { cwd: opts.cwd, env, stdio: [stdio.stdin, stdio.stdout, stdio.stderr] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -6,6 +6,11 @@ export interface Syscalls {
   execve(path: string, argv: string[], env: string[]): never;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(fd: number, signo: number): void;
+  /** posix_spawn; fds[i] becomes the child's fd i (-1: /dev/null); argv includes argv[0]. */
+  spawn(path: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean): number;
+  pipe(): [number, number];
+  /** undefined while running; else [exit code or -1, signal number or 0]. */
+  waitNoHang(pid: number): [number, number] | undefined;
 }
 
 const ADDON = fileURLToPath(new URL('../../../build/native/cricket-syscalls.node', import.meta.url));

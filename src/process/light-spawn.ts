@@ -1,0 +1,134 @@
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+import { syscalls, type Syscalls } from './syscalls.js';
+
+/** How a program ended: its exit code, or the signal that killed it. */
+export interface ProgramExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A program started by spawnLight: its pipes (when asked for) and its end. */
+export interface LightChild {
+  pid: number;
+  stdin?: Socket;
+  stdout?: Socket;
+  stderr?: Socket;
+  /** Cricket's end of each fd slot: stdio[i] for the child's fd i (undefined: /dev/null). */
+  stdio: (Socket | undefined)[];
+  /** Resolves once the program has exited and been reaped. */
+  exited: Promise<ProgramExit>;
+  /** Signals the program unless it has been reaped already (its pid may then be another's). */
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * One of the child's fds: 'ignore' is /dev/null; 'pipe' a pipe the child reads (fd 0) or
+ * writes (every other fd), with cricket's end as a socket.
+ */
+export type StdioSlot = 'pipe' | 'ignore';
+
+export interface LightSpawnOptions {
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** The child's fds from 0 up (at least stdin, stdout and stderr). */
+  stdio: StdioSlot[];
+  /** Starts the program in a session of its own (setsid), as Node's `detached` does. */
+  detached?: boolean;
+}
+
+const pending = new Map<number, (exit: ProgramExit) => void>();
+let watching = false;
+let safetyTimer: NodeJS.Timeout | undefined;
+
+const signalNames = new Map<number, NodeJS.Signals>(
+  Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+
+function signalName(signo: number): NodeJS.Signals | null {
+  return signo === 0 ? null : (signalNames.get(signo) ?? null);
+}
+
+/** Reaps every finished child this module started; SIGCHLD says one of them (or another) ended. */
+function reapFinished(sys: Syscalls): void {
+  for (const [pid, done] of pending) {
+    let status: [number, number] | undefined;
+    try {
+      status = sys.waitNoHang(pid);
+    } catch {
+      // ECHILD: reaped elsewhere; nothing more will be known of it.
+      status = [-1, 0];
+    }
+    if (!status) continue;
+    pending.delete(pid);
+    done({ code: status[0] >= 0 ? status[0] : null, signal: signalName(status[1]) });
+  }
+  if (pending.size === 0 && safetyTimer) {
+    clearInterval(safetyTimer);
+    safetyTimer = undefined;
+  }
+}
+
+function watchExits(sys: Syscalls): void {
+  if (!watching) {
+    watching = true;
+    process.on('SIGCHLD', () => reapFinished(sys));
+  }
+  // Signals can be merged; SIGCHLD makes every pending child be checked, and a slow timer
+  // covers any notice lost while the handler was being set up. The timer also keeps the event
+  // loop alive while a child runs, as Node's own child handles do.
+  safetyTimer ??= setInterval(() => reapFinished(sys), 500);
+}
+
+/**
+ * Starts a program through the native addon's posix_spawn when it is loaded, which costs the
+ * same whatever the daemon's size; undefined when it is not (the caller then uses Node's spawn).
+ */
+export function spawnLight(program: string, args: readonly string[], opts: LightSpawnOptions): LightChild | undefined {
+  const sys = syscalls();
+  if (!sys?.spawn) return undefined;
+  watchExits(sys);
+  // Per stdio slot: the fd the child gets (-1: /dev/null) and the end cricket keeps.
+  const slots: { child: number; parent?: number }[] = [];
+  let pid: number;
+  try {
+    opts.stdio.forEach((mode, i) => {
+      if (mode === 'ignore') return slots.push({ child: -1 });
+      const [r, w] = sys.pipe();
+      return slots.push(i === 0 ? { child: r, parent: w } : { child: w, parent: r });
+    });
+    const env = Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
+    pid = sys.spawn(program, [program, ...args], env, opts.cwd ?? null, slots.map((slot) => slot.child), opts.detached ?? false);
+  } catch (err) {
+    for (const slot of slots) {
+      if (slot.parent !== undefined) closeSync(slot.parent);
+      if (slot.child !== -1) closeSync(slot.child);
+    }
+    throw err;
+  }
+  for (const slot of slots) if (slot.child !== -1) closeSync(slot.child);
+  const exited = new Promise<ProgramExit>((resolve) => pending.set(pid, resolve));
+  const socket = (i: number): Socket | undefined => {
+    const fd = slots[i]!.parent;
+    return fd === undefined ? undefined : new Socket({ fd, readable: i !== 0, writable: i === 0 });
+  };
+  const stdio = slots.map((_, i) => socket(i));
+  return {
+    pid,
+    stdin: stdio[0],
+    stdout: stdio[1],
+    stderr: stdio[2],
+    stdio,
+    exited,
+    kill(signal) {
+      if (pending.has(pid)) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // Exited between the check and the signal: it is a zombie until reaped, so still ours.
+        }
+      }
+    },
+  };
+}
