@@ -11,7 +11,7 @@ import { logger, stopwatch } from '../log/logger.js';
 import { CniNetwork } from '../network/cni.js';
 import { openRuntimes } from '../oci/runtimes.js';
 import type { ExitWaiter, RuntimeContext } from '../runtime-context.js';
-import { listenUnix } from '../server/authority.js';
+import { listenUnix } from '../server/listen-unix.js';
 import { imageService, imageServiceDefinition } from '../server/image-service.js';
 import { runtimeService, runtimeServiceDefinition } from '../server/runtime-service.js';
 import { EventBus } from '../store/events.js';

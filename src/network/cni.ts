@@ -1,3 +1,4 @@
+import { pluginsForPod } from './plugins-for-pod.js';
 import { CricketError, failedPrecondition, invalidArgument, withContext } from '../errors.js';
 import { KeyedQueue } from '../store/keyed-queue.js';
 import { logger, stopwatch } from '../log/logger.js';
@@ -188,7 +189,7 @@ export class CniNetwork {
     const cniArgs = buildCniArgs(req);
     const state = this.source.current();
     if (!state.ok) throw failedPrecondition(`pod ${req.podId}: pod network not ready: ${state.message}`);
-    const { config } = state.network;
+    const config = pluginsForPod(state.network.config, req.portMappings ?? []);
     return this.exclusive(req.podId, async () => {
       const took = stopwatch();
       if (!(await isNetnsMounted(req.netnsPath))) {

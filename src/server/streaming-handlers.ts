@@ -1,4 +1,4 @@
-import { CricketError, invalidArgument } from '../errors.js';
+import { invalidArgument } from '../errors.js';
 import { execSync } from '../container/exec-sync.js';
 import { reopenContainerLog } from '../container/reopen-log.js';
 import type { RuntimeServiceServer } from '../gen/runtime/v1/api.js';

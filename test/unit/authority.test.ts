@@ -9,7 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { AuthorityRewriter, frontStream, listenUnix, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK, type UnixListener } from '../../src/server/authority.js';
+import { AuthorityRewriter, frontStream, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK } from '../../src/server/authority.js';
+import { listenUnix, type UnixListener } from '../../src/server/listen-unix.js';
 
 // hpack.js's stream decoder, used only here as an independent check of the rewriter's output.
 interface Decompressor {

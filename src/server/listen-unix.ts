@@ -1,0 +1,203 @@
+/**
+ * The CRI unix socket: bound privately, given its mode before anyone can connect, and each
+ * connection handed to grpc-js directly or through the `:authority` front.
+ */
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { logger } from '../log/logger.js';
+import { frontStream, HEADER_TIMEOUT_MS, MAX_CONNECTIONS, type FrontLimits } from './authority.js';
+import { ConnectionProbe, EMPTY_SETTINGS, type ProbeDecision } from './connection-probe.js';
+
+/** sun_path holds 108 bytes with the terminating NUL. */
+const MAX_UNIX_PATH = 107;
+
+/**
+ * Gives grpc-js the socket itself when the client's first request carries a usable authority,
+ * else the front (see connection-probe.ts). The probe's clock is the header deadline: a client
+ * still in its preface or first header block then is dropped; one that sent nothing more is
+ * left to the front.
+ */
+function routeConnection(socket: net.Socket, inject: (stream: Duplex) => void, authority: string, limits: Partial<FrontLimits>): void {
+  const probe = new ConnectionProbe();
+  const handOff = (to: 'direct' | 'front'): void => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('close', onClose);
+    socket.pause();
+    socket.unshift(probe.bytes());
+    inject(to === 'direct' ? socket : frontStream(socket, authority, limits));
+  };
+  const onData = (chunk: Buffer): void => {
+    let decision: ProbeDecision;
+    try {
+      decision = probe.feed(chunk);
+    } catch (err) {
+      logger.warn({ err }, 'dropping CRI connection: unusable HTTP/2 input');
+      clearTimeout(timer);
+      socket.destroy();
+      return;
+    }
+    if (decision !== 'more') handOff(decision);
+  };
+  const onClose = (): void => clearTimeout(timer);
+  const timer = setTimeout(() => {
+    if (!probe.prefaceComplete || probe.requestStarted) {
+      logger.warn({ ms: limits.headerTimeoutMs ?? HEADER_TIMEOUT_MS }, 'dropping CRI connection: preface or header block not completed in time');
+      socket.destroy();
+      return;
+    }
+    handOff('front');
+  }, limits.headerTimeoutMs ?? HEADER_TIMEOUT_MS);
+  socket.on('error', (err) => logger.debug({ err }, 'CRI connection error'));
+  socket.on('data', onData);
+  socket.on('close', onClose);
+  socket.write(EMPTY_SETTINGS);
+}
+
+export interface ListenUnixOptions {
+  /** Permission bits for the socket file (default 0o660). */
+  mode?: number;
+  /** Value that replaces `:authority` (default `localhost`). */
+  authority?: string;
+  /** Open connections allowed at once (default MAX_CONNECTIONS). */
+  maxConnections?: number;
+  /** Time to finish the preface or a started header block (default HEADER_TIMEOUT_MS). */
+  headerTimeoutMs?: number;
+}
+
+export interface UnixListener {
+  readonly path: string;
+  /** Stops accepting, destroys open connections, and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** Another live process listening on `socketPath`, or a non-socket there, makes this fail. */
+async function assertNotInUse(socketPath: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.lstat(socketPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!stat.isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.setTimeout(1000, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) {
+    throw Object.assign(new Error(`${socketPath} is in use by another process`), { code: 'EADDRINUSE' });
+  }
+}
+
+function listen(listener: net.Server, at: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(at, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Serves `server` on the unix socket `socketPath` through the `:authority` rewriting front.
+ * The grpc.Server needs no bindAsync for this socket; services must already be added.
+ *
+ * The socket is bound in a private 0700 directory next to `socketPath`, given its mode there and
+ * only then renamed into place (replacing a stale socket), so nobody can connect while its
+ * permissions are still those of the umask.
+ */
+export async function listenUnix(
+  server: grpc.Server,
+  socketPath: string,
+  opts: ListenUnixOptions = {},
+): Promise<UnixListener> {
+  const authority = opts.authority ?? 'localhost';
+  const limits: Partial<FrontLimits> = { headerTimeoutMs: opts.headerTimeoutMs };
+  const maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
+  const dir = path.dirname(socketPath);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await assertNotInUse(socketPath);
+
+  const privateDir = await fs.mkdtemp(path.join(dir, '.sock-'));
+  const bindPath = path.join(privateDir, 's');
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const sockets = new Set<net.Socket>();
+  const listener = net.createServer({ allowHalfOpen: false }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    routeConnection(socket, (stream) => {
+      try {
+        injector.injectConnection(stream);
+      } catch (err) {
+        logger.warn({ err }, 'grpc-js refused a CRI connection');
+        socket.destroy();
+      }
+    }, authority, limits);
+  });
+  // net.Server closes connections over the limit as they are accepted and reports them here.
+  listener.maxConnections = maxConnections;
+  let dropped = 0;
+  let droppedSince = 0;
+  listener.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - droppedSince < 10_000) return; // one line per 10 s under a flood
+    logger.warn({ socket: socketPath, limit: maxConnections, refused: dropped }, 'CRI connection limit reached: closing new connections');
+    dropped = 0;
+    droppedSince = now;
+  });
+  listener.on('error', (err) => logger.warn({ err, socket: socketPath }, 'CRI listener error'));
+
+  let identity: { dev: number; ino: number };
+  try {
+    if (Buffer.byteLength(bindPath) > MAX_UNIX_PATH) {
+      throw new Error(`socket directory ${dir} is too deep: ${bindPath} exceeds ${MAX_UNIX_PATH} bytes`);
+    }
+    await listen(listener, bindPath);
+    await fs.chmod(bindPath, opts.mode ?? 0o660);
+    const stat = await fs.lstat(bindPath);
+    identity = { dev: stat.dev, ino: stat.ino };
+    await fs.rename(bindPath, socketPath);
+  } catch (err) {
+    listener.close();
+    injector.destroy();
+    throw err;
+  } finally {
+    await fs.rm(privateDir, { recursive: true, force: true });
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    path: socketPath,
+    close() {
+      closing ??= (async () => {
+        // The listener would only unlink its bind path; the file in place is removed while it is ours.
+        try {
+          const stat = await fs.lstat(socketPath);
+          if (stat.dev === identity.dev && stat.ino === identity.ino) await fs.unlink(socketPath);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err, socket: socketPath }, 'could not remove the CRI socket');
+        }
+        await new Promise<void>((resolve) => {
+          listener.close(() => resolve());
+          for (const socket of sockets) socket.destroy();
+          injector.destroy();
+        });
+      })();
+      return closing;
+    },
+  };
+}
