@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import type { ContainerUser } from '../gen/runtime/v1/api.js';
-import { checkProcess } from '../process/identity.js';
+import { checkProcess, readProcFile } from '../process/identity.js';
 import { parseProcStatusIds } from '../process/proc-status-ids.js';
 import type { ContainerRecord } from '../store/types.js';
 
@@ -24,7 +23,7 @@ export async function containerProcessUser(record: Readonly<ContainerRecord> | u
   const known = key && readings.get(key);
   if (known) return known;
   if ((await checkProcess(record.pid, record.pidStart)) !== 'running') return undefined;
-  const text = await readFile(`/proc/${record.pid}/status`, 'utf8').catch(() => '');
+  const text = readProcFile(`/proc/${record.pid}/status`);
   const ids = parseProcStatusIds(text);
   if (!ids || (await checkProcess(record.pid, record.pidStart)) !== 'running') return undefined;
   const user = { linux: { uid: BigInt(ids.uid), gid: BigInt(ids.gid), supplementalGroups: ids.groups.map(BigInt) } };

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readProcFile } from '../process/identity.js';
 
 /** How long after its start a container's first process may still be setting up its handlers. */
 const SETUP_WINDOW_MS = 2000;
@@ -17,7 +17,7 @@ export async function waitUntilSignalCanLand(pid: number, signal: string, starte
   const bit = 1n << BigInt(number - 1);
   const deadline = Number(startedAtNs / 1_000_000n) + SETUP_WINDOW_MS;
   while (Date.now() < deadline) {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const status = readProcFile(`/proc/${pid}/status`);
     if (!status) return;
     const field = (name: string) => status.split('\n').find((l) => l.startsWith(`${name}:`))?.split(/\s+/).slice(1) ?? [];
     const nspid = field('NSpid');

@@ -1,3 +1,4 @@
+import { containerProcessUser } from './process-user.js';
 import { failedPrecondition, notFound, withContext } from '../errors.js';
 import { logger } from '../log/logger.js';
 import { StepTimeline } from '../store/step-timeline.js';
@@ -45,6 +46,8 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
       });
       ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt, timeline: steps });
       logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: steps[steps.length - 1]!.ms }, 'container started');
+      // kubelet asks for the status right after the start: read the process's ids now, once.
+      void containerProcessUser(ctx.containers.get(id)).catch(() => undefined);
     }),
   );
 }

@@ -1,4 +1,7 @@
+import { constants } from 'node:os';
 import { notFound, withContext } from '../errors.js';
+import { signalProcess } from '../process/identity.js';
+import { releaseExited } from './release.js';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runtimeOf } from './runtime-of.js';
@@ -29,8 +32,13 @@ export async function stopContainer(
   if (timeoutSeconds > 0) {
     const signal = record.stopSignal || 'SIGTERM';
     await waitUntilSignalCanLand(record.pid, signal, BigInt(record.startedAt));
-    await runtime.kill(id, signal).catch((err) => log.debug({ err }, 'stop signal not delivered'));
+    // The stop signal goes to the container's first process, as `runc kill` would send it, but
+    // straight through a pidfd of the recorded process: one runc run fewer per stop.
+    const direct = nodeSignal(signal);
+    const sent = direct !== undefined && (await signalProcess(record.pid, record.pidStart, direct).catch(() => false));
+    if (!sent) await runtime.kill(id, signal).catch((err) => log.debug({ err }, 'stop signal not delivered'));
     if (await waitForSignalledExit(ctx, id, timeoutSeconds * 1000, signal)) {
+      await releaseAfterStop(ctx, id);
       log.info({ step: 'stop', signal, ms: t() }, 'container stopped');
       return;
     }
@@ -39,5 +47,24 @@ export async function stopContainer(
   if (!(await waitForSignalledExit(ctx, id, KILL_GRACE_MS, 'SIGKILL'))) {
     throw withContext(`StopContainer ${id}`, new Error(`still running ${KILL_GRACE_MS} ms after SIGKILL`));
   }
+  await releaseAfterStop(ctx, id);
   log.info({ step: 'stop', signal: 'SIGKILL', ms: t() }, 'container stopped');
+}
+
+/**
+ * The stopped container's runc state and mounts are freed before StopContainer answers, as
+ * containerd deletes the task before it reports the exit; RemoveContainer is then only files and
+ * the record. The exit monitor queued the same release; whichever runs second finds it done.
+ */
+async function releaseAfterStop(ctx: RuntimeContext, id: string): Promise<void> {
+  await ctx.locks.run(id, () => releaseExited(ctx, id)).catch((err) => logger.warn({ container: id, err }, 'releasing a stopped container failed'));
+}
+
+/** The stop signal as Node names it ("SIGTERM" from "TERM", "15" or "SIGTERM"); undefined if unknown. */
+function nodeSignal(signal: string): NodeJS.Signals | undefined {
+  const upper = signal.toUpperCase();
+  const name = /^\d+$/.test(upper)
+    ? Object.entries(constants.signals).find(([, n]) => n === Number(upper))?.[0]
+    : upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  return name !== undefined && Object.hasOwn(constants.signals, name) ? (name as NodeJS.Signals) : undefined;
 }

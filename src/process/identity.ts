@@ -1,6 +1,5 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseProcStat, type ProcStat } from './proc-stat.js';
 import { syscalls } from './syscalls.js';
@@ -31,9 +30,22 @@ export function bootId(): string {
   return cachedBootId;
 }
 
+/**
+ * Reads a small file the kernel makes up on the spot (/proc). Read synchronously on purpose: it
+ * never waits for a disk, takes microseconds, and an fs.promises readFile would cost four trips
+ * through the thread pool (open, stat, read, close) on calls kubelet makes every second.
+ */
+export function readProcFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 export async function readProcStat(pid: number): Promise<ProcStat | undefined> {
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const text = readProcFile(`/proc/${pid}/stat`);
   const stat = parseProcStat(text);
   return stat?.pid === pid ? stat : undefined;
 }

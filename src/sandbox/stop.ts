@@ -6,6 +6,7 @@ import { removePinnedNetns } from '../network/netns.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { nowNs } from '../store/clock.js';
 import { podNetworkRequest } from '../pod/network-request.js';
+import type { SandboxRecord } from '../store/types.js';
 
 const PAUSE_EXIT_WAIT_MS = 2000;
 
@@ -21,6 +22,9 @@ export async function stopPodSandbox(ctx: RuntimeContext, sandboxId: string): Pr
   await ctx.locks.run(id, async () => {
     const record = ctx.sandboxes.get(id);
     if (!record) return;
+    // A completed stop cleared all of this; RemovePodSandbox after StopPodSandbox (kubelet's
+    // order) then needs no second `runc delete` of a pause that is gone.
+    if (stoppedBefore(ctx, record)) return;
     const log = logger.child({ pod: id });
     const steps: Record<string, number> = {};
     // The network does not depend on any process of the pod (the netns is pinned), so it is torn
@@ -71,4 +75,15 @@ export async function stopPodSandbox(ctx: RuntimeContext, sandboxId: string): Pr
     }
     log.info({ step: 'stop', ms: t(), ...steps }, 'pod sandbox stopped');
   });
+}
+
+/** Whether an earlier stop finished: its last update cleared the pause pid, netns and undo list. */
+function stoppedBefore(ctx: RuntimeContext, record: Readonly<SandboxRecord>): boolean {
+  return (
+    record.state === 'notready' &&
+    !record.pausePid &&
+    !record.netnsPath &&
+    !record.undoLeft &&
+    ctx.containers.byGroup(record.id).every((c) => c.state === 'exited')
+  );
 }
