@@ -3,8 +3,9 @@
  * that starts in a fraction of the time util-linux's mount, umount and unshare need.
  *
  *   cricket-mount netns PATH
- *       Creates a new network namespace and pins it with a bind mount on the existing file
- *       PATH; the namespace outlives this process through that mount.
+ *       Creates a new network namespace, brings its loopback interface up, and pins it with a
+ *       bind mount on the existing file PATH; the namespace outlives this process through that
+ *       mount.
  *   cricket-mount overlay TARGET OPTIONS
  *       Mounts an overlay filesystem with the given options on TARGET. Relative lowerdir
  *       paths are resolved against the working directory (long layer lists fit one page).
@@ -33,6 +34,9 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,8 +68,27 @@ static int fail(const char *what, const char *path) {
     return 1;
 }
 
+/* The loopback interface of the current network namespace, up: what the CNI loopback plugin does. */
+static int loopback_up(const char *path) {
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return fail("socket for loopback in", path);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    int rc = ioctl(sock, SIOCGIFFLAGS, &ifr);
+    if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
+    }
+    int saved = errno;
+    close(sock);
+    errno = saved;
+    return rc == 0 ? 0 : fail("bring loopback up in", path);
+}
+
 static int cmd_netns(const char *path) {
     if (unshare(CLONE_NEWNET) != 0) return fail("unshare(CLONE_NEWNET) for", path);
+    if (loopback_up(path) != 0) return 1;
     if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) != 0) return fail("bind mount netns on", path);
     return 0;
 }

@@ -189,7 +189,7 @@ export class CniNetwork {
     const cniArgs = buildCniArgs(req);
     const state = this.source.current();
     if (!state.ok) throw failedPrecondition(`pod ${req.podId}: pod network not ready: ${state.message}`);
-    const config = pluginsForPod(state.network.config, req.portMappings ?? []);
+    const config = pluginsForPod(state.network.config, { portMappings: req.portMappings ?? [], loopbackUp: req.loopbackUp });
     return this.exclusive(req.podId, async () => {
       const took = stopwatch();
       if (!(await isNetnsMounted(req.netnsPath))) {

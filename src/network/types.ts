@@ -14,6 +14,8 @@ export interface PodNetworkRequest {
   /** The pinned network namespace, e.g. /run/cricket/netns/<podId>. */
   netnsPath: string;
   portMappings: PortMapping[];
+  /** The netns was made by cricket, whose loopback interface it brought up already. */
+  loopbackUp?: boolean;
 }
 
 export interface PodNetworkResult {

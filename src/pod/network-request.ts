@@ -10,5 +10,8 @@ export function podNetworkRequest(record: SandboxRecord): PodNetworkRequest {
     podUid: record.uid,
     netnsPath: record.netnsPath,
     portMappings: record.portMappings,
+    // cricket-mount makes the netns of a pod without a user namespace, with `lo` up; with one,
+    // pause makes it inside that namespace.
+    loopbackUp: record.netnsPath !== '' && !record.userns,
   };
 }
