@@ -28,6 +28,8 @@ const RELIST_ROUNDS = Number(arg('--relist-rounds') ?? 200);
 const JSON_OUT = process.argv.includes('--json');
 const CPU_PROF = arg('--cpu-prof');
 const FORKS = process.argv.includes('--forks');
+/** The RuntimeClass handler every pod runs with, on both sides ('' for the default, runc). */
+const HANDLER = arg('--handler') ?? '';
 
 interface Target {
   name: string;
@@ -84,7 +86,7 @@ interface Made { pod: string; container: string }
 async function runPodWithContainer(t: Target, name: string, samples?: Record<string, number[]>): Promise<Made> {
   const call = t.cri.runtime.call.bind(t.cri.runtime);
   const config = pod(t, name);
-  const { pod_sandbox_id } = await timed(samples?.RunPodSandbox, () => call<{ pod_sandbox_id: string }>('RunPodSandbox', { config }));
+  const { pod_sandbox_id } = await timed(samples?.RunPodSandbox, () => call<{ pod_sandbox_id: string }>('RunPodSandbox', { config, runtime_handler: HANDLER }));
   const { container_id } = await timed(samples?.CreateContainer, () =>
     call<{ container_id: string }>('CreateContainer', { pod_sandbox_id, config: container('app'), sandbox_config: config }));
   await timed(samples?.StartContainer, () => call('StartContainer', { container_id }));
@@ -230,7 +232,7 @@ function print(): void {
   const names = [...new Set(Object.values(results).flatMap((r) => Object.keys(r)))];
   const [a, b] = names;
   const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
-  console.log(`\nside by side: ${names.join(' vs ')}; ${SEQ} sequential lifecycles, ${PODS} pods at once, relist at ${RELIST_PODS} pods; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`\nside by side: ${names.join(' vs ')}; ${SEQ} sequential lifecycles, ${PODS} pods at once, relist at ${RELIST_PODS} pods; OCI runtime ${HANDLER || 'runc (default)'}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   console.log(`${'figure'.padEnd(62)}${(a ?? '').padStart(11)}${(b ?? '').padStart(11)}${'ratio'.padStart(8)}`);
   for (const [key, r] of Object.entries(results)) {
     const va = a ? r[a] : undefined;

@@ -4,6 +4,7 @@
 //                                          the side-by-side run against another CRI runtime
 //   npm run bench -- --with-containerd     the same against a private reference containerd
 // Side-by-side options: --pods N (at once, default 50), --lifecycles N, --relist-pods N,
+// --handler crun (every pod on crun, on both sides: containerd gets the same crun as a runtime),
 // --json, --forks (execve counts per lifecycle, with strace), --cpu-prof DIR (the daemon's profile).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +22,7 @@ if (args.includes('--with-containerd')) {
   const work = mkdtempSync(`/tmp/cricket-bench-ref-${slot}-`);
   let status = 0;
   try {
-    const ref = await startReferenceContainerd({ repo: root, dir: join(work, 'containerd'), bridge: `ckb${slot}`, subnet: `10.96.${slot}.0/24`, log });
+    const ref = await startReferenceContainerd({ repo: root, dir: join(work, 'containerd'), bridge: `ckb${slot}`, subnet: `10.96.${slot}.0/24`, log, crun: args.includes('--handler') && args[args.indexOf('--handler') + 1] === 'crun' });
     try {
       log(`reference containerd up (pid ${ref.pid})`);
       const rest = args.filter((a) => a !== '--with-containerd');

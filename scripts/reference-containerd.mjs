@@ -71,8 +71,22 @@ export function deleteBridge(name) {
  * Starts containerd under `dir` with bridge `bridge` on `subnet`. Returns its socket, pid, the
  * paths of the specs it writes, and stop().
  */
-export async function startReferenceContainerd({ repo, dir, bridge, subnet, log }) {
+export async function startReferenceContainerd({ repo, dir, bridge, subnet, log, crun = false }) {
   ensureContainerd(log);
+  // crun as a second runtime, started as cricket starts it: crun 1.8.1 refuses a hybrid cgroup
+  // host whose cgroup2 side has controllers, so both go through cricket-mount without-unified.
+  let crunRuntime = '';
+  if (crun) {
+    const wrapper = join(dir, 'crun');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${join(repo, 'build/native/cricket-mount')} without-unified /usr/bin/crun "$@"\n`, { mode: 0o755 });
+    crunRuntime = `    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun.options]
+        BinaryName = "${wrapper}"
+        SystemdCgroup = false
+`;
+  }
   const confDir = join(dir, 'net.d');
   mkdirSync(confDir, { recursive: true });
   writeFileSync(join(confDir, '10-reference.conflist'), JSON.stringify({
@@ -111,7 +125,7 @@ oom_score = 0
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
+${crunRuntime}  [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "${CNI_BIN[0]}"
     conf_dir = "${confDir}"
     max_conf_num = 1
