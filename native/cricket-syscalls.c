@@ -8,9 +8,10 @@
  * pidfdSendSignal(fd, signo): signals exactly that process, even if its pid was reused since.
  * spawn(path, argv, env, cwd, fds, setsid): starts a program with posix_spawn, whose vfork-style
  *   clone does not copy the daemon's page tables: Node's own spawn forks, which costs time in
- *   proportion to the daemon's memory and blocks the event loop meanwhile. fds[i] becomes the
- *   child's fd i (-1: /dev/null); every other fd cricket holds is close-on-exec. Signal
- *   dispositions and mask are reset to defaults; setsid starts a new session. Returns the pid.
+ *   proportion to the daemon's memory and blocks the event loop meanwhile. It runs on a
+ *   thread-pool thread. fds[i] becomes the child's fd i (-1: /dev/null); every other fd cricket
+ *   holds is close-on-exec. Signal dispositions and mask are reset to defaults; setsid starts a
+ *   new session. Returns a promise of the pid.
  * pipe(): [read end, write end], both close-on-exec.
  * waitNoHang(pid): undefined while the child runs, else [exit code or -1, signal number or 0];
  *   reaps it.
@@ -167,6 +168,78 @@ static napi_value js_pidfd_send_signal(napi_env env, napi_callback_info cb) {
     return NULL;
 }
 
+/* One spawn, carried from the JS thread to a thread-pool thread and back. */
+struct spawn_job {
+    char *path, *cwd;
+    char **argv, **envp;
+    int32_t fds[MAX_CHILD_FDS];
+    uint32_t nfds;
+    bool new_session;
+    pid_t pid;
+    int err;
+    napi_deferred deferred;
+    napi_async_work work;
+};
+
+static void free_job(struct spawn_job *job) {
+    free(job->path);
+    free(job->cwd);
+    free_list(job->argv);
+    free_list(job->envp);
+    free(job);
+}
+
+/*
+ * Runs on a thread-pool thread: posix_spawn suspends the calling thread until the child has
+ * exec'd, which under load is a millisecond or more; the event loop goes on meanwhile.
+ */
+static void spawn_execute(napi_env env, void *data) {
+    (void)env;
+    struct spawn_job *job = data;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    for (uint32_t i = 0; i < job->nfds; i++) {
+        if (job->fds[i] == -1) posix_spawn_file_actions_addopen(&actions, (int)i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+        else posix_spawn_file_actions_adddup2(&actions, job->fds[i], (int)i);
+    }
+    if (job->cwd) posix_spawn_file_actions_addchdir_np(&actions, job->cwd);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (job->new_session ? POSIX_SPAWN_SETSID : 0));
+    /* A bare name is looked up in cricket's own PATH, as Node's spawn does. */
+    job->err = strchr(job->path, '/') ? posix_spawn(&job->pid, job->path, &actions, &attr, job->argv, job->envp)
+                                      : posix_spawnp(&job->pid, job->path, &actions, &attr, job->argv, job->envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+}
+
+static void spawn_complete(napi_env env, napi_status status, void *data) {
+    struct spawn_job *job = data;
+    int err = status == napi_ok ? job->err : ECANCELED;
+    if (err == 0) {
+        napi_value pid;
+        napi_create_int32(env, (int32_t)job->pid, &pid);
+        napi_resolve_deferred(env, job->deferred, pid);
+    } else {
+        char message[320];
+        snprintf(message, sizeof message, "spawn %.120s: %s", job->path, strerror(err));
+        char code[16];
+        snprintf(code, sizeof code, "%d", err);
+        napi_value error, msg, code_value;
+        napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+        napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
+        napi_create_error(env, code_value, msg, &error);
+        napi_reject_deferred(env, job->deferred, error);
+    }
+    napi_delete_async_work(env, job->work);
+    free_job(job);
+}
+
 static napi_value js_spawn(napi_env env, napi_callback_info cb) {
     size_t argc = 6;
     napi_value args[6];
@@ -174,65 +247,47 @@ static napi_value js_spawn(napi_env env, napi_callback_info cb) {
         napi_throw_type_error(env, NULL, "spawn(path, argv, env, cwd, fds, setsid)");
         return NULL;
     }
-    /* fds[i] becomes the child's fd i; -1 there is /dev/null. */
-    int32_t fds[MAX_CHILD_FDS];
-    uint32_t nfds = 0;
-    bool is_array = false, new_session = false;
-    if (napi_is_array(env, args[4], &is_array) != napi_ok || !is_array || napi_get_array_length(env, args[4], &nfds) != napi_ok ||
-        nfds > MAX_CHILD_FDS || napi_get_value_bool(env, args[5], &new_session) != napi_ok) {
-        napi_throw_type_error(env, NULL, "spawn: fds must be an array of up to 8 fds, setsid a boolean");
+    struct spawn_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        napi_throw_error(env, NULL, "out of memory");
         return NULL;
     }
-    for (uint32_t i = 0; i < nfds; i++) {
+    /* fds[i] becomes the child's fd i; -1 there is /dev/null. */
+    bool is_array = false;
+    if (napi_is_array(env, args[4], &is_array) != napi_ok || !is_array || napi_get_array_length(env, args[4], &job->nfds) != napi_ok ||
+        job->nfds > MAX_CHILD_FDS || napi_get_value_bool(env, args[5], &job->new_session) != napi_ok) {
+        napi_throw_type_error(env, NULL, "spawn: fds must be an array of up to 8 fds, setsid a boolean");
+        free_job(job);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < job->nfds; i++) {
         napi_value item;
-        if (napi_get_element(env, args[4], i, &item) != napi_ok || napi_get_value_int32(env, item, &fds[i]) != napi_ok || fds[i] < -1) {
+        if (napi_get_element(env, args[4], i, &item) != napi_ok || napi_get_value_int32(env, item, &job->fds[i]) != napi_ok || job->fds[i] < -1) {
             napi_throw_type_error(env, NULL, "spawn: fds must be fds or -1");
+            free_job(job);
             return NULL;
         }
     }
     napi_valuetype cwd_type;
     napi_typeof(env, args[3], &cwd_type);
-    char *path = c_string(env, args[0]);
-    char **argv = path ? c_list(env, args[1]) : NULL;
-    char **envp = argv ? c_list(env, args[2]) : NULL;
-    char *cwd = envp && cwd_type == napi_string ? c_string(env, args[3]) : NULL;
-    napi_value result = NULL;
-    if (!envp || (cwd_type == napi_string && !cwd)) goto out;
-
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-    for (uint32_t i = 0; i < nfds; i++) {
-        if (fds[i] == -1) posix_spawn_file_actions_addopen(&actions, (int)i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
-        else posix_spawn_file_actions_adddup2(&actions, fds[i], (int)i);
+    job->path = c_string(env, args[0]);
+    job->argv = job->path ? c_list(env, args[1]) : NULL;
+    job->envp = job->argv ? c_list(env, args[2]) : NULL;
+    job->cwd = job->envp && cwd_type == napi_string ? c_string(env, args[3]) : NULL;
+    if (!job->envp || (cwd_type == napi_string && !job->cwd)) {
+        free_job(job);
+        return NULL;
     }
-    if (cwd) posix_spawn_file_actions_addchdir_np(&actions, cwd);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (new_session ? POSIX_SPAWN_SETSID : 0));
-    pid_t pid;
-    /* A bare name is looked up in cricket's own PATH, as Node's spawn does. */
-    int err = strchr(path, '/') ? posix_spawn(&pid, path, &actions, &attr, argv, envp)
-                                : posix_spawnp(&pid, path, &actions, &attr, argv, envp);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (err != 0) {
-        char what[160];
-        snprintf(what, sizeof what, "spawn %.120s", path);
-        throw_errno(env, what, err);
-        goto out;
+    napi_value promise, name;
+    napi_create_string_utf8(env, "cricket-spawn", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+        napi_create_async_work(env, NULL, name, spawn_execute, spawn_complete, job, &job->work) != napi_ok ||
+        napi_queue_async_work(env, job->work) != napi_ok) {
+        napi_throw_error(env, NULL, "spawn: could not queue the work");
+        free_job(job);
+        return NULL;
     }
-    napi_create_int32(env, (int32_t)pid, &result);
-out:
-    free(path);
-    free_list(argv);
-    free_list(envp);
-    free(cwd);
-    return result;
+    return promise;
 }
 
 static napi_value js_pipe(napi_env env, napi_callback_info cb) {

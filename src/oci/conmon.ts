@@ -58,7 +58,7 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
   // Dumped with --file-locks, so restored with it.
   if (opts.restoreFrom) args.push('--restore', opts.restoreFrom, '--runtime-opt', '--file-locks');
 
-  const child = startConmon(conmon, args);
+  const child = await startConmon(conmon, args);
   const syncPipe = child.syncPipe;
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -100,9 +100,9 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
  * Starts conmon in a session of its own with its sync pipe as fd 3: through posix_spawn when
  * the addon is loaded (no fork of the daemon), else Node's spawn.
  */
-function startConmon(conmon: string, args: string[]): { pid: number | undefined; stderr?: Readable; syncPipe: Readable; release(): void } {
+async function startConmon(conmon: string, args: string[]): Promise<{ pid: number | undefined; stderr?: Readable; syncPipe: Readable; release(): void }> {
   const env = { ...process.env, _OCI_SYNCPIPE: '3' };
-  const light = spawnLight(conmon, args, { env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+  const light = await spawnLight(conmon, args, { env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
   if (light) return { pid: light.pid, stderr: light.stderr, syncPipe: light.stdio[3]!, release: () => undefined };
   const child = spawn(conmon, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env, detached: true });
   return { pid: child.pid, stderr: child.stderr ?? undefined, syncPipe: child.stdio[3] as Readable, release: () => child.unref() };

@@ -85,10 +85,9 @@ function watchExits(sys: Syscalls): void {
  * Starts a program through the native addon's posix_spawn when it is loaded, which costs the
  * same whatever the daemon's size; undefined when it is not (the caller then uses Node's spawn).
  */
-export function spawnLight(program: string, args: readonly string[], opts: LightSpawnOptions): LightChild | undefined {
+export async function spawnLight(program: string, args: readonly string[], opts: LightSpawnOptions): Promise<LightChild | undefined> {
   const sys = syscalls();
   if (!sys?.spawn) return undefined;
-  watchExits(sys);
   // Per stdio slot: the fd the child gets (-1: /dev/null) and the end cricket keeps.
   const slots: { child: number; parent?: number }[] = [];
   let pid: number;
@@ -99,7 +98,7 @@ export function spawnLight(program: string, args: readonly string[], opts: Light
       return slots.push(i === 0 ? { child: r, parent: w } : { child: w, parent: r });
     });
     const env = Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
-    pid = sys.spawn(program, [program, ...args], env, opts.cwd ?? null, slots.map((slot) => slot.child), opts.detached ?? false);
+    pid = await sys.spawn(program, [program, ...args], env, opts.cwd ?? null, slots.map((slot) => slot.child), opts.detached ?? false);
   } catch (err) {
     for (const slot of slots) {
       if (slot.parent !== undefined) closeSync(slot.parent);
@@ -109,6 +108,9 @@ export function spawnLight(program: string, args: readonly string[], opts: Light
   }
   for (const slot of slots) if (slot.child !== -1) closeSync(slot.child);
   const exited = new Promise<ProgramExit>((resolve) => pending.set(pid, resolve));
+  watchExits(sys);
+  // It may have ended, and its SIGCHLD been handled, before it was in the pending list.
+  reapFinished(sys);
   const socket = (i: number): Socket | undefined => {
     const fd = slots[i]!.parent;
     return fd === undefined ? undefined : new Socket({ fd, readable: i !== 0, writable: i === 0 });

@@ -43,7 +43,7 @@ export class ProgramError extends Error {
  * through here so that each has a timeout and its stderr ends up in the error. Plain spawn,
  * no shell and no wrapper library: these calls sit on the pod start path.
  */
-export function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export async function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const env = opts.replaceEnv ? (opts.env ?? {}) : opts.env ? { ...process.env, ...opts.env } : process.env;
   const stdio = {
     stdin: opts.input === undefined ? 'ignore' : 'pipe',
@@ -52,9 +52,9 @@ export function run(program: string, args: readonly string[], opts: RunOptions =
   } as const;
   let light: LightChild | undefined;
   try {
-    light = spawnLight(program, args, { env, cwd: opts.cwd, stdio: [stdio.stdin, stdio.stdout, stdio.stderr] });
+    light = await spawnLight(program, args, { env, cwd: opts.cwd, stdio: [stdio.stdin, stdio.stdout, stdio.stderr] });
   } catch (err) {
-    return Promise.reject(new ProgramError(program, args, undefined, '', err instanceof Error ? err.message : String(err), false));
+    throw new ProgramError(program, args, undefined, '', err instanceof Error ? err.message : String(err), false);
   }
   return light ? collectLight(program, args, light, opts) : runWithNode(program, args, env, stdio, opts);
 }

@@ -7,7 +7,7 @@ export interface Syscalls {
   pidfdOpen(pid: number): number;
   pidfdSendSignal(fd: number, signo: number): void;
   /** posix_spawn; fds[i] becomes the child's fd i (-1: /dev/null); argv includes argv[0]. */
-  spawn(path: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean): number;
+  spawn(path: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean): Promise<number>;
   pipe(): [number, number];
   /** undefined while running; else [exit code or -1, signal number or 0]. */
   waitNoHang(pid: number): [number, number] | undefined;
