@@ -1,3 +1,4 @@
+import type { BackgroundRemovals } from './store/background-removals.js';
 import type { CricketConfig, StatePaths } from './config/config.js';
 import type { ImageLeases } from './image/leases.js';
 import type { ImageStore } from './image/store.js';
@@ -41,4 +42,6 @@ export interface RuntimeContext {
   minOomScoreAdj: number;
   /** Container exits, recorded from conmon's exit files. */
   exits: ExitWaiter;
+  /** Directories of removed containers, deleted after RemoveContainer answered. */
+  removals: BackgroundRemovals;
 }

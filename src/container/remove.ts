@@ -1,4 +1,4 @@
-import { rm, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger, stopwatch } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
@@ -12,8 +12,8 @@ import { idmapStagingDir, releaseIdmapStaging } from './idmap-mounts.js';
 import { stopContainer } from './stop.js';
 
 /**
- * RemoveContainer: a running container is killed first; then runc's state, the rootfs mount,
- * the writable layer and the record go. The log file stays: kubelet owns it. Removing an
+ * RemoveContainer: a running container is killed first; then runc's state, the rootfs mount and
+ * the record go, and the bundle and writable layer are removed in the background. The log file stays: kubelet owns it. Removing an
  * unknown container is not an error.
  */
 export async function removeContainer(ctx: RuntimeContext, containerId: string): Promise<void> {
@@ -35,13 +35,11 @@ export async function removeContainer(ctx: RuntimeContext, containerId: string):
     }
     const dir = ctx.paths.containerDir(id);
     await releaseIdmapStaging(idmapStagingDir(dir));
-    await Promise.all([
-      rm(dir, { recursive: true, force: true }),
-      rm(ctx.paths.containerRw(id), { recursive: true, force: true }),
-      unlink(join(ctx.paths.exits, id)).catch(() => undefined),
-      unlink(join(ctx.paths.attach, id)).catch(() => undefined),
-    ]);
+    await Promise.all([unlink(join(ctx.paths.exits, id)).catch(() => undefined), unlink(join(ctx.paths.attach, id)).catch(() => undefined)]);
     await ctx.containers.delete(id);
+    // Nothing is mounted there any more: the files go after the answer. The bundle goes last, as
+    // recovery removes a bundle without a record together with its writable layer.
+    ctx.removals.remove([ctx.paths.containerRw(id), dir], { pod: record.sandboxId, container: id });
     ctx.names.release(containerNameKey(record.sandboxId, record.name, record.attempt), id);
     ctx.events.emit({ type: 'deleted', containerId: id, sandboxId: record.sandboxId, at: nowNs() });
     logger.info({ pod: record.sandboxId, container: id, step: 'remove', ms: t() }, 'container removed');

@@ -1,3 +1,4 @@
+import { BackgroundRemovals } from '../store/background-removals.js';
 import { Server } from '@grpc/grpc-js';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +68,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     }),
     runtimes,
     locks: new KeyedQueue(),
+    removals: new BackgroundRemovals(),
     events: new EventBus(),
     minOomScoreAdj: Number.parseInt(await readFile('/proc/self/oom_score_adj', 'utf8').catch(() => '0'), 10) || 0,
     exits: EXITS_NOT_WATCHED,
@@ -102,6 +104,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       await metrics?.close();
       exits.stop();
       stopImageGc();
+      await ctx.removals.drain();
     },
   };
 }

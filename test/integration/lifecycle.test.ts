@@ -1,7 +1,7 @@
 // Pod and container lifecycle through the socket: exits, stops, re-creation, IPs, restarts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ipReservations, useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
@@ -183,5 +183,30 @@ test('a stop right after start is not lost while the first process sets up its s
   assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms`);
   assert.equal((await containerStatus(d, c)).exit_code, 5);
   await call('StopPodSandbox', { pod_sandbox_id: id });
+  await call('RemovePodSandbox', { pod_sandbox_id: id });
+});
+
+test('RemoveContainer answers before its files are gone; they go soon after, and a bundle left by a crash goes at restart', async () => {
+  const pod = podConfig(d, 'remover');
+  const { id } = await runPod(d, pod);
+  const bundle = (c: string) => join(d.stateDir, 'containers', c);
+  const rw = (c: string) => join(d.root, 'rw', c);
+  const c = await startContainer(d, id, pod, containerConfig('short', ['sh', '-c', 'echo data > /file']));
+  await waitExited(d, c);
+  assert.ok(existsSync(bundle(c)) && existsSync(rw(c)));
+  await call('RemoveContainer', { container_id: c });
+  await assert.rejects(containerStatus(d, c), /not found/i);
+  for (let i = 0; i < 100 && (existsSync(bundle(c)) || existsSync(rw(c))); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!existsSync(bundle(c)) && !existsSync(rw(c)), 'bundle and writable layer are removed after the answer');
+
+  // A crash between the record's removal and the files': recovery finds a bundle without a record.
+  const c2 = await startContainer(d, id, pod, containerConfig('short2', ['true']));
+  await waitExited(d, c2);
+  await call('StopContainer', { container_id: c2, timeout: 0 });
+  await d.kill('SIGKILL');
+  rmSync(join(d.root, 'containers', `${c2}.json`));
+  assert.ok(existsSync(bundle(c2)) && existsSync(rw(c2)));
+  await d.restart();
+  assert.ok(!existsSync(bundle(c2)) && !existsSync(rw(c2)), 'recovery removes a bundle without a record and its writable layer');
   await call('RemovePodSandbox', { pod_sandbox_id: id });
 });
