@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { invalidArgument } from '../errors.js';
 import type { ContainerConfig, ImageSpec } from '../gen/runtime/v1/api.js';
 import { checkAbsolute, checkCount, checkNoDotDot, checkLine, checkRelativeBelow, checkStringMap, checkText } from './field-checks.js';
@@ -47,7 +48,7 @@ export function checkContainerConfig(config: ContainerConfig, path: string): voi
   if (config.command.length + config.args.length > LIMITS.args) throw invalidArgument(`${path}: more than ${LIMITS.args} command words`);
   const executable = config.command[0] ?? config.args[0];
   if (executable !== undefined) checkExecutable(executable, config.command.length ? `${path}.command[0]` : `${path}.args[0]`);
-  if (config.workingDir) checkAbsolute(config.workingDir, `${path}.working_dir`);
+  if (config.workingDir) checkWorkingDir(config.workingDir, `${path}.working_dir`);
   checkCount(config.envs, `${path}.envs`, LIMITS.envs);
   config.envs.forEach((kv, i) => {
     if (kv.key.includes('=')) throw invalidArgument(`${path}.envs[${i}].key "${kv.key.slice(0, 64)}" contains "="`);
@@ -88,4 +89,23 @@ export function checkContainerConfig(config: ContainerConfig, path: string): voi
   }
   checkCount(config.CDIDevices, `${path}.CDI_devices`, LIMITS.cdiDevices);
   config.CDIDevices.forEach((d, i) => checkLine(d.name, `${path}.CDI_devices[${i}].name`, LIMITS.short));
+}
+
+/** Filesystems the runtime mounts fresh in every container: nothing can be made in them. */
+const KERNEL_FILESYSTEMS = ['/proc', '/sys'];
+/** Device nodes and links the runtime makes in the container's /dev (OCI default devices). */
+const RUNTIME_DEV_FILES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/console', '/dev/ptmx', '/dev/fd', '/dev/stdin', '/dev/stdout', '/dev/stderr', '/dev/core'];
+
+/**
+ * The working directory is made by the runtime inside the container when missing. Below /proc or
+ * /sys it cannot be, and at or below a device node the runtime makes it is a file: runc would
+ * fail the start with a message about mkdir. Refused up front as the request's mistake.
+ */
+export function checkWorkingDir(value: string, path: string): void {
+  checkAbsolute(value, path);
+  const normal = posix.normalize(value).replace(/\/+$/, '') || '/';
+  const below = (root: string) => normal.startsWith(`${root}/`);
+  if (KERNEL_FILESYSTEMS.some(below) || RUNTIME_DEV_FILES.some((file) => normal === file || below(file))) {
+    throw invalidArgument(`${path} "${value}" cannot be a directory in a container (the runtime mounts ${normal.split('/').slice(0, 2).join('/')} itself)`);
+  }
 }

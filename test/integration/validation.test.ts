@@ -197,6 +197,9 @@ test('unknown enum numbers, NUL bytes and over-long fields are INVALID_ARGUMENT'
     containerConfig('m', ['true'], { mounts: [{ container_path: '/a\0b', host_path: join(d.dir, 'data') }] }),
     containerConfig('m', ['true'], { mounts: [{ container_path: '/data', host_path: `${d.dir}/data/../../escape` }] }),
     containerConfig('m', ['true'], { stop_signal: 99 }),
+    containerConfig('m', ['true'], { working_dir: '/proc/self/mem' }),
+    containerConfig('m', ['true'], { working_dir: '/dev/zero' }),
+    containerConfig('m', ['true'], { working_dir: '/sys/kernel/x' }),
   ];
   for (const config of badContainers) {
     await assert.rejects(call('CreateContainer', { pod_sandbox_id: id, config }), { code: status.INVALID_ARGUMENT }, JSON.stringify(config).slice(0, 200));
