@@ -20,14 +20,14 @@ import net from 'node:net';
 import hpack from 'hpack.js';
 import { logger } from '../log/logger.js';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const FRAME_HEADER_LEN = 9;
-const TYPE_HEADERS = 0x1;
-const TYPE_CONTINUATION = 0x9;
+export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export const FRAME_HEADER_LEN = 9;
+export const TYPE_HEADERS = 0x1;
+export const TYPE_CONTINUATION = 0x9;
 const FLAG_END_STREAM = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
+export const FLAG_END_HEADERS = 0x4;
+export const FLAG_PADDED = 0x8;
+export const FLAG_PRIORITY = 0x20;
 /** SETTINGS_MAX_FRAME_SIZE every HTTP/2 peer must accept; we never emit bigger frames. */
 const MAX_FRAME_PAYLOAD = 16384;
 

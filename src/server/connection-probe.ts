@@ -14,17 +14,22 @@
  * out of the byte stream; the session later sends its own SETTINGS, which the client
  * acknowledges to it as usual.
  */
-import { acceptableFirstBlock, Http2FrontError, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK } from './authority.js';
+import {
+  acceptableFirstBlock,
+  FLAG_END_HEADERS,
+  FLAG_PADDED,
+  FLAG_PRIORITY,
+  FRAME_HEADER_LEN,
+  Http2FrontError,
+  MAX_BLOCK_FRAMES,
+  MAX_HEADER_BLOCK,
+  PREFACE,
+  TYPE_CONTINUATION,
+  TYPE_HEADERS,
+} from './authority.js';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const FRAME_HEADER_LEN = 9;
-const TYPE_HEADERS = 0x1;
 const TYPE_SETTINGS = 0x4;
-const TYPE_CONTINUATION = 0x9;
 const FLAG_ACK = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
 
 /** An empty SETTINGS frame on stream 0: the server's connection preface. */
 export const EMPTY_SETTINGS = Buffer.from([0, 0, 0, TYPE_SETTINGS, 0, 0, 0, 0, 0]);

@@ -6,21 +6,12 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { criClients } from '../client/cri.js';
 import { useCricket, waitFor } from '../harness/cricket.js';
+import { frame, PREFACE } from '../harness/http2-frames.js';
 
 const d = useCricket();
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const MiB = 1 << 20;
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer | number[] = []): Buffer {
-  const body = Buffer.from(payload);
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(body.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(streamId, 5);
-  return Buffer.concat([head, body]);
-}
 const SETTINGS = frame(4, 0, 0);
 /** HEADERS on stream 1 (`:method: POST`) without END_HEADERS: a header block left open. */
 const OPEN_BLOCK = frame(1, 0, 1, [0x83]);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { AuthorityRewriter, frontStream, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK } from '../../src/server/authority.js';
 import { listenUnix, type UnixListener } from '../../src/server/listen-unix.js';
+import { frame, PREFACE } from '../harness/http2-frames.js';
 
 // hpack.js's stream decoder, used only here as an independent check of the rewriter's output.
 interface Decompressor {
@@ -22,16 +23,6 @@ const hpackStreams = createRequire(import.meta.url)('hpack.js') as {
   decompressor: { create(opts: { table: { maxSize: number } }): Decompressor };
 };
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(streamId, 5);
-  return Buffer.concat([head, payload]);
-}
 
 interface Frame {
   type: number;
