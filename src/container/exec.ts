@@ -8,6 +8,7 @@ import { CricketError, failedPrecondition, invalidArgument, notFound } from '../
 import { logger } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runtimeOf } from './runtime-of.js';
+import { spawnLight } from '../process/light-spawn.js';
 import { ioHelper } from './io-helper.js';
 
 export interface ExecOptions {
@@ -93,12 +94,10 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
     ...(opts.tty ? ['--console-socket', '@CONSOLE@'] : []), id,
   ];
   const helperArgs = ['exec', ...(opts.tty ? ['--tty'] : []), bundle, pidFile, '--', ...runcArgs];
-  const child = spawn(ioHelper(), helperArgs, {
-    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-  });
+  const child = await startHelper(helperArgs, opts.stdin);
   const log = logger.child({ container: id, exec: execId });
-  const status = child.stdio[3] as Readable;
-  const control = child.stdio[4] as Writable;
+  const status = child.status;
+  const control = child.control;
   control.on('error', () => undefined);
   child.stdin?.on('error', () => undefined);
 
@@ -194,7 +193,7 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
       reject(err);
     };
     status.on('close', () => void finish());
-    child.on('error', (err) => {
+    child.onError((err) => {
       settled = true;
       rejectStarted(err);
       reject(err);
@@ -218,5 +217,36 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
       if (pid === 0) pendingSignal = signal;
       else signalProcess(signal);
     },
+  };
+}
+
+/** cricket-io's pipes: stdio, its status lines (fd 3) and its control input (fd 4). */
+interface HelperProcess {
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
+  status: Readable;
+  control: Writable;
+  onError(listener: (err: Error) => void): void;
+}
+
+/**
+ * Starts cricket-io through posix_spawn when the addon is loaded (kubelet's exec probes call
+ * this every few seconds per pod: no fork of the daemon each time), else Node's spawn.
+ */
+async function startHelper(args: string[], withStdin: boolean): Promise<HelperProcess> {
+  const light = await spawnLight(ioHelper(), args, { env: process.env, stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'input'] });
+  if (light) {
+    void light.exited.catch(() => undefined);
+    return { stdin: light.stdin ?? null, stdout: light.stdout!, stderr: light.stderr!, status: light.stdio[3]!, control: light.stdio[4]!, onError: () => undefined };
+  }
+  const child = spawn(ioHelper(), args, { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout!,
+    stderr: child.stderr!,
+    status: child.stdio[3] as Readable,
+    control: child.stdio[4] as Writable,
+    onError: (listener) => child.on('error', listener),
   };
 }

@@ -25,9 +25,9 @@ export interface LightChild {
 
 /**
  * One of the child's fds: 'ignore' is /dev/null; 'pipe' a pipe the child reads (fd 0) or
- * writes (every other fd), with cricket's end as a socket.
+ * writes (every other fd); 'input' a pipe the child reads at any fd. Cricket's end is a socket.
  */
-export type StdioSlot = 'pipe' | 'ignore';
+export type StdioSlot = 'pipe' | 'input' | 'ignore';
 
 export interface LightSpawnOptions {
   env: NodeJS.ProcessEnv;
@@ -81,6 +81,10 @@ function watchExits(sys: Syscalls): void {
   safetyTimer ??= setInterval(() => reapFinished(sys), 500);
 }
 
+function childReads(mode: StdioSlot, fd: number): boolean {
+  return mode === 'input' || (mode === 'pipe' && fd === 0);
+}
+
 /**
  * Starts a program through the native addon's posix_spawn when it is loaded, which costs the
  * same whatever the daemon's size; undefined when it is not (the caller then uses Node's spawn).
@@ -95,7 +99,7 @@ export async function spawnLight(program: string, args: readonly string[], opts:
     opts.stdio.forEach((mode, i) => {
       if (mode === 'ignore') return slots.push({ child: -1 });
       const [r, w] = sys.pipe();
-      return slots.push(i === 0 ? { child: r, parent: w } : { child: w, parent: r });
+      return slots.push(childReads(mode, i) ? { child: r, parent: w } : { child: w, parent: r });
     });
     const env = Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
     pid = await sys.spawn(program, [program, ...args], env, opts.cwd ?? null, slots.map((slot) => slot.child), opts.detached ?? false);
@@ -113,7 +117,8 @@ export async function spawnLight(program: string, args: readonly string[], opts:
   reapFinished(sys);
   const socket = (i: number): Socket | undefined => {
     const fd = slots[i]!.parent;
-    return fd === undefined ? undefined : new Socket({ fd, readable: i !== 0, writable: i === 0 });
+    const input = childReads(opts.stdio[i]!, i);
+    return fd === undefined ? undefined : new Socket({ fd, readable: !input, writable: input });
   };
   const stdio = slots.map((_, i) => socket(i));
   return {
