@@ -6,7 +6,8 @@
 // Prints requests, seconds, crashes and statuses by code; exits non-zero when an invariant broke.
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCricket, TEST_CGROUP_PARENT } from '../dist/test/harness/cricket.js';
+import { spawnSync } from 'node:child_process';
+import { ISOLATED_NETWORK, startCricket, TEST_CGROUP_PARENT } from '../dist/test/harness/cricket.js';
 import { runCampaign } from '../dist/test/harness/fuzz-campaign.js';
 import { alive, escapes, inconsistencies, mkfifo, quietSnapshot, removeEverything } from '../dist/test/harness/fuzz-checks.js';
 
@@ -15,7 +16,8 @@ const count = Number(process.env.CRICKET_FUZZ_COUNT ?? 100_000);
 const maxPods = Number(process.env.CRICKET_FUZZ_PODS ?? 60);
 console.log(`fuzz: seed ${seed}, ${count} requests (CRICKET_FUZZ_SEED=${seed} reproduces the request sequence)`);
 
-const d = await startCricket();
+// UpdateRuntimeConfig in the campaign re-addresses the bridge: a bridge of its own, removed after.
+const d = await startCricket({ network: ISOLATED_NETWORK });
 const problems = [];
 let crashes = 0;
 try {
@@ -46,6 +48,7 @@ try {
   if (JSON.stringify(quietSnapshot()) !== JSON.stringify(before)) problems.push('/ or /etc changed');
 } finally {
   await d.stop().catch((err) => problems.push(`stopping the daemon: ${err.message}`));
+  spawnSync('ip', ['link', 'del', ISOLATED_NETWORK.bridge], { stdio: 'ignore' });
   // runc made the test cgroup parent for the pods; like the suite's leftover check, remove it
   // once empty (a non-empty one is a leftover and stays for inspection).
   for (const hierarchy of readdirSync('/sys/fs/cgroup')) {

@@ -22,6 +22,12 @@ if (SLOT < 0 || SLOT > 200) throw new Error(`CRICKET_TEST_SLOT must be 0-200, no
 export const TEST_BRIDGE = `ckt${SLOT}`;
 export const TEST_SUBNET = `10.99.${SLOT}.0/24`;
 export const TEST_PREFIX = SLOT ? `/tmp/cricket-t${SLOT}-` : '/tmp/cricket-test-';
+/**
+ * A second bridge and subnet of the slot, for a daemon that may re-address its bridge (the fuzz
+ * campaign sends UpdateRuntimeConfig with odd pod CIDRs): the slot's own bridge stays as the
+ * other test files expect it. Whoever uses it removes the bridge after.
+ */
+export const ISOLATED_NETWORK = { bridge: `ckf${SLOT}`, subnet: `10.95.${SLOT}.0/24` };
 /** Test pods live under their own cgroup parent, as kubelet's pods live under /kubepods. */
 export const TEST_CGROUP_PARENT = SLOT ? `cricket-t${SLOT}` : 'cricket-test';
 
@@ -61,6 +67,8 @@ export interface StartOptions {
   prepare?: (dir: string) => void;
   /** Runs after the daemon is stopped, before the leftover check (unmount what prepare mounted). */
   release?: (dir: string) => void;
+  /** The daemon's bridge and subnet; the slot's TEST_BRIDGE and TEST_SUBNET by default. */
+  network?: { bridge: string; subnet: string };
   /** Extra environment of the daemon (CRICKET_LOG_LEVEL, say); its log level is info otherwise. */
   env?: Record<string, string>;
 }
@@ -75,7 +83,7 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
   const logFile = join(dir, 'daemon.log');
   const args = [
     CRICKET, 'serve', '--socket', socket, '--root', root, '--state-dir', stateDir,
-    '--cni-conf-dir', confDir, '--cni-bridge', TEST_BRIDGE, '--pod-subnet', TEST_SUBNET,
+    '--cni-conf-dir', confDir, '--cni-bridge', opts.network?.bridge ?? TEST_BRIDGE, '--pod-subnet', opts.network?.subnet ?? TEST_SUBNET,
     '--config', opts.configToml === undefined ? '/dev/null' : join(dir, 'config.toml'),
   ];
   if (opts.configToml !== undefined) writeFileSync(join(dir, 'config.toml'), opts.configToml);

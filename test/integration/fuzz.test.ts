@@ -2,15 +2,20 @@
 // answers each with a typed status, writes nowhere it should not, and leaves no half-made pod.
 // CRICKET_FUZZ_SEED and CRICKET_FUZZ_COUNT reproduce or lengthen a run (`npm run fuzz` runs a
 // longer campaign).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { useCricket } from '../harness/cricket.js';
+import { ISOLATED_NETWORK, useCricket } from '../harness/cricket.js';
 import { criMethods, runCampaign } from '../harness/fuzz-campaign.js';
 import { alive, escapes, inconsistencies, mkfifo, quietSnapshot, removeEverything } from '../harness/fuzz-checks.js';
 
-const d = useCricket();
+// The campaign's UpdateRuntimeConfig calls re-address the daemon's bridge: it gets one of its own.
+const d = useCricket({ network: ISOLATED_NETWORK });
+after(() => {
+  spawnSync('ip', ['link', 'del', ISOLATED_NETWORK.bridge], { stdio: 'ignore' });
+});
 
 /**
  * Failures whose fix belongs outside the RPC layer, matched narrowly; each is printed. None is

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX } from '../harness/cricket.js';
+import { ISOLATED_NETWORK, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX } from '../harness/cricket.js';
 
 test('no test directories, mounts or namespaces are left', () => {
   const dirs = readdirSync('/tmp').filter((n) => `/tmp/${n}`.startsWith(TEST_PREFIX));
@@ -60,4 +60,6 @@ test('the test bridge is removed', () => {
     // Already gone.
   }
   assert.ok(!existsSync(`/sys/class/net/${TEST_BRIDGE}`));
+  // The fuzz campaign's own bridge is removed by that test itself.
+  assert.ok(!existsSync(`/sys/class/net/${ISOLATED_NETWORK.bridge}`), `${ISOLATED_NETWORK.bridge} is left`);
 });
