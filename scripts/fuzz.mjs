@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ISOLATED_NETWORK, startCricket, TEST_CGROUP_PARENT } from '../dist/test/harness/cricket.js';
+import { bridgeAndGenerations, ISOLATED_NETWORK, startCricket, TEST_CGROUP_PARENT } from '../dist/test/harness/cricket.js';
 import { runCampaign } from '../dist/test/harness/fuzz-campaign.js';
 import { alive, escapes, inconsistencies, mkfifo, quietSnapshot, removeEverything } from '../dist/test/harness/fuzz-checks.js';
 
@@ -48,7 +48,7 @@ try {
   if (JSON.stringify(quietSnapshot()) !== JSON.stringify(before)) problems.push('/ or /etc changed');
 } finally {
   await d.stop().catch((err) => problems.push(`stopping the daemon: ${err.message}`));
-  spawnSync('ip', ['link', 'del', ISOLATED_NETWORK.bridge], { stdio: 'ignore' });
+  for (const bridge of bridgeAndGenerations(ISOLATED_NETWORK.bridge)) spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
   // runc made the test cgroup parent for the pods; like the suite's leftover check, remove it
   // once empty (a non-empty one is a leftover and stays for inspection).
   for (const hierarchy of readdirSync('/sys/fs/cgroup')) {

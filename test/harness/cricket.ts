@@ -28,6 +28,15 @@ export const TEST_PREFIX = SLOT ? `/tmp/cricket-t${SLOT}-` : '/tmp/cricket-test-
  * other test files expect it. Whoever uses it removes the bridge after.
  */
 export const ISOLATED_NETWORK = { bridge: `ckf${SLOT}`, subnet: `10.95.${SLOT}.0/24` };
+
+/**
+ * `base` and the bridges the daemon made after it (`base-1`, `base-2`…, when a pod CIDR change
+ * found pods still on the old one), as they exist on the host now.
+ */
+export function bridgeAndGenerations(base: string): string[] {
+  const generation = new RegExp(`^${base}-\\d+$`);
+  return readdirSync('/sys/class/net').filter((name) => name === base || generation.test(name));
+}
 /** Test pods live under their own cgroup parent, as kubelet's pods live under /kubepods. */
 export const TEST_CGROUP_PARENT = SLOT ? `cricket-t${SLOT}` : 'cricket-test';
 

@@ -7,14 +7,14 @@ import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ISOLATED_NETWORK, useCricket } from '../harness/cricket.js';
+import { bridgeAndGenerations, ISOLATED_NETWORK, useCricket } from '../harness/cricket.js';
 import { criMethods, runCampaign } from '../harness/fuzz-campaign.js';
 import { alive, escapes, inconsistencies, mkfifo, quietSnapshot, removeEverything } from '../harness/fuzz-checks.js';
 
 // The campaign's UpdateRuntimeConfig calls re-address the daemon's bridge: it gets one of its own.
 const d = useCricket({ network: ISOLATED_NETWORK });
 after(() => {
-  spawnSync('ip', ['link', 'del', ISOLATED_NETWORK.bridge], { stdio: 'ignore' });
+  for (const bridge of bridgeAndGenerations(ISOLATED_NETWORK.bridge)) spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
 });
 
 /**
