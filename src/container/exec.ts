@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { CricketError, failedPrecondition, invalidArgument, notFound } from '../
 import { logger } from '../log/logger.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { runtimeOf } from './runtime-of.js';
-import { spawnLight } from '../process/light-spawn.js';
+import { startProgram } from '../process/light-spawn.js';
 import { ioHelper } from './io-helper.js';
 
 export interface ExecOptions {
@@ -94,10 +93,12 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
     ...(opts.tty ? ['--console-socket', '@CONSOLE@'] : []), id,
   ];
   const helperArgs = ['exec', ...(opts.tty ? ['--tty'] : []), bundle, pidFile, '--', ...runcArgs];
-  const child = await startHelper(helperArgs, opts.stdin);
+  // cricket-io reports on fd 3 and takes terminal sizes on fd 4.
+  const child = await startProgram(ioHelper(), helperArgs, { env: process.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'input'] });
+  void child.exited.catch(() => undefined);
   const log = logger.child({ container: id, exec: execId });
-  const status = child.status;
-  const control = child.control;
+  const status = child.stdio[3] as Readable;
+  const control = child.stdio[4] as Writable;
   control.on('error', () => undefined);
   child.stdin?.on('error', () => undefined);
 
@@ -193,11 +194,6 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
       reject(err);
     };
     status.on('close', () => void finish());
-    child.onError((err) => {
-      settled = true;
-      rejectStarted(err);
-      reject(err);
-    });
   });
   exited.catch(() => undefined);
 
@@ -220,33 +216,3 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
   };
 }
 
-/** cricket-io's pipes: stdio, its status lines (fd 3) and its control input (fd 4). */
-interface HelperProcess {
-  stdin: Writable | null;
-  stdout: Readable;
-  stderr: Readable;
-  status: Readable;
-  control: Writable;
-  onError(listener: (err: Error) => void): void;
-}
-
-/**
- * Starts cricket-io through posix_spawn when the addon is loaded (kubelet's exec probes call
- * this every few seconds per pod: no fork of the daemon each time), else Node's spawn.
- */
-async function startHelper(args: string[], withStdin: boolean): Promise<HelperProcess> {
-  const light = await spawnLight(ioHelper(), args, { env: process.env, stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'input'] });
-  if (light) {
-    void light.exited.catch(() => undefined);
-    return { stdin: light.stdin ?? null, stdout: light.stdout!, stderr: light.stderr!, status: light.stdio[3]!, control: light.stdio[4]!, onError: () => undefined };
-  }
-  const child = spawn(ioHelper(), args, { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
-  return {
-    stdin: child.stdin,
-    stdout: child.stdout!,
-    stderr: child.stderr!,
-    status: child.stdio[3] as Readable,
-    control: child.stdio[4] as Writable,
-    onError: (listener) => child.on('error', listener),
-  };
-}

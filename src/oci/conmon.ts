@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { spawnLight } from '../process/light-spawn.js';
+import { startProgram } from '../process/light-spawn.js';
 
 export interface ConmonCreateOptions {
   containerId: string;
@@ -58,8 +57,9 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
   // Dumped with --file-locks, so restored with it.
   if (opts.restoreFrom) args.push('--restore', opts.restoreFrom, '--runtime-opt', '--file-locks');
 
-  const child = await startConmon(conmon, args);
-  const syncPipe = child.syncPipe;
+  // conmon in a session of its own, its sync pipe as fd 3.
+  const child = await startProgram(conmon, args, { env: { ...process.env, _OCI_SYNCPIPE: '3' }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+  const syncPipe = child.stdio[3] as Readable;
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 
@@ -88,24 +88,11 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
     syncPipe.on('close', () => finish(new Error(`conmon exited without reporting a pid${stderr ? `: ${stderr.trim()}` : ''}`)));
     syncPipe.on('error', (err) => finish(err));
   });
-  child.release();
   if (message.data < 0) {
     throw new Error(`runc create failed under conmon: ${(message.message ?? stderr).trim()}`);
   }
   const conmonPid = Number.parseInt(await readFile(join(opts.bundle, 'conmon.pid'), 'utf8').catch(() => '0'), 10);
   return { containerPid: message.data, conmonPid };
-}
-
-/**
- * Starts conmon in a session of its own with its sync pipe as fd 3: through posix_spawn when
- * the addon is loaded (no fork of the daemon), else Node's spawn.
- */
-async function startConmon(conmon: string, args: string[]): Promise<{ pid: number | undefined; stderr?: Readable; syncPipe: Readable; release(): void }> {
-  const env = { ...process.env, _OCI_SYNCPIPE: '3' };
-  const light = await spawnLight(conmon, args, { env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
-  if (light) return { pid: light.pid, stderr: light.stderr, syncPipe: light.stdio[3]!, release: () => undefined };
-  const child = spawn(conmon, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env, detached: true });
-  return { pid: child.pid, stderr: child.stderr ?? undefined, syncPipe: child.stdio[3] as Readable, release: () => child.unref() };
 }
 
 /**

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import { constants } from 'node:os';
 import { syscalls, type Syscalls } from './syscalls.js';
 
@@ -9,14 +11,14 @@ export interface ProgramExit {
   signal: NodeJS.Signals | null;
 }
 
-/** A program started by spawnLight: its pipes (when asked for) and its end. */
+/** A program started by startProgram: its pipes (when asked for) and its end. */
 export interface LightChild {
   pid: number;
-  stdin?: Socket;
-  stdout?: Socket;
-  stderr?: Socket;
+  stdin?: Writable;
+  stdout?: Readable;
+  stderr?: Readable;
   /** Cricket's end of each fd slot: stdio[i] for the child's fd i (undefined: /dev/null). */
-  stdio: (Socket | undefined)[];
+  stdio: (Readable | Writable | undefined)[];
   /** Resolves once the program has exited and been reaped. */
   exited: Promise<ProgramExit>;
   /** Signals the program unless it has been reaped already (its pid may then be another's). */
@@ -86,12 +88,37 @@ function childReads(mode: StdioSlot, fd: number): boolean {
 }
 
 /**
- * Starts a program through the native addon's posix_spawn when it is loaded, which costs the
- * same whatever the daemon's size; undefined when it is not (the caller then uses Node's spawn).
+ * Starts a program: through the native addon's posix_spawn when it is loaded, which costs the
+ * same whatever the daemon's size, else through Node's spawn. Throws when it cannot be started.
  */
-export async function spawnLight(program: string, args: readonly string[], opts: LightSpawnOptions): Promise<LightChild | undefined> {
+export async function startProgram(program: string, args: readonly string[], opts: LightSpawnOptions): Promise<LightChild> {
   const sys = syscalls();
-  if (!sys?.spawn) return undefined;
+  return sys?.spawn ? spawnLight(sys, program, args, opts) : spawnWithNode(program, args, opts);
+}
+
+async function spawnWithNode(program: string, args: readonly string[], opts: LightSpawnOptions): Promise<LightChild> {
+  const child = spawn(program, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: opts.detached,
+    stdio: opts.stdio.map((mode) => (mode === 'input' ? 'pipe' : mode)),
+  });
+  const exited = new Promise<ProgramExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await new Promise<void>((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+  if (opts.detached) child.unref();
+  const stdio = opts.stdio.map((_, i) => (child.stdio[i] ?? undefined) as Readable | Writable | undefined);
+  return {
+    pid: child.pid!,
+    stdin: child.stdin ?? undefined,
+    stdout: child.stdout ?? undefined,
+    stderr: child.stderr ?? undefined,
+    stdio,
+    exited,
+    kill: (signal) => void child.kill(signal),
+  };
+}
+
+async function spawnLight(sys: Syscalls, program: string, args: readonly string[], opts: LightSpawnOptions): Promise<LightChild> {
   // Per stdio slot: the fd the child gets (-1: /dev/null) and the end cricket keeps.
   const slots: { child: number; parent?: number }[] = [];
   let pid: number;

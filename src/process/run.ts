@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { spawnLight, type LightChild } from './light-spawn.js';
+import type { Readable } from 'node:stream';
+import { startProgram, type LightChild } from './light-spawn.js';
 
 /** Result of an external program that exited 0. */
 export interface RunResult {
@@ -45,28 +45,22 @@ export class ProgramError extends Error {
  */
 export async function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const env = opts.replaceEnv ? (opts.env ?? {}) : opts.env ? { ...process.env, ...opts.env } : process.env;
-  const stdio = {
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-    stdout: opts.detachedStdio ? 'ignore' : 'pipe',
-    stderr: opts.detachedStdio ? 'ignore' : 'pipe',
-  } as const;
-  let light: LightChild | undefined;
+  let child: LightChild;
   try {
-    light = await spawnLight(program, args, { env, cwd: opts.cwd, stdio: [stdio.stdin, stdio.stdout, stdio.stderr] });
+    child = await startProgram(program, args, {
+      env,
+      cwd: opts.cwd,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', opts.detachedStdio ? 'ignore' : 'pipe', opts.detachedStdio ? 'ignore' : 'pipe'],
+    });
   } catch (err) {
     throw new ProgramError(program, args, undefined, '', err instanceof Error ? err.message : String(err), false);
   }
-  return light ? collectLight(program, args, light, opts) : runWithNode(program, args, env, stdio, opts);
-}
-
-/** Output and exit of a program started by spawnLight, with the same timeout and errors. */
-function collectLight(program: string, args: readonly string[], child: LightChild, opts: RunOptions): Promise<RunResult> {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
   }, opts.timeoutMs ?? 60_000);
-  const drained = (s: NodeJS.ReadableStream | undefined, into: Buffer[]): Promise<void> =>
+  const drained = (s: Readable | undefined, into: Buffer[]): Promise<void> =>
     s
       ? new Promise((resolve) => {
           s.on('data', (chunk: Buffer) => into.push(chunk));
@@ -78,49 +72,12 @@ function collectLight(program: string, args: readonly string[], child: LightChil
   const stderr: Buffer[] = [];
   if (child.stdin) {
     child.stdin.on('error', () => undefined); // A program that exits without reading its input.
-    child.stdin.end(opts.input ?? "");
+    child.stdin.end(opts.input ?? '');
   }
-  return Promise.all([child.exited, drained(child.stdout, stdout), drained(child.stderr, stderr)]).then(([exit]) => {
-    clearTimeout(timer);
-    const out = Buffer.concat(stdout).toString();
-    const err = Buffer.concat(stderr).toString();
-    if (exit.code === 0 && !timedOut) return { stdout: out, stderr: err };
-    throw new ProgramError(program, args, exit.code ?? undefined, out, err, timedOut);
-  });
-}
-
-function runWithNode(
-  program: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore'; stderr: 'pipe' | 'ignore' },
-  opts: RunOptions,
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: opts.cwd, env, stdio: [stdio.stdin, stdio.stdout, stdio.stderr] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 60_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new ProgramError(program, args, undefined, '', err.message, false));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const out = Buffer.concat(stdout).toString();
-      const err = Buffer.concat(stderr).toString();
-      if (code === 0 && !timedOut) resolve({ stdout: out, stderr: err });
-      else reject(new ProgramError(program, args, code ?? undefined, out, err, timedOut));
-    });
-    if (opts.input !== undefined) {
-      child.stdin!.on('error', () => undefined); // A program that exits without reading its input.
-      child.stdin!.end(opts.input);
-    }
-  });
+  const [exit] = await Promise.all([child.exited, drained(child.stdout, stdout), drained(child.stderr, stderr)]);
+  clearTimeout(timer);
+  const out = Buffer.concat(stdout).toString();
+  const err = Buffer.concat(stderr).toString();
+  if (exit.code === 0 && !timedOut) return { stdout: out, stderr: err };
+  throw new ProgramError(program, args, exit.code ?? undefined, out, err, timedOut);
 }
