@@ -31,8 +31,9 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
       // that exits at once never looks as if it ended before it began.
       const startedAt = nowNs();
       // A restored container's processes were brought back by `runc restore`: nothing to start.
+      let via: 'exec-fifo' | 'start' | 'restored' = 'restored';
       if (!record.restoredFrom) {
-        await runtimeOf(ctx, record).start(id).catch((err) => {
+        via = await runtimeOf(ctx, record).start(id, { pid: record.pid, start: record.pidStart }).catch((err) => {
           throw withContext(`StartContainer ${id}: runc start`, err);
         });
       }
@@ -45,7 +46,7 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
         throw withContext(`StartContainer ${id}: recording the start (the container was killed)`, err);
       });
       ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt, timeline: steps });
-      logger.info({ pod: record.sandboxId, container: id, step: 'start', ms: steps[steps.length - 1]!.ms }, 'container started');
+      logger.info({ pod: record.sandboxId, container: id, step: 'start', via, ms: steps[steps.length - 1]!.ms }, 'container started');
       // kubelet asks for the status right after the start: read the process's ids now, once.
       void containerProcessUser(ctx.containers.get(id)).catch(() => undefined);
     }),

@@ -99,6 +99,18 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
     await rm(join(containersDir, id), { recursive: true, force: true });
     await rm(ctx.paths.containerRw(id), { recursive: true, force: true });
   }
+  // A writable layer lives on disk, its bundle on tmpfs: after a reboot only the layer is left
+  // of a CreateContainer that a power loss cut short.
+  for (const id of await readdir(ctx.paths.rwDir).catch(() => [] as string[])) {
+    if (!known.has(id) && /^[0-9a-f]{64}$/.test(id)) await rm(join(ctx.paths.rwDir, id), { recursive: true, force: true });
+  }
+  // A pod record that a power loss left unreadable is skipped at load; its address is not.
+  const livePods = new Set([...ctx.sandboxes.all()].map((s) => s.id));
+  const released = await ctx.network.releaseOrphanAddresses(livePods).catch((err) => {
+    logger.error({ err }, 'recover: releasing orphaned pod addresses failed');
+    return [] as string[];
+  });
+  if (released.length > 0) logger.warn({ addresses: released }, 'recover: released pod addresses no record holds');
   const sandboxesDir = join(ctx.config.stateDir, 'sandboxes');
   for (const id of await readdir(sandboxesDir).catch(() => [] as string[])) {
     if (!known.has(id)) await rm(join(sandboxesDir, id), { recursive: true, force: true });

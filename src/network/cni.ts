@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { pluginsForPod } from './plugins-for-pod.js';
 import { CricketError, failedPrecondition, invalidArgument, withContext } from '../errors.js';
 import { KeyedQueue } from '../store/keyed-queue.js';
@@ -13,6 +14,7 @@ import {
 } from './config.js';
 import { hasIpReservations, nextBridgeName } from './bridge-generation.js';
 import { isNetnsMounted } from './netns.js';
+import { releaseOrphanReservations } from './orphan-reservations.js';
 import { loadSavedPodCidr, readTemplateFile, renderConfForPodCidrs, savePodCidr, writeRenderedConf } from './node-pod-cidr.js';
 import { type PodCidr, parsePodCidrs } from './pod-cidr.js';
 import {
@@ -162,6 +164,15 @@ export class CniNetwork {
     } catch (err) {
       logger.error({ err: String(err), file: this.podCidrFile }, 'saved pod CIDR is unusable; waiting for kubelet to send one');
     }
+  }
+
+  /**
+   * Start-up recovery: frees the embedded network's addresses that no pod in `livePodIds` holds.
+   * Its reservations are in cricket's own data dir; an operator's network keeps its own.
+   */
+  async releaseOrphanAddresses(livePodIds: ReadonlySet<string>): Promise<string[]> {
+    if (this.defaultNetwork === false || !this.defaultNetwork.dataDir) return [];
+    return releaseOrphanReservations(join(this.defaultNetwork.dataDir, this.defaultNetwork.name ?? 'cricket'), livePodIds);
   }
 
   /** Name of the network in use ('' when no configuration could be loaded). */

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withContext } from '../errors.js';
+import { startThroughExecFifo } from './exec-fifo.js';
+import type { ProcessStart } from '../process/identity.js';
 import { run, ProgramError } from '../process/run.js';
 import type { HandlerFeatures } from './runtime-features.js';
 import type { OciResources, OciSpec } from './spec-types.js';
@@ -13,7 +15,7 @@ export interface RuncState {
   bundle: string;
 }
 
-const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, notes: [] };
+const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, execFifoStart: false, notes: [] };
 
 /**
  * The one place an OCI runtime (runc, or crun, which takes the same command line) is invoked;
@@ -73,8 +75,17 @@ export class Runc {
     }
   }
 
-  async start(id: string): Promise<void> {
+  /**
+   * Starts a created container. With runc and the container's init known, its exec fifo is read
+   * here; whatever that cannot settle (no fifo, init gone) is left to `<runtime> start`.
+   * Says which way it went, for the step log.
+   */
+  async start(id: string, init?: { pid: number; start: ProcessStart | undefined }): Promise<'exec-fifo' | 'start'> {
+    if (this.features.execFifoStart && init && init.pid > 0) {
+      if ((await startThroughExecFifo(this.root, id, init, this.timeoutMs)) === 'started') return 'exec-fifo';
+    }
     await this.call(['start', id]);
+    return 'start';
   }
 
   async kill(id: string, signal: string, all = false): Promise<void> {

@@ -7,6 +7,11 @@ export interface HandlerFeatures {
   recursiveReadOnlyMounts: boolean;
   /** User namespaces for pods: the runtime makes them and can idmap mounts. */
   userNamespaces: boolean;
+  /**
+   * The runtime is runc, whose created container waits on an exec fifo in its state directory:
+   * StartContainer opens that fifo itself (exec-fifo.ts) instead of running `runc start`.
+   */
+  execFifoStart: boolean;
   /** Why a feature is off, for logs and error messages. */
   notes: string[];
 }
@@ -15,7 +20,11 @@ export interface HandlerFeatures {
 interface FeaturesDocument {
   mountOptions?: unknown;
   linux?: { namespaces?: unknown; mountExtensions?: { idmap?: { enabled?: unknown } } };
+  annotations?: Record<string, unknown>;
 }
+
+/** runc names itself in its features document with this annotation. */
+const RUNC_VERSION_ANNOTATION = 'org.opencontainers.runc.version';
 
 const MAX_FEATURES_OUTPUT = 1 << 20;
 
@@ -57,7 +66,11 @@ export function parseFeatures(output: string | undefined, kernelOk: boolean): Ha
   const idmap = doc?.linux?.mountExtensions?.idmap?.enabled === true;
   if (doc && !userNs) notes.push('the runtime does not make user namespaces');
   if (doc && userNs && !idmap) notes.push('the runtime has no idmapped mounts');
-  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, notes };
+  const annotations = doc?.annotations;
+  const runcVersion = typeof annotations === 'object' && annotations !== null ? annotations[RUNC_VERSION_ANNOTATION] : undefined;
+  // runc 1.x: the exec fifo has been how a created container waits since runc 1.0.
+  const execFifoStart = typeof runcVersion === 'string' && /^1\./.test(runcVersion);
+  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, execFifoStart, notes };
 }
 
 /** Asks the runtime binary what it supports, once, at start-up. */

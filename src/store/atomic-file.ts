@@ -7,6 +7,12 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Also fsync the directory, so the rename itself survives a power loss. */
   syncDir?: boolean;
+  /**
+   * fsync the new content before the rename (the default). Without it the file is still whole
+   * after a crash of cricket, whose writes the kernel holds; only a power loss can take the
+   * newest version back.
+   */
+  fsync?: boolean;
 }
 
 /**
@@ -20,7 +26,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     const handle = await open(tmp, 'w', opts.mode ?? 0o600);
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (opts.fsync !== false) await handle.sync();
     } finally {
       await handle.close();
     }

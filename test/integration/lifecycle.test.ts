@@ -1,8 +1,10 @@
 // Pod and container lifecycle through the socket: exits, stops, re-creation, IPs, restarts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isIP } from 'node:net';
 import { ipReservations, useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
@@ -206,7 +208,49 @@ test('RemoveContainer answers before its files are gone; they go soon after, and
   await d.kill('SIGKILL');
   rmSync(join(d.root, 'containers', `${c2}.json`));
   assert.ok(existsSync(bundle(c2)) && existsSync(rw(c2)));
+  // After a reboot the bundles (tmpfs) are gone, and a writable layer whose record a power loss
+  // took is all that is left.
+  const lost = 'ab'.repeat(32);
+  mkdirSync(join(rw(lost), 'upper'), { recursive: true });
+  writeFileSync(join(rw(lost), 'upper', 'data'), 'x');
+  // host-local's reservation files are named by the address and hold the pod's id: the live pod
+  // keeps its address, one held by a pod whose record is gone is released.
+  const networkDir = join(d.root, 'cni', readdirSync(join(d.root, 'cni'))[0]!);
+  const reservations = () => readdirSync(networkDir).filter((n) => isIP(n) !== 0);
+  const held = reservations().find((n) => readFileSync(join(networkDir, n), 'utf8').startsWith(id));
+  assert.ok(held, `the pod's address is reserved in ${networkDir}`);
+  const lostAddress = held.includes(':') ? 'fd00::7777' : '10.255.255.7';
+  const before = reservations().sort();
+  writeFileSync(join(networkDir, lostAddress), `${'cd'.repeat(32)}\r\neth0`);
   await d.restart();
   assert.ok(!existsSync(bundle(c2)) && !existsSync(rw(c2)), 'recovery removes a bundle without a record and its writable layer');
+  assert.ok(!existsSync(rw(lost)), 'recovery removes a writable layer that no record owns');
+  assert.deepEqual(reservations().sort(), before, 'recovery releases the address no pod record holds, and only it');
+  await call('RemovePodSandbox', { pod_sandbox_id: id });
+});
+
+test('StartContainer reads runc\'s exec fifo itself; runc then sees the container running, and a dead init is refused, not waited for', async () => {
+  const pod = podConfig(d, 'fifo-start');
+  const { id } = await runPod(d, pod);
+  const runcState = (c: string) => JSON.parse(execFileSync('runc', ['--root', join(d.stateDir, 'runc'), 'state', c], { encoding: 'utf8' })) as { status: string; pid: number };
+  const fifo = (c: string) => join(d.stateDir, 'runc', c, 'exec.fifo');
+  const create = async (name: string) =>
+    (await call<{ container_id: string }>('CreateContainer', { pod_sandbox_id: id, config: containerConfig(name, ['sleep', '3600']), sandbox_config: pod })).container_id;
+
+  const c = await create('app');
+  assert.equal(runcState(c).status, 'created');
+  assert.ok(existsSync(fifo(c)));
+  await call('StartContainer', { container_id: c });
+  assert.equal(runcState(c).status, 'running');
+  assert.ok(!existsSync(fifo(c)), 'the fifo is removed once read, as runc start removes it');
+  assert.equal((await containerStatus(d, c)).state, 'CONTAINER_RUNNING');
+  const started = readFileSync(d.logFile, 'utf8').split('\n').find((line) => line.includes(c) && line.includes('"step":"start"'));
+  assert.match(started ?? '', /"via":"exec-fifo"/);
+
+  // The created container's init dies before the start: the call ends with an error of its own.
+  const dead = await create('dead');
+  process.kill(runcState(dead).pid, 'SIGKILL');
+  await assert.rejects(d.cri.runtime.call('StartContainer', { container_id: dead }, { deadlineMs: 30_000 }), (err: { code?: number }) => err.code !== 4);
+  await call('StopPodSandbox', { pod_sandbox_id: id });
   await call('RemovePodSandbox', { pod_sandbox_id: id });
 });

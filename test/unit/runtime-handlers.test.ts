@@ -103,3 +103,15 @@ test('recursive read-only: rro beside ro on the requested mounts only, and the k
   assert.throws(refused(mount({}), { handler: 'crun', features: { recursiveReadOnlyMounts: false, notes: ['the runtime has no `features` command'] } }),
     (err: { kind: string; message: string }) => err.kind === 'invalid-argument' && /handler "crun"/.test(err.message) && /features/.test(err.message));
 });
+
+test('features: only a runtime that names itself runc 1.x is started through its exec fifo', () => {
+  const runc = (version: unknown) => JSON.stringify({ annotations: { 'org.opencontainers.runc.version': version } });
+  assert.equal(parseFeatures(runc('1.1.5+ds1'), true).execFifoStart, true);
+  assert.equal(parseFeatures(runc('1.2.0-rc.1'), true).execFifoStart, true);
+  assert.equal(parseFeatures(runc('2.0.0'), true).execFifoStart, false);
+  assert.equal(parseFeatures(runc(1), true).execFifoStart, false);
+  assert.equal(parseFeatures(JSON.stringify({ annotations: ['org.opencontainers.runc.version'] }), true).execFifoStart, false);
+  assert.equal(parseFeatures(JSON.stringify({ annotations: { 'io.github.containers.crun.version': '1.9' } }), true).execFifoStart, false);
+  // crun 1.8 has no features command at all.
+  assert.equal(parseFeatures(undefined, true).execFifoStart, false);
+});
