@@ -15,6 +15,10 @@
  * pipe(): [read end, write end], both close-on-exec.
  * waitNoHang(pid): undefined while the child runs, else [exit code or -1, signal number or 0];
  *   reaps it.
+ * mount(source, target, fstype, flags, data) and umount(target, flags): mount(2) and umount2(2)
+ *   on a thread-pool thread, in the daemon's own mount namespace, which is the node's. A mount
+ *   on the pod start path then costs the system call, not the start of a helper program.
+ *   Return promises; flags are the kernel's MS_* / MNT_* bits.
  *
  * Failures throw an Error whose `code` is the errno number (as text) and whose message names it.
  */
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -328,6 +333,120 @@ static napi_value js_wait_no_hang(napi_env env, napi_callback_info cb) {
     return result;
 }
 
+/* One mount(2) or umount2(2), carried to a thread-pool thread and back. */
+struct mount_job {
+    bool unmount;
+    char *source, *target, *fstype, *data;
+    unsigned long flags;
+    int err;
+    napi_deferred deferred;
+    napi_async_work work;
+};
+
+static void free_mount_job(struct mount_job *job) {
+    free(job->source);
+    free(job->target);
+    free(job->fstype);
+    free(job->data);
+    free(job);
+}
+
+static void mount_execute(napi_env env, void *data) {
+    (void)env;
+    struct mount_job *job = data;
+    int rc = job->unmount ? umount2(job->target, (int)job->flags) : mount(job->source, job->target, job->fstype, job->flags, job->data);
+    job->err = rc == 0 ? 0 : errno;
+}
+
+static void mount_complete(napi_env env, napi_status status, void *data) {
+    struct mount_job *job = data;
+    int err = status == napi_ok ? job->err : ECANCELED;
+    if (err == 0) {
+        napi_value undefined;
+        napi_get_undefined(env, &undefined);
+        napi_resolve_deferred(env, job->deferred, undefined);
+    } else {
+        char message[400];
+        if (job->unmount) snprintf(message, sizeof message, "umount %.300s: %s", job->target, strerror(err));
+        else snprintf(message, sizeof message, "mount %.40s on %.300s: %s", job->fstype ? job->fstype : "bind", job->target, strerror(err));
+        char code[16];
+        snprintf(code, sizeof code, "%d", err);
+        napi_value error, msg, code_value;
+        napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+        napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
+        napi_create_error(env, code_value, msg, &error);
+        napi_reject_deferred(env, job->deferred, error);
+    }
+    napi_delete_async_work(env, job->work);
+    free_mount_job(job);
+}
+
+/* A string argument, or NULL for null/undefined; false with a pending JS error otherwise. */
+static bool optional_string(napi_env env, napi_value value, char **out) {
+    napi_valuetype type;
+    napi_typeof(env, value, &type);
+    *out = NULL;
+    if (type == napi_null || type == napi_undefined) return true;
+    return (*out = c_string(env, value)) != NULL;
+}
+
+static napi_value queue_mount_job(napi_env env, struct mount_job *job) {
+    napi_value promise, name;
+    napi_create_string_utf8(env, "cricket-mount", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+        napi_create_async_work(env, NULL, name, mount_execute, mount_complete, job, &job->work) != napi_ok ||
+        napi_queue_async_work(env, job->work) != napi_ok) {
+        napi_throw_error(env, NULL, "mount: could not queue the work");
+        free_mount_job(job);
+        return NULL;
+    }
+    return promise;
+}
+
+static napi_value js_mount(napi_env env, napi_callback_info cb) {
+    size_t argc = 5;
+    napi_value args[5];
+    uint32_t flags = 0;
+    if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc != 5 || napi_get_value_uint32(env, args[3], &flags) != napi_ok) {
+        napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data)");
+        return NULL;
+    }
+    struct mount_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    job->flags = flags;
+    if (!optional_string(env, args[0], &job->source) || !(job->target = c_string(env, args[1])) ||
+        !optional_string(env, args[2], &job->fstype) || !optional_string(env, args[4], &job->data)) {
+        free_mount_job(job);
+        return NULL;
+    }
+    return queue_mount_job(env, job);
+}
+
+static napi_value js_umount(napi_env env, napi_callback_info cb) {
+    size_t argc = 2;
+    napi_value args[2];
+    uint32_t flags = 0;
+    if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_uint32(env, args[1], &flags) != napi_ok) {
+        napi_throw_type_error(env, NULL, "umount(target, flags)");
+        return NULL;
+    }
+    struct mount_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    job->unmount = true;
+    job->flags = flags;
+    if (!(job->target = c_string(env, args[0]))) {
+        free_mount_job(job);
+        return NULL;
+    }
+    return queue_mount_job(env, job);
+}
+
 static bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
     napi_value value;
     return napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &value) == napi_ok &&
@@ -337,7 +456,8 @@ static bool export_fn(napi_env env, napi_value exports, const char *name, napi_c
 NAPI_MODULE_INIT() {
     if (!export_fn(env, exports, "execve", js_execve) || !export_fn(env, exports, "pidfdOpen", js_pidfd_open) ||
         !export_fn(env, exports, "pidfdSendSignal", js_pidfd_send_signal) || !export_fn(env, exports, "spawn", js_spawn) ||
-        !export_fn(env, exports, "pipe", js_pipe) || !export_fn(env, exports, "waitNoHang", js_wait_no_hang))
+        !export_fn(env, exports, "pipe", js_pipe) || !export_fn(env, exports, "waitNoHang", js_wait_no_hang) ||
+        !export_fn(env, exports, "mount", js_mount) || !export_fn(env, exports, "umount", js_umount))
         return NULL;
     return exports;
 }

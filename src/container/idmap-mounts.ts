@@ -83,6 +83,9 @@ const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string
  * would delete the volume's files.
  */
 export async function releaseIdmapStaging(staging: string): Promise<void> {
+  // Nothing can be mounted under a directory that does not exist: the common case, a pod without
+  // a user namespace, costs one lstat instead of two reads of the mount table.
+  if (!(await lstat(staging).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOENT'))) return;
   const prefix = `${staging}/`;
   const mounted = () =>
     readFile('/proc/self/mountinfo', 'utf8').then((text) =>

@@ -1,13 +1,23 @@
 import { nativeTool } from './native-tools.js';
 import { run } from './run.js';
+import { syscalls } from './syscalls.js';
 
 /**
- * mount(2) and friends through native/cricket-mount: a static program that starts several times
- * faster than util-linux's mount, umount and unshare, and these calls sit on the pod start path.
+ * mount(2) and friends. Overlay and bind mounts and unmounts are system calls made by the
+ * daemon itself (the addon, on a thread-pool thread) when the addon is there; the rest, and
+ * everything without the addon, goes through native/cricket-mount: a static program that starts
+ * several times faster than util-linux's mount, umount and unshare.
  */
 const TIMEOUT_MS = 30_000;
 
 const mountTool = (args: string[], cwd?: string) => run(nativeTool('cricket-mount'), args, { timeoutMs: TIMEOUT_MS, cwd });
+
+// The kernel's flag bits (linux/mount.h), facts of its ABI.
+const MS_RDONLY = 0x1;
+const MS_REMOUNT = 0x20;
+const MS_BIND = 0x1000;
+const MS_REC = 0x4000;
+const MNT_DETACH = 0x2;
 
 /** A new network namespace pinned on the existing file `path`. */
 export async function pinNewNetns(path: string): Promise<void> {
@@ -16,16 +26,32 @@ export async function pinNewNetns(path: string): Promise<void> {
 
 /** Overlay mount; relative lowerdirs in `options` are resolved against `cwd`. */
 export async function mountOverlay(target: string, options: string, cwd?: string): Promise<void> {
-  await mountTool(['overlay', target, options], cwd);
+  // Relative lowerdirs need a working directory of their own: the daemon's is shared.
+  const sys = cwd === undefined ? syscalls() : undefined;
+  if (sys) await sys.mount('overlay', target, 'overlay', 0, options);
+  else await mountTool(['overlay', target, options], cwd);
 }
 
 export async function bindMount(source: string, target: string, readonly: boolean): Promise<void> {
-  await mountTool(readonly ? ['bind', source, target, 'ro'] : ['bind', source, target]);
+  const sys = syscalls();
+  if (!sys) {
+    await mountTool(readonly ? ['bind', source, target, 'ro'] : ['bind', source, target]);
+    return;
+  }
+  await sys.mount(source, target, null, MS_BIND | MS_REC, null);
+  if (!readonly) return;
+  // The first call ignores MS_RDONLY for a bind: read-only takes a remount.
+  await sys.mount(null, target, null, MS_REMOUNT | MS_BIND | MS_RDONLY, null).catch(async (err: unknown) => {
+    await sys.umount(target, MNT_DETACH).catch(() => undefined);
+    throw err;
+  });
 }
 
 /** Unmounts `path`; `lazy` detaches it even while it is busy. */
 export async function unmount(path: string, lazy = false): Promise<void> {
-  await mountTool(lazy ? ['umount', path, 'lazy'] : ['umount', path]);
+  const sys = syscalls();
+  if (sys) await sys.umount(path, lazy ? MNT_DETACH : 0);
+  else await mountTool(lazy ? ['umount', path, 'lazy'] : ['umount', path]);
 }
 
 /** An idmapped bind of `source` on `target`: ids shifted by the user namespace file `userns`. */

@@ -11,6 +11,10 @@ export interface Syscalls {
   pipe(): [number, number];
   /** undefined while running; else [exit code or -1, signal number or 0]. */
   waitNoHang(pid: number): [number, number] | undefined;
+  /** mount(2) on a thread-pool thread; null where the kernel takes NULL. */
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
+  /** umount2(2) on a thread-pool thread. */
+  umount(target: string, flags: number): Promise<void>;
 }
 
 const ADDON = fileURLToPath(new URL('../../../build/native/cricket-syscalls.node', import.meta.url));
