@@ -169,6 +169,7 @@ async function create(
   const rollback = new Rollback();
   const timeline = new StepTimeline();
   try {
+    const endLayout = timeline.begin('layout');
     await mkdir(rootfs, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
     if (sandbox.userns) await openToPodRoot(dir, ctx.paths.containersDir, sandbox.userns);
@@ -179,6 +180,7 @@ async function create(
     await mkdir(join(rw, 'upper'), { mode: 0o755 });
     await mkdir(join(rw, 'work'), { mode: 0o700 });
     rollback.add('remove writable layer', () => rm(rw, { recursive: true, force: true }));
+    endLayout();
 
     const layers = ctx.images.layerDirs(image);
     const staging = idmapStagingDir(dir);
@@ -193,6 +195,7 @@ async function create(
     rollback.add('unmount rootfs', () => unmountRootfs(rootfs));
     const restoreFrom = archive ? await unpackCheckpoint(archive, join(dir, 'restore'), rootfs) : undefined;
 
+    const endSpec = timeline.begin('spec');
     const user = await resolveUser(layers, {
       imageUser: image.config.user,
       runAsUser: security?.runAsUser?.value !== undefined ? Number(security.runAsUser.value) : undefined,
@@ -245,6 +248,7 @@ async function create(
       checkpointArgs: archive?.spec.process?.args,
     });
     await runtime.writeBundle(dir, spec);
+    endSpec();
 
     const conmonLog = logPath || join(dir, 'output.log');
     await mkdir(dirname(conmonLog), { recursive: true });
@@ -272,8 +276,9 @@ async function create(
     record.pid = created.containerPid;
     [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
     record.conmonPid = created.conmonPid;
-    record.timeline = timeline.steps;
-    await ctx.containers.create(record);
+    // The record keeps the steps up to here; its own write is timed for the log alone.
+    record.timeline = [...timeline.steps];
+    await timeline.time('persist', () => ctx.containers.create(record));
     ctx.events.emit({ type: 'created', containerId: id, sandboxId: sandbox.id, at: BigInt(record.createdAt) });
     log.info({ step: 'create', image: image.id, ms: total(), ...timeline.fields() }, 'container created');
     return id;

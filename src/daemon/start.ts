@@ -54,7 +54,9 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     config,
     paths,
     sandboxes: await RecordStore.open<SandboxRecord>(paths.sandboxRecords),
-    containers: await RecordStore.open<ContainerRecord>(paths.containerRecords, { groupOf: (c) => c.sandboxId }),
+    // A container's only on-disk leftover is its writable layer, which recovery removes when no
+    // record owns it; runc's state and the bundle are on tmpfs.
+    containers: await RecordStore.open<ContainerRecord>(paths.containerRecords, { groupOf: (c) => c.sandboxId, durableCreate: false }),
     images,
     imageLeases: new ImageLeases(),
     names: new NameIndex(),

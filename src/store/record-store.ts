@@ -8,6 +8,13 @@ import { KeyedQueue } from './keyed-queue.js';
 export interface RecordStoreOptions<T> {
   /** A secondary key (e.g. the pod of a container) for `byGroup`, kept as records change. */
   groupOf?: (record: T) => string;
+  /**
+   * fsync a new record before it is published (default true). A record that names something
+   * only it can lead back to after a power loss (a pod's address in an operator's CNI network)
+   * must be durable; one whose on-disk leftovers start-up recovery finds by their own names
+   * need not be.
+   */
+  durableCreate?: boolean;
 }
 
 /**
@@ -75,7 +82,7 @@ export class RecordStore<T extends { id: string }> {
   async create(record: T): Promise<Readonly<T>> {
     return this.writes.run(record.id, async () => {
       if (this.records.has(record.id)) throw new Error(`record ${record.id} already exists`);
-      await this.persist(record, true);
+      await this.persist(record, this.opts.durableCreate ?? true);
       return this.publish(record);
     });
   }
@@ -123,12 +130,10 @@ export class RecordStore<T extends { id: string }> {
   }
 
   /**
-   * A new record is made durable (fsync) before it is published: it names what the call is about
-   * to make on disk (an IP reservation, a writable layer), and must outlive a power loss to have
-   * it removed. An update only moves a record between states that start-up recovery re-derives
-   * from runc, pids and exit files, and after a power loss none of its processes is left: it is
-   * written whole (temp file, rename) but not synced, which spares an fsync on every
-   * StartContainer, exit and stop.
+   * Every write is whole (temp file, rename). A new record may be made durable (fsync, see
+   * `durableCreate`); an update is not synced: it only moves a record between states that
+   * start-up recovery re-derives from runc, pids and exit files, and after a power loss none of
+   * its processes is left. That spares an fsync on every StartContainer, exit and stop.
    */
   private async persist(record: T, durable: boolean): Promise<void> {
     await writeFileAtomic(join(this.dir, `${record.id}.json`), JSON.stringify(record), { mode: 0o600, fsync: durable });
