@@ -90,9 +90,9 @@ export function podContainerStatuses(ctx: RuntimeContext, sandboxId: string): Co
   return statuses;
 }
 
-/** Served from memory: kubelet lists every second. */
-export function listContainers(ctx: RuntimeContext, filter: ContainerFilter | undefined): Container[] {
-  const result: Container[] = [];
+/** The containers a ListContainers filter selects, from memory: kubelet lists every second. */
+export function matchingContainers(ctx: RuntimeContext, filter: ContainerFilter | undefined): Readonly<ContainerRecord>[] {
+  const result: Readonly<ContainerRecord>[] = [];
   // A full pod id (what kubelet sends) is answered from the index of containers by pod.
   const pod = filter?.podSandboxId ? ctx.sandboxes.get(filter.podSandboxId) : undefined;
   const candidates = pod ? ctx.containers.byGroup(pod.id) : ctx.containers.all();
@@ -103,18 +103,27 @@ export function listContainers(ctx: RuntimeContext, filter: ContainerFilter | un
       if (filter.state && STATES[record.state] !== filter.state.state) continue;
       if (!matchesLabels(record.labels, filter.labelSelector)) continue;
     }
-    result.push({
-      id: record.id,
-      podSandboxId: record.sandboxId,
-      metadata: { name: record.name, attempt: record.attempt },
-      image: imageSpec(record),
-      imageRef: record.imageRef,
-      state: STATES[record.state],
-      createdAt: BigInt(record.createdAt),
-      labels: record.labels,
-      annotations: record.annotations,
-      imageId: record.imageId,
-    });
+    result.push(record);
   }
   return result;
+}
+
+/** One ListContainers item: a function of the record alone. */
+export function containerListItem(record: Readonly<ContainerRecord>): Container {
+  return {
+    id: record.id,
+    podSandboxId: record.sandboxId,
+    metadata: { name: record.name, attempt: record.attempt },
+    image: imageSpec(record),
+    imageRef: record.imageRef,
+    state: STATES[record.state],
+    createdAt: BigInt(record.createdAt),
+    labels: record.labels,
+    annotations: record.annotations,
+    imageId: record.imageId,
+  };
+}
+
+export function listContainers(ctx: RuntimeContext, filter: ContainerFilter | undefined): Container[] {
+  return matchingContainers(ctx, filter).map(containerListItem);
 }

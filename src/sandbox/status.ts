@@ -48,24 +48,33 @@ export function podSandboxStatus(ctx: RuntimeContext, sandboxId: string): PodSan
   };
 }
 
-/** Served from memory: kubelet lists every second. */
-export function listPodSandboxes(ctx: RuntimeContext, filter: PodSandboxFilter | undefined): PodSandbox[] {
-  const result: PodSandbox[] = [];
+/** The pods a ListPodSandbox filter selects, from memory: kubelet lists every second. */
+export function matchingSandboxes(ctx: RuntimeContext, filter: PodSandboxFilter | undefined): Readonly<SandboxRecord>[] {
+  const result: Readonly<SandboxRecord>[] = [];
   for (const record of ctx.sandboxes.all()) {
     if (filter) {
       if (filter.id && !record.id.startsWith(filter.id)) continue;
       if (filter.state && criState(record) !== filter.state.state) continue;
       if (!matchesLabels(record.labels, filter.labelSelector)) continue;
     }
-    result.push({
-      id: record.id,
-      metadata: metadata(record),
-      state: criState(record),
-      createdAt: BigInt(record.createdAt),
-      labels: record.labels,
-      annotations: record.annotations,
-      runtimeHandler: record.runtimeHandler,
-    });
+    result.push(record);
   }
   return result;
+}
+
+/** One ListPodSandbox item: a function of the record alone. */
+export function sandboxListItem(record: Readonly<SandboxRecord>): PodSandbox {
+  return {
+    id: record.id,
+    metadata: metadata(record),
+    state: criState(record),
+    createdAt: BigInt(record.createdAt),
+    labels: record.labels,
+    annotations: record.annotations,
+    runtimeHandler: record.runtimeHandler,
+  };
+}
+
+export function listPodSandboxes(ctx: RuntimeContext, filter: PodSandboxFilter | undefined): PodSandbox[] {
+  return matchingSandboxes(ctx, filter).map(sandboxListItem);
 }

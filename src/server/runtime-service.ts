@@ -11,14 +11,14 @@ import { checkpointContainer } from '../container/checkpoint.js';
 import { createContainer } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
-import { containerStatus, listContainers, podContainerStatuses } from '../container/status.js';
+import { containerStatus, podContainerStatuses } from '../container/status.js';
 import { stopContainer } from '../container/stop.js';
 import { containerProcessUser } from '../container/process-user.js';
 import type { RegistriesConfig } from '../image/registry-config.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { removePodSandbox } from '../sandbox/remove.js';
 import { runPodSandbox } from '../sandbox/run.js';
-import { listPodSandboxes, podSandboxStatus } from '../sandbox/status.js';
+import { podSandboxStatus } from '../sandbox/status.js';
 import { stopPodSandbox } from '../sandbox/stop.js';
 import { updatePodSandboxResources } from '../sandbox/update-resources.js';
 import { nowNs } from '../store/clock.js';
@@ -28,6 +28,7 @@ import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
 import type { StreamingServer } from '../streaming/server.js';
 import { streamingHandlers } from './streaming-handlers.js';
+import { listContainersReply, listPodSandboxReply } from './list-replies.js';
 import { streamListHandlers } from './stream-lists.js';
 import { containerInfo, sandboxInfo } from './verbose-info.js';
 import { runtimeChecks } from './request-checks.js';
@@ -102,7 +103,7 @@ export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer):
       const containersStatuses = req.verbose ? podContainerStatuses(ctx, status.id) : [];
       return PodSandboxStatusResponse.create({ status, info: req.verbose ? sandboxInfo(ctx, status.id) : {}, containersStatuses, timestamp: nowNs() });
     }),
-    listPodSandbox: unary('ListPodSandbox', (req) => ({ items: listPodSandboxes(ctx, req.filter) })),
+    listPodSandbox: unary('ListPodSandbox', (req) => listPodSandboxReply(ctx, req.filter)),
     createContainer: unary('CreateContainer', async (req) => {
       if (!req.config) throw invalidArgument('CreateContainer needs a config');
       return { containerId: await createContainer(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'), req.config) };
@@ -130,7 +131,7 @@ export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer):
       status.user = await containerProcessUser(ctx.containers.get(status.id));
       return ContainerStatusResponse.create({ status, info: req.verbose ? await containerInfo(ctx, status.id) : {} });
     }),
-    listContainers: unary('ListContainers', (req) => ({ containers: listContainers(ctx, req.filter) })),
+    listContainers: unary('ListContainers', (req) => listContainersReply(ctx, req.filter)),
     ...streamListHandlers(ctx, stats),
     ...streamingHandlers(ctx, streaming),
     updateContainerResources: unary('UpdateContainerResources', async (req) => {

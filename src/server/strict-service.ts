@@ -12,6 +12,7 @@ import { criSchema } from './proto-schema.js';
 import type { RequestChecks } from './request-checks.js';
 import { toServiceError } from './status-codes.js';
 import { checkWire } from './wire-check.js';
+import { EncodedReply } from './encoded-reply.js';
 
 /**
  * A request the server could not accept as bytes. grpc-js answers a throwing deserializer with
@@ -23,7 +24,8 @@ class MalformedRequest {
 
 /**
  * The generated service definition with a deserializer that first checks the bytes against the
- * proto (wire-check.ts) and never throws.
+ * proto (wire-check.ts) and never throws, and a serializer that sends a reply already in wire
+ * form (encoded-reply.ts) as it is.
  */
 export function strictDefinition<D extends ServiceDefinition>(definition: D, serviceName: string): D {
   const methods = criSchema().services.get(serviceName);
@@ -34,8 +36,10 @@ export function strictDefinition<D extends ServiceDefinition>(definition: D, ser
     const schema = methods.get(name);
     if (!schema) throw new Error(`proto has no method ${serviceName}.${name}`);
     const decode = method.requestDeserialize;
+    const encode = method.responseSerialize;
     strict[key] = {
       ...method,
+      responseSerialize: (value: unknown): Buffer => (value instanceof EncodedReply ? value.bytes : encode(value)),
       requestDeserialize: (bytes: Buffer): unknown => {
         try {
           checkWire(bytes, schema);

@@ -1,0 +1,23 @@
+import { matchingContainers, containerListItem } from '../container/status.js';
+import { Container, PodSandbox, type ContainerFilter, type ListContainersResponse, type ListPodSandboxResponse, type PodSandboxFilter } from '../gen/runtime/v1/api.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { matchingSandboxes, sandboxListItem } from '../sandbox/status.js';
+import type { ContainerRecord, SandboxRecord } from '../store/types.js';
+import { encodedReply, ItemEncodings, repeatedMessageField } from './encoded-reply.js';
+
+// Field numbers of the proto: ListPodSandboxResponse.items, ListContainersResponse.containers.
+const LIST_POD_SANDBOX_ITEMS = 1;
+const LIST_CONTAINERS_CONTAINERS = 1;
+
+const sandboxItems = new ItemEncodings((record: Readonly<SandboxRecord>) => PodSandbox.encode(sandboxListItem(record)).finish());
+const containerItems = new ItemEncodings((record: Readonly<ContainerRecord>) => Container.encode(containerListItem(record)).finish());
+
+/** ListPodSandbox, from each pod's wire bytes (made once per version of its record). */
+export function listPodSandboxReply(ctx: RuntimeContext, filter: PodSandboxFilter | undefined): ListPodSandboxResponse {
+  return encodedReply(repeatedMessageField(LIST_POD_SANDBOX_ITEMS, matchingSandboxes(ctx, filter).map((r) => sandboxItems.of(r))));
+}
+
+/** ListContainers, from each container's wire bytes (made once per version of its record). */
+export function listContainersReply(ctx: RuntimeContext, filter: ContainerFilter | undefined): ListContainersResponse {
+  return encodedReply(repeatedMessageField(LIST_CONTAINERS_CONTAINERS, matchingContainers(ctx, filter).map((r) => containerItems.of(r))));
+}
