@@ -50,7 +50,7 @@ test('verbose ContainerStatus and PodSandboxStatus carry pids and the runtime sp
   const podCreated = BigInt((await d.cri.runtime.call<{ status: { created_at: string } }>('PodSandboxStatus', { pod_sandbox_id: id })).status.created_at);
   checkTimeline(podInfo.timeline, ['persist', 'netns', 'bundle', 'pause', 'cniAdd', 'podFiles'], podCreated);
   const created = BigInt((await d.cri.runtime.call<{ status: { created_at: string } }>('ContainerStatus', { container_id: c })).status.created_at);
-  checkTimeline((info as unknown as { timeline: Step[] }).timeline, ['rootfsMount', 'runcCreate', 'start'], created);
+  checkTimeline((info as unknown as { timeline: Step[] }).timeline, ['layout', 'rootfsMount', 'spec', 'runcCreate', 'start'], created);
   const plain = await d.cri.runtime.call<{ info: Record<string, string> }>('ContainerStatus', { container_id: c });
   assert.deepEqual(plain.info, {});
 });
