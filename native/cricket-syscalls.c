@@ -173,6 +173,34 @@ static napi_value js_pidfd_send_signal(napi_env env, napi_callback_info cb) {
     return NULL;
 }
 
+/* Rejects `deferred` with an Error saying `message`, whose `code` is the errno number as text. */
+static void reject_errno(napi_env env, napi_deferred deferred, const char *message, int err) {
+    char code[16];
+    snprintf(code, sizeof code, "%d", err);
+    napi_value error, msg, code_value;
+    napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
+    napi_create_error(env, code_value, msg, &error);
+    napi_reject_deferred(env, deferred, error);
+}
+
+/*
+ * Runs `execute` on a thread-pool thread, then `complete` on the JS thread. Returns the promise
+ * that `complete` settles, or NULL with a pending JS error (the caller then frees the job).
+ */
+static napi_value queue_job(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                            void *job, napi_deferred *deferred, napi_async_work *work) {
+    napi_value promise, resource_name;
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+    if (napi_create_promise(env, deferred, &promise) != napi_ok ||
+        napi_create_async_work(env, NULL, resource_name, execute, complete, job, work) != napi_ok ||
+        napi_queue_async_work(env, *work) != napi_ok) {
+        napi_throw_error(env, NULL, "could not queue the work");
+        return NULL;
+    }
+    return promise;
+}
+
 /* One spawn, carried from the JS thread to a thread-pool thread and back. */
 struct spawn_job {
     char *path, *cwd;
@@ -233,13 +261,7 @@ static void spawn_complete(napi_env env, napi_status status, void *data) {
     } else {
         char message[320];
         snprintf(message, sizeof message, "spawn %.120s: %s", job->path, strerror(err));
-        char code[16];
-        snprintf(code, sizeof code, "%d", err);
-        napi_value error, msg, code_value;
-        napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-        napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
-        napi_create_error(env, code_value, msg, &error);
-        napi_reject_deferred(env, job->deferred, error);
+        reject_errno(env, job->deferred, message, err);
     }
     napi_delete_async_work(env, job->work);
     free_job(job);
@@ -283,15 +305,8 @@ static napi_value js_spawn(napi_env env, napi_callback_info cb) {
         free_job(job);
         return NULL;
     }
-    napi_value promise, name;
-    napi_create_string_utf8(env, "cricket-spawn", NAPI_AUTO_LENGTH, &name);
-    if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-        napi_create_async_work(env, NULL, name, spawn_execute, spawn_complete, job, &job->work) != napi_ok ||
-        napi_queue_async_work(env, job->work) != napi_ok) {
-        napi_throw_error(env, NULL, "spawn: could not queue the work");
-        free_job(job);
-        return NULL;
-    }
+    napi_value promise = queue_job(env, "cricket-spawn", spawn_execute, spawn_complete, job, &job->deferred, &job->work);
+    if (!promise) free_job(job);
     return promise;
 }
 
@@ -369,13 +384,7 @@ static void mount_complete(napi_env env, napi_status status, void *data) {
         char message[400];
         if (job->unmount) snprintf(message, sizeof message, "umount %.300s: %s", job->target, strerror(err));
         else snprintf(message, sizeof message, "mount %.40s on %.300s: %s", job->fstype ? job->fstype : "bind", job->target, strerror(err));
-        char code[16];
-        snprintf(code, sizeof code, "%d", err);
-        napi_value error, msg, code_value;
-        napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-        napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
-        napi_create_error(env, code_value, msg, &error);
-        napi_reject_deferred(env, job->deferred, error);
+        reject_errno(env, job->deferred, message, err);
     }
     napi_delete_async_work(env, job->work);
     free_mount_job(job);
@@ -391,15 +400,8 @@ static bool optional_string(napi_env env, napi_value value, char **out) {
 }
 
 static napi_value queue_mount_job(napi_env env, struct mount_job *job) {
-    napi_value promise, name;
-    napi_create_string_utf8(env, "cricket-mount", NAPI_AUTO_LENGTH, &name);
-    if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-        napi_create_async_work(env, NULL, name, mount_execute, mount_complete, job, &job->work) != napi_ok ||
-        napi_queue_async_work(env, job->work) != napi_ok) {
-        napi_throw_error(env, NULL, "mount: could not queue the work");
-        free_mount_job(job);
-        return NULL;
-    }
+    napi_value promise = queue_job(env, "cricket-mount", mount_execute, mount_complete, job, &job->deferred, &job->work);
+    if (!promise) free_mount_job(job);
     return promise;
 }
 
