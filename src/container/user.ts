@@ -45,6 +45,36 @@ async function imageText(layerDirs: string[], relPath: string): Promise<string> 
   return (await readImageFile(layerDirs, relPath))?.toString('utf8') ?? '';
 }
 
+interface AccountFiles {
+  passwd: PasswdEntry[];
+  groups: GroupEntry[];
+}
+
+/** Images whose account files are kept parsed; the oldest goes first beyond this. */
+const MAX_CACHED_IMAGES = 64;
+const accountFiles = new Map<string, Promise<AccountFiles>>();
+
+/**
+ * The image's /etc/passwd and /etc/group, parsed. Layer directories are named by their digest and
+ * never change, so one read serves every container of the image; a failed read is not kept.
+ */
+function imageAccountFiles(layerDirs: string[]): Promise<AccountFiles> {
+  const key = layerDirs.join('\0');
+  let files = accountFiles.get(key);
+  if (!files) {
+    // Both files are read (and so checked) even when a numeric uid:gid makes them moot: runc
+    // reads them too, inside the container, and would block on a FIFO there.
+    files = (async () => ({
+      passwd: parsePasswd(await imageText(layerDirs, 'etc/passwd')),
+      groups: parseGroup(await imageText(layerDirs, 'etc/group')),
+    }))();
+    accountFiles.set(key, files);
+    files.catch(() => accountFiles.delete(key));
+    if (accountFiles.size > MAX_CACHED_IMAGES) accountFiles.delete(accountFiles.keys().next().value!);
+  }
+  return files;
+}
+
 export interface UserRequest {
   /** The image's USER ("", "name", "uid", "uid:gid", "name:group"). */
   imageUser: string;
@@ -74,9 +104,7 @@ export async function resolveUser(layerDirs: string[], req: UserRequest): Promis
     userPart = u || '0';
     groupPart = g;
   }
-  // Both files are read (and so checked) even when a numeric uid:gid makes /etc/passwd moot:
-  // runc reads them too, inside the container, and would block on a FIFO there.
-  const passwd = parsePasswd(await imageText(layerDirs, 'etc/passwd'));
+  const { passwd, groups } = await imageAccountFiles(layerDirs);
   let uid: number;
   let gid: number | undefined;
   let name: string | undefined;
@@ -92,7 +120,6 @@ export async function resolveUser(layerDirs: string[], req: UserRequest): Promis
     gid = entry.gid;
     name = entry.name;
   }
-  const groups = parseGroup(await imageText(layerDirs, 'etc/group'));
   if (req.runAsGroup !== undefined) gid = req.runAsGroup;
   else if (groupPart !== undefined) {
     if (isNumeric(groupPart)) gid = Number.parseInt(groupPart, 10);
