@@ -138,9 +138,15 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
   const timeline = new StepTimeline();
   let persisted = false;
 
-  try {
-    await timeline.time('persist', () => ctx.sandboxes.create(record));
+  // The record must be on disk before anything it alone leads back to after a power loss: the
+  // address CNI ADD reserves. What lives on tmpfs (netns pin, bundle) and the runc state are
+  // swept by recovery when no record owns them, so they are made while the record is synced.
+  const persist = timeline.time('persist', () => ctx.sandboxes.create(record)).then(() => {
     persisted = true;
+  });
+  // Its failure is met where it is awaited; until then it must not count as unhandled.
+  persist.catch(() => undefined);
+  try {
     await mkdir(sandboxDir, { recursive: true, mode: 0o700 });
     rollback.add('remove sandbox directory', () => rm(sandboxDir, { recursive: true, force: true }));
 
@@ -187,6 +193,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
       await runtime.writeBundle(bundle, spec);
     });
 
+    await persist;
     // The pause process and the pod network do not depend on each other: set them up at once.
     const pidFile = join(bundle, 'pid');
     const startPause = timeline.time('pause', () =>
@@ -253,6 +260,8 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     log.info({ step: 'run', ips: ready?.ips, ms, ...timeline.fields() }, 'pod sandbox ready');
     return id;
   } catch (err) {
+    // A step that failed while the record was being written waits for the write to settle.
+    await persist.catch(() => undefined);
     const failed = await rollback.run(log);
     if (persisted) await forgetOrMarkUnknown(ctx, id, failed, log);
     log.warn({ err, ms: total(), undoFailed: failed }, 'pod sandbox creation failed and was rolled back');
