@@ -1,0 +1,68 @@
+// Run by client-floor.ts in a process of its own, as a runtime is: two servers that answer
+// PodSandboxStatus at once with fixed bytes, one through grpc-js, one through Node's HTTP/2 alone.
+// Usage: node floor-servers.js GRPC_JS_SOCKET HTTP2_SOCKET; prints "ready", ends with its stdin.
+import http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import { NamespaceMode, PodSandboxState, PodSandboxStatusResponse, RuntimeServiceService } from '../src/gen/runtime/v1/api.js';
+
+/** A ready pod's status with the fields a runtime fills in, as kubelet receives it. */
+function fixedReply(): Buffer {
+  return Buffer.from(PodSandboxStatusResponse.encode(PodSandboxStatusResponse.fromPartial({
+    status: {
+      id: 'f'.repeat(64),
+      metadata: { name: 'relist-0', uid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', namespace: 'bench', attempt: 0 },
+      state: PodSandboxState.SANDBOX_READY,
+      createdAt: 1_764_633_600_000_000_000n,
+      network: { ip: '10.88.0.17', additionalIps: [] },
+      linux: { namespaces: { options: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD } } },
+      labels: { app: 'relist-0' },
+      annotations: {},
+      runtimeHandler: '',
+    },
+    timestamp: 1_764_633_600_000_000_000n,
+  })).finish());
+}
+
+/** gRPC's length-prefixed message: no compression flag, a 4-byte big-endian length, the bytes. */
+function framed(message: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(message.length, 1);
+  return Buffer.concat([head, message]);
+}
+
+/** A grpc-js server, as cricket's, whose PodSandboxStatus hands back the fixed bytes. */
+async function grpcJsServer(socket: string, reply: Buffer): Promise<grpc.Server> {
+  const server = new grpc.Server();
+  const definition = { podSandboxStatus: { ...RuntimeServiceService.podSandboxStatus, responseSerialize: () => reply } };
+  server.addService(definition, { podSandboxStatus: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, {}) });
+  await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  return server;
+}
+
+/** Node's HTTP/2 server alone: headers, the framed bytes and the trailers, nothing else. */
+async function http2Server(socket: string, reply: Buffer): Promise<http2.Http2Server> {
+  const body = framed(reply);
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    stream.resume();
+    stream.on('end', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return server;
+}
+
+const [grpcJsSocket, http2Socket] = process.argv.slice(2);
+if (!grpcJsSocket || !http2Socket) throw new Error('usage: floor-servers GRPC_JS_SOCKET HTTP2_SOCKET');
+const reply = fixedReply();
+const servers = [await grpcJsServer(grpcJsSocket, reply), await http2Server(http2Socket, reply)];
+process.stdout.write('ready\n');
+process.stdin.resume();
+process.stdin.on('end', () => {
+  (servers[0] as grpc.Server).forceShutdown();
+  (servers[1] as http2.Http2Server).close();
+  process.exit(0);
+});
