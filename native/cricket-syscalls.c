@@ -399,6 +399,18 @@ static bool optional_string(napi_env env, napi_value value, char **out) {
     return (*out = c_string(env, value)) != NULL;
 }
 
+/* An empty job, or NULL with a pending JS error. */
+static struct mount_job *new_mount_job(napi_env env, bool unmount, uint32_t flags) {
+    struct mount_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    job->unmount = unmount;
+    job->flags = flags;
+    return job;
+}
+
 static napi_value queue_mount_job(napi_env env, struct mount_job *job) {
     napi_value promise = queue_job(env, "cricket-mount", mount_execute, mount_complete, job, &job->deferred, &job->work);
     if (!promise) free_mount_job(job);
@@ -413,12 +425,8 @@ static napi_value js_mount(napi_env env, napi_callback_info cb) {
         napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data)");
         return NULL;
     }
-    struct mount_job *job = calloc(1, sizeof *job);
-    if (!job) {
-        napi_throw_error(env, NULL, "out of memory");
-        return NULL;
-    }
-    job->flags = flags;
+    struct mount_job *job = new_mount_job(env, false, flags);
+    if (!job) return NULL;
     if (!optional_string(env, args[0], &job->source) || !(job->target = c_string(env, args[1])) ||
         !optional_string(env, args[2], &job->fstype) || !optional_string(env, args[4], &job->data)) {
         free_mount_job(job);
@@ -435,13 +443,8 @@ static napi_value js_umount(napi_env env, napi_callback_info cb) {
         napi_throw_type_error(env, NULL, "umount(target, flags)");
         return NULL;
     }
-    struct mount_job *job = calloc(1, sizeof *job);
-    if (!job) {
-        napi_throw_error(env, NULL, "out of memory");
-        return NULL;
-    }
-    job->unmount = true;
-    job->flags = flags;
+    struct mount_job *job = new_mount_job(env, true, flags);
+    if (!job) return NULL;
     if (!(job->target = c_string(env, args[0]))) {
         free_mount_job(job);
         return NULL;

@@ -7,6 +7,7 @@ import {
   type CniNetworkConfList,
   type DefaultNetworkOptions,
   DEFAULT_BIN_DIRS,
+  DEFAULT_NETWORK_NAME,
   type FallbackNetwork,
   findPluginBinary,
   NetworkConfigSource,
@@ -118,7 +119,7 @@ export class CniNetwork {
     if (changed && !this.confTemplate && this.defaultNetwork !== false) {
       const base = this.defaultNetwork.bridge ?? 'cricket0';
       // Pods on the current bridge keep its gateway; new pods go to a bridge of their own.
-      if (hasIpReservations(this.defaultNetwork.dataDir, this.defaultNetwork.name ?? 'cricket')) bridge = nextBridgeName(base, bridge ?? base);
+      if (hasIpReservations(this.defaultNetwork.dataDir, this.defaultNetwork.name ?? DEFAULT_NETWORK_NAME)) bridge = nextBridgeName(base, bridge ?? base);
     }
     if (this.podCidrFile) {
       await savePodCidr(this.podCidrFile, { ranges, bridge }).catch((err: unknown) => {
@@ -172,7 +173,7 @@ export class CniNetwork {
    */
   async releaseOrphanAddresses(livePodIds: ReadonlySet<string>): Promise<string[]> {
     if (this.defaultNetwork === false || !this.defaultNetwork.dataDir) return [];
-    return releaseOrphanReservations(join(this.defaultNetwork.dataDir, this.defaultNetwork.name ?? 'cricket'), livePodIds);
+    return releaseOrphanReservations(join(this.defaultNetwork.dataDir, this.defaultNetwork.name ?? DEFAULT_NETWORK_NAME), livePodIds);
   }
 
   /** Name of the network in use ('' when no configuration could be loaded). */

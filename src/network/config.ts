@@ -36,6 +36,8 @@ export interface DefaultNetworkOptions {
 export const DEFAULT_BIN_DIRS: readonly string[] = ['/opt/cni/bin', '/usr/lib/cni'];
 export const DEFAULT_CONF_DIR = '/etc/cni/net.d';
 export const DEFAULT_NETWORK_SOURCE = '<embedded default>';
+/** The embedded network's name, and so the name of its host-local reservation directory. */
+export const DEFAULT_NETWORK_NAME = 'cricket';
 const CONF_EXTENSIONS = ['.conflist', '.conf', '.json'];
 /** Network names and plugin types become file and executable names: keep them plain. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -73,7 +75,7 @@ export function defaultNetworkConfig(opts: DefaultNetworkOptions = {}): CniNetwo
   if (opts.dataDir) ipam.dataDir = opts.dataDir;
   return {
     cniVersion: '1.0.0',
-    name: opts.name ?? 'cricket',
+    name: opts.name ?? DEFAULT_NETWORK_NAME,
     plugins: [
       {
         type: 'bridge',

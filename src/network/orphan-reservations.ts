@@ -40,8 +40,10 @@ async function readOwner(file: string): Promise<string | undefined> {
   try {
     const info = await handle.stat();
     if (!info.isFile() || info.size > MAX_RESERVATION_BYTES) return undefined;
-    const text = (await handle.readFile('utf8')).slice(0, MAX_RESERVATION_BYTES);
-    const owner = text.split(/\r?\n/, 1)[0]!.trim();
+    // At most the cap, even if the file grew after the stat.
+    const buf = Buffer.alloc(MAX_RESERVATION_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    const owner = buf.toString('utf8', 0, bytesRead).split(/\r?\n/, 1)[0]!.trim();
     return owner === '' ? undefined : owner;
   } finally {
     await handle.close();

@@ -41,12 +41,13 @@ export async function startThroughExecFifo(
   } catch {
     return 'not-waiting';
   }
+  let isFifo = false;
   try {
-    if (!fstatSync(fd).isFIFO()) {
-      closeSync(fd);
-      return 'not-waiting';
-    }
+    isFifo = fstatSync(fd).isFIFO();
   } catch {
+    // An fd that cannot be looked at is not taken for the fifo.
+  }
+  if (!isFifo) {
     closeSync(fd);
     return 'not-waiting';
   }
