@@ -1,5 +1,4 @@
 import { BackgroundRemovals } from '../store/background-removals.js';
-import { Server } from '@grpc/grpc-js';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { CniNetwork } from '../network/cni.js';
 import { openRuntimes } from '../oci/runtimes.js';
 import type { ExitWaiter, RuntimeContext } from '../runtime-context.js';
 import { listenUnix } from '../server/listen-unix.js';
+import { GrpcServer } from '../server/grpc-server.js';
 import { imageService, imageServiceDefinition } from '../server/image-service.js';
 import { runtimeService, runtimeServiceDefinition } from '../server/runtime-service.js';
 import { EventBus } from '../store/events.js';
@@ -85,7 +85,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   const streaming = new StreamingServer(ctx, config.streaming);
   await streaming.start();
 
-  const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const server = new GrpcServer({ maxReceiveMessageLength: 16 * 1024 * 1024 });
   server.addService(runtimeServiceDefinition, runtimeService(ctx, streaming));
   server.addService(imageServiceDefinition, imageService(images, { registries: config.registries, imagesInUse: inUse }));
   // prom-client and its registry are loaded only when the endpoint is on (about 10 MiB).
@@ -101,7 +101,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     ctx,
     async close() {
       await listener.close();
-      server.forceShutdown();
+      server.close();
       await streaming.close();
       await metrics?.close();
       exits.stop();

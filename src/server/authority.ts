@@ -3,10 +3,10 @@
  *
  * Those clients (Go grpc) put the socket path, e.g. `/run/cricket/cricket.sock`, into the
  * HTTP/2 `:authority` pseudo-header; nghttp2 inside Node rejects that value with RST_STREAM
- * PROTOCOL_ERROR before grpc-js sees the call. The front accepts the connection itself, rewrites
- * `:authority` (and `host`) in every client header block to `localhost`, passes every other byte
- * through untouched, and gives the result to grpc-js as if it were the socket (listen-unix.ts
- * does so only for connections that need it, see connection-probe.ts).
+ * PROTOCOL_ERROR before the gRPC server sees the call. The front accepts the connection itself,
+ * rewrites `:authority` (and `host`) in every client header block to `localhost`, passes every
+ * other byte through untouched, and gives the result to the gRPC server as if it were the socket
+ * (listen-unix.ts does so only for connections that need it, see connection-probe.ts).
  *
  * Rewriting a header block means owning both HPACK contexts of that direction: a decoder that
  * mirrors the client's encoder, and an encoder whose dynamic table the server's decoder mirrors.
@@ -32,7 +32,7 @@ export const FLAG_PRIORITY = 0x20;
 const MAX_FRAME_PAYLOAD = 16384;
 
 /**
- * SETTINGS_HEADER_TABLE_SIZE of Node's HTTP/2 server. grpc-js offers no option to change it, so
+ * SETTINGS_HEADER_TABLE_SIZE of Node's HTTP/2 server, left at its default (grpc-server.ts), so
  * it bounds both the client's encoder (our decoder) and our encoder (the server's decoder).
  */
 export const SERVER_HEADER_TABLE_SIZE = 4096;
@@ -483,7 +483,7 @@ export const MAX_CONNECTIONS = 256;
 /** Time a client gets to finish the preface or a header block it has started. */
 export const HEADER_TIMEOUT_MS = 10_000;
 /**
- * Rewritten bytes waiting for grpc-js before the connection is dropped. Reading stops at the
+ * Rewritten bytes waiting for the gRPC server before the connection is dropped. Reading stops at the
  * stream's high-water mark; what lies above it is the rest of one input chunk, whose header
  * blocks may expand (indexed fields) up to about one decoded block each.
  */
@@ -497,7 +497,7 @@ export interface FrontLimits {
 }
 
 /**
- * What grpc-js gets instead of the socket: reads yield the rewritten client bytes, writes go to
+ * What the gRPC server gets instead of the socket: reads yield the rewritten client bytes, writes go to
  * the socket unchanged. Backpressure is forwarded both ways.
  */
 class FrontStream extends Duplex {

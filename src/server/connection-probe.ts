@@ -1,5 +1,5 @@
 /**
- * Decides, per CRI connection, whether grpc-js may read the socket itself or needs the
+ * Decides, per CRI connection, whether the gRPC server may read the socket itself or needs the
  * `:authority` front (authority.ts).
  *
  * The front is a JavaScript stream between the socket and Node's HTTP/2 session, so every frame
@@ -38,7 +38,7 @@ export const EMPTY_SETTINGS = Buffer.from([0, 0, 0, TYPE_SETTINGS, 0, 0, 0, 0, 0
 export const MAX_PROBE_BYTES = MAX_HEADER_BLOCK + 64 * 1024;
 
 /**
- * 'direct': grpc-js reads the socket; 'front': the connection needs rewriting (or could not be
+ * 'direct': the gRPC server reads the socket; 'front': the connection needs rewriting (or could not be
  * judged); 'more': keep reading. `bytes` is what was read, without the acknowledgement.
  */
 export type ProbeDecision = 'direct' | 'front' | 'more';

@@ -96,7 +96,7 @@ export function containerEvents(ctx: RuntimeContext, limits: EventQueueLimits = 
       queuedBytes = 0;
       log.warn({ ...backlog, reason }, 'event subscriber dropped: it does not read its events');
       const details = `event subscriber too slow: ${reason} (${backlog.events} events, ${backlog.bytes} bytes); subscribe again`;
-      // grpc-js ends the call with this status once what it already holds has been sent.
+      // The server ends the call with this status after the messages already handed to it.
       call.emit('error', Object.assign(new Error(details), { code: status.RESOURCE_EXHAUSTED, details }));
     };
 

@@ -1,21 +1,21 @@
 /**
  * The CRI unix socket: bound privately, given its mode before anyone can connect, and each
- * connection handed to grpc-js directly or through the `:authority` front.
+ * connection handed to the gRPC server directly or through the `:authority` front.
  */
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
 import { logger } from '../log/logger.js';
 import { frontStream, HEADER_TIMEOUT_MS, MAX_CONNECTIONS, type FrontLimits } from './authority.js';
 import { ConnectionProbe, EMPTY_SETTINGS, type ProbeDecision } from './connection-probe.js';
+import type { ConnectionInjector } from './grpc-server.js';
 
 /** sun_path holds 108 bytes with the terminating NUL. */
 const MAX_UNIX_PATH = 107;
 
 /**
- * Gives grpc-js the socket itself when the client's first request carries a usable authority,
+ * Gives the gRPC server the socket itself when the client's first request carries a usable authority,
  * else the front (see connection-probe.ts). The probe's clock is the header deadline: a client
  * still in its preface or first header block then is dropped; one that sent nothing more is
  * left to the front.
@@ -68,6 +68,11 @@ export interface ListenUnixOptions {
   headerTimeoutMs?: number;
 }
 
+/** A server that takes connections it did not accept itself (grpc-server.ts). */
+export interface InjectableServer {
+  createConnectionInjector(): ConnectionInjector;
+}
+
 export interface UnixListener {
   readonly path: string;
   /** Stops accepting, destroys open connections, and removes the socket file. */
@@ -112,15 +117,15 @@ function listen(listener: net.Server, at: string): Promise<void> {
 }
 
 /**
- * Serves `server` on the unix socket `socketPath` through the `:authority` rewriting front.
- * The grpc.Server needs no bindAsync for this socket; services must already be added.
+ * Serves `server` on the unix socket `socketPath`, through the `:authority` rewriting front
+ * for the connections that need it. Services must already be added.
  *
  * The socket is bound in a private 0700 directory next to `socketPath`, given its mode there and
  * only then renamed into place (replacing a stale socket), so nobody can connect while its
  * permissions are still those of the umask.
  */
 export async function listenUnix(
-  server: grpc.Server,
+  server: InjectableServer,
   socketPath: string,
   opts: ListenUnixOptions = {},
 ): Promise<UnixListener> {
@@ -133,7 +138,7 @@ export async function listenUnix(
 
   const privateDir = await fs.mkdtemp(path.join(dir, '.sock-'));
   const bindPath = path.join(privateDir, 's');
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const injector = server.createConnectionInjector();
   const sockets = new Set<net.Socket>();
   const listener = net.createServer({ allowHalfOpen: false }, (socket) => {
     sockets.add(socket);
@@ -142,7 +147,7 @@ export async function listenUnix(
       try {
         injector.injectConnection(stream);
       } catch (err) {
-        logger.warn({ err }, 'grpc-js refused a CRI connection');
+        logger.warn({ err }, 'the gRPC server refused a CRI connection');
         socket.destroy();
       }
     }, authority, limits);

@@ -15,7 +15,7 @@ import { checkWire } from './wire-check.js';
 import { EncodedReply } from './encoded-reply.js';
 
 /**
- * A request the server could not accept as bytes. grpc-js answers a throwing deserializer with
+ * A request the server could not accept as bytes. A throwing deserializer would be answered with
  * INTERNAL, so the deserializer returns this instead and the handler answers INVALID_ARGUMENT.
  */
 class MalformedRequest {

@@ -4,7 +4,7 @@ import { recordRpc } from '../metrics/rpc-recorder.js';
 import { toServiceError } from './status-codes.js';
 
 /**
- * Adapts an async handler to grpc-js: its result is the reply, a thrown error becomes a gRPC
+ * Adapts an async handler to the server's unary form: its result is the reply, a thrown error becomes a gRPC
  * status, and every call leaves one log line with its duration.
  */
 export function unary<Req, Res>(method: string, handler: (request: Req) => Promise<Res> | Res) {

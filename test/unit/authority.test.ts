@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { AuthorityRewriter, frontStream, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK } from '../../src/server/authority.js';
 import { listenUnix, type UnixListener } from '../../src/server/listen-unix.js';
+import { GrpcServer } from '../../src/server/grpc-server.js';
 import { frame, PREFACE } from '../harness/http2-frames.js';
 
 // hpack.js's stream decoder, used only here as an independent check of the rewriter's output.
@@ -179,7 +180,8 @@ describe('authority front (integration)', () => {
   let dir: string;
   let sock: string;
   let plainSock: string;
-  let server: grpc.Server;
+  let server: GrpcServer;
+  let control: grpc.Server;
   let front: UnixListener;
   let client: grpc.Client;
   const insecure = grpc.credentials.createInsecure();
@@ -188,15 +190,17 @@ describe('authority front (integration)', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cricket-authority-'));
     sock = path.join(dir, 'cricket.sock');
     plainSock = path.join(dir, 'plain.sock');
-    server = new grpc.Server();
+    server = new GrpcServer();
     server.addService(echoDefinition, { Say: say });
+    control = new grpc.Server();
+    control.addService(echoDefinition, { Say: say });
     // A socket file left by a dead process must not stop the listener.
     await makeStaleSocket(sock);
     assert.ok((await fs.lstat(sock)).isSocket());
     front = await listenUnix(server, sock, {});
-    // Same server, straight onto grpc-js: the control group.
+    // The same service on grpc-js's own socket, with no front: the control group.
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync('unix:' + plainSock, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      control.bindAsync('unix:' + plainSock, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
     );
     client = new grpc.Client('unix:' + sock, insecure);
   });
@@ -204,7 +208,8 @@ describe('authority front (integration)', () => {
   after(async () => {
     client.close();
     await front.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    server.close();
+    await new Promise<void>((resolve) => control.tryShutdown(() => resolve()));
     await fs.rm(dir, { recursive: true, force: true });
   });
 
