@@ -1,8 +1,12 @@
-// Run by client-floor.ts in a process of its own, as a runtime is: two servers that answer
-// PodSandboxStatus at once with fixed bytes, one through grpc-js, one through Node's HTTP/2 alone.
-// Usage: node floor-servers.js GRPC_JS_SOCKET HTTP2_SOCKET; prints "ready", ends with its stdin.
+// Run by client-floor.ts in a process of its own, as a runtime is: three servers that answer
+// PodSandboxStatus at once with fixed bytes: through grpc-js, through cricket's gRPC server behind
+// its unix listener, and through Node's HTTP/2 alone.
+// Usage: node floor-servers.js GRPC_JS_SOCKET CRICKET_SOCKET HTTP2_SOCKET; prints "ready", ends
+// with its stdin.
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import { GrpcServer } from '../src/server/grpc-server.js';
+import { listenUnix, type UnixListener } from '../src/server/listen-unix.js';
 import { NamespaceMode, PodSandboxState, PodSandboxStatusResponse, RuntimeServiceService } from '../src/gen/runtime/v1/api.js';
 
 /** A ready pod's status with the fields a runtime fills in, as kubelet receives it. */
@@ -30,13 +34,21 @@ function framed(message: Buffer): Buffer {
   return Buffer.concat([head, message]);
 }
 
-/** A grpc-js server, as cricket's, whose PodSandboxStatus hands back the fixed bytes. */
+/** A grpc-js server whose PodSandboxStatus hands back the fixed bytes. */
 async function grpcJsServer(socket: string, reply: Buffer): Promise<grpc.Server> {
   const server = new grpc.Server();
   const definition = { podSandboxStatus: { ...RuntimeServiceService.podSandboxStatus, responseSerialize: () => reply } };
   server.addService(definition, { podSandboxStatus: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, {}) });
   await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
   return server;
+}
+
+/** cricket's own gRPC server and unix listener, with the same fixed answer. */
+async function cricketServer(socket: string, reply: Buffer): Promise<UnixListener> {
+  const server = new GrpcServer();
+  const definition = { podSandboxStatus: { ...RuntimeServiceService.podSandboxStatus, responseSerialize: () => reply } };
+  server.addService(definition, { podSandboxStatus: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, {}) });
+  return listenUnix(server, socket, { mode: 0o600 });
 }
 
 /** Node's HTTP/2 server alone: headers, the framed bytes and the trailers, nothing else. */
@@ -55,14 +67,16 @@ async function http2Server(socket: string, reply: Buffer): Promise<http2.Http2Se
   return server;
 }
 
-const [grpcJsSocket, http2Socket] = process.argv.slice(2);
-if (!grpcJsSocket || !http2Socket) throw new Error('usage: floor-servers GRPC_JS_SOCKET HTTP2_SOCKET');
+const [grpcJsSocket, cricketSocket, http2Socket] = process.argv.slice(2);
+if (!grpcJsSocket || !cricketSocket || !http2Socket) throw new Error('usage: floor-servers GRPC_JS_SOCKET CRICKET_SOCKET HTTP2_SOCKET');
 const reply = fixedReply();
-const servers = [await grpcJsServer(grpcJsSocket, reply), await http2Server(http2Socket, reply)];
+const grpcJs = await grpcJsServer(grpcJsSocket, reply);
+const cricket = await cricketServer(cricketSocket, reply);
+const plain = await http2Server(http2Socket, reply);
 process.stdout.write('ready\n');
 process.stdin.resume();
 process.stdin.on('end', () => {
-  (servers[0] as grpc.Server).forceShutdown();
-  (servers[1] as http2.Http2Server).close();
-  process.exit(0);
+  grpcJs.forceShutdown();
+  plain.close();
+  void cricket.close().finally(() => process.exit(0));
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { criClients, type CriClients, type Message } from '../test/client/cri.js';
 import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
-import { clientFloor, type FloorFigures } from './client-floor.js';
+import { clientFloor, type ClientFloor } from './client-floor.js';
 import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
 
 function arg(name: string): string | undefined {
@@ -165,48 +165,75 @@ async function inBatches<T>(n: number, width: number, fn: (i: number) => Promise
   return out;
 }
 
-/** kubelet's relist and status calls at 100 pods; memory then and after; restart with them. */
-async function relist(t: Target): Promise<void> {
-  await sleep(500);
-  note('memory', t.name, 'daemon RSS idle MiB', daemonRss(t));
-  const made = await inBatches(RELIST_PODS, 10, (i) => runPodWithContainer(t, `relist-${i}`));
+type RelistSamples = Record<string, number[]>;
+
+/** One relist round on one runtime, as kubelet's: the two lists, then a pod's and a container's status. */
+async function relistRound(t: Target, m: Made, s: RelistSamples, withStats: boolean): Promise<void> {
   const call = t.cri.runtime.call.bind(t.cri.runtime);
-  const samples: Record<string, number[]> = { 'ListPodSandbox+ListContainers': [], PodSandboxStatus: [], ContainerStatus: [], ListContainerStats: [] };
+  await timed(s['ListPodSandbox+ListContainers'], async () => {
+    await call('ListPodSandbox', {});
+    await call('ListContainers', {});
+  });
+  await timed(s.PodSandboxStatus, () => call('PodSandboxStatus', { pod_sandbox_id: m.pod }));
+  await timed(s.ContainerStatus, () => call('ContainerStatus', { container_id: m.container }));
+  if (withStats) await timed(s.ListContainerStats, () => call('ListContainerStats', {}));
+}
+
+/**
+ * kubelet's relist and status calls at 100 pods on every runtime at once; memory then and after;
+ * restart with them. The runtimes take turns round by round (each going first every other
+ * round), so that whatever else the machine does in those minutes (page cache, another core's
+ * load, the client's own garbage collection) falls on all of them alike instead of on whichever
+ * one's phase it happens in.
+ */
+async function relist(targets: Target[]): Promise<void> {
+  await sleep(500);
+  for (const t of targets) note('memory', t.name, 'daemon RSS idle MiB', daemonRss(t));
+  const made = new Map<Target, Made[]>();
+  for (const t of targets) made.set(t, await inBatches(RELIST_PODS, 10, (i) => runPodWithContainer(t, `relist-${i}`)));
+  const keys = ['ListPodSandbox+ListContainers', 'PodSandboxStatus', 'ContainerStatus', 'ListContainerStats'];
+  const fresh = (): RelistSamples => Object.fromEntries(keys.map((k) => [k, []]));
+  const samples = new Map(targets.map((t) => [t, fresh()]));
+  const warm = new Map(targets.map((t) => [t, fresh()]));
   // Warm-up rounds, not counted, on each runtime: kubelet relists every second for as long as the
   // node runs (3600 times an hour), so the steady state counts. The first thousand or so calls of
   // a path are still being compiled, in the client and in a JavaScript server alike: a
   // PodSandboxStatus loop at one pod takes 0.57-0.59 ms after 300 calls, 0.33-0.38 after 1500.
-  const warm: Record<string, number[]> = Object.fromEntries(Object.keys(samples).map((k) => [k, []]));
   for (let r = -RELIST_WARMUP; r < RELIST_ROUNDS; r++) {
-    const m = made[(r + RELIST_WARMUP) % made.length]!;
-    const s = r < 0 ? warm : samples;
-    await timed(s['ListPodSandbox+ListContainers'], async () => {
-      await call('ListPodSandbox', {});
-      await call('ListContainers', {});
-    });
-    await timed(s.PodSandboxStatus, () => call('PodSandboxStatus', { pod_sandbox_id: m.pod }));
-    await timed(s.ContainerStatus, () => call('ContainerStatus', { container_id: m.container }));
-    // Stats every 4th counted round; in the warm-up only now and then, as they take long.
-    if (r % (r < 0 ? 40 : 4) === 0) await timed(s.ListContainerStats, () => call('ListContainerStats', {}));
+    const order = r % 2 === 0 ? targets : [...targets].reverse();
+    for (const t of order) {
+      const list = made.get(t)!;
+      const m = list[(r + RELIST_WARMUP) % list.length]!;
+      // Stats every 4th counted round; in the warm-up only now and then, as they take long.
+      await relistRound(t, m, (r < 0 ? warm : samples).get(t)!, r % (r < 0 ? 40 : 4) === 0);
+    }
   }
-  for (const [k, v] of Object.entries(samples)) {
-    note(`relist at ${RELIST_PODS} pods`, t.name, `${k} p50 ms`, percentile(v, 50));
-    note(`relist at ${RELIST_PODS} pods`, t.name, `${k} p99 ms`, percentile(v, 99));
+  for (const t of targets) {
+    for (const [k, v] of Object.entries(samples.get(t)!)) {
+      note(`relist at ${RELIST_PODS} pods`, t.name, `${k} p50 ms`, percentile(v, 50));
+      note(`relist at ${RELIST_PODS} pods`, t.name, `${k} p99 ms`, percentile(v, 99));
+    }
+    const helpers = t.helpers.rss();
+    note('memory', t.name, `daemon RSS at ${RELIST_PODS} pods MiB`, daemonRss(t));
+    note('memory', t.name, `helpers RSS at ${RELIST_PODS} pods MiB`, helpers.total);
+    note('memory', t.name, 'helper RSS per pod MiB', helpers.total / Math.max(1, helpers.count));
+    note('memory', t.name, `daemon+helpers RSS at ${RELIST_PODS} pods MiB`, daemonRss(t) + helpers.total);
   }
-  const helpers = t.helpers.rss();
-  note('memory', t.name, `daemon RSS at ${RELIST_PODS} pods MiB`, daemonRss(t));
-  note('memory', t.name, `helpers RSS at ${RELIST_PODS} pods MiB`, helpers.total);
-  note('memory', t.name, 'helper RSS per pod MiB', helpers.total / Math.max(1, helpers.count));
-  note('memory', t.name, `daemon+helpers RSS at ${RELIST_PODS} pods MiB`, daemonRss(t) + helpers.total);
-  if (t.restart) {
+  for (const t of targets) {
+    if (!t.restart) continue;
     const t0 = Date.now();
     await t.restart();
     note('restart', t.name, `start-up with ${RELIST_PODS} pods s`, (Date.now() - t0) / 1000);
   }
-  await inBatches(made.length, 10, (i) => teardown(t, made[i]!));
+  for (const t of targets) {
+    const list = made.get(t)!;
+    await inBatches(list.length, 10, (i) => teardown(t, list[i]!));
+  }
   await sleep(2000);
-  note('memory', t.name, `daemon RSS after ${RELIST_PODS}-pod cycle MiB`, daemonRss(t));
-  note('memory', t.name, 'after/idle RSS', daemonRss(t) / results['memory | daemon RSS idle MiB']![t.name]!);
+  for (const t of targets) {
+    note('memory', t.name, `daemon RSS after ${RELIST_PODS}-pod cycle MiB`, daemonRss(t));
+    note('memory', t.name, 'after/idle RSS', daemonRss(t) / results['memory | daemon RSS idle MiB']![t.name]!);
+  }
 }
 
 /** execve calls (by program) a lifecycle makes, counted with strace following every child. */
@@ -287,7 +314,17 @@ async function main(): Promise<void> {
     });
   }
   try {
-    for (const scenario of [lifecycle, burst, relist, ...(FORKS ? [forks] : [])]) {
+    for (const scenario of [lifecycle, burst, 'relist' as const, ...(FORKS ? [forks] : [])]) {
+      if (scenario === 'relist') {
+        process.stderr.write(`[bench] relist: ${targets.map((t) => t.name).join(' and ')}, round by round\n`);
+        try {
+          await relist(targets);
+        } catch (err) {
+          process.stderr.write(`[bench] relist failed: ${(err as Error).message}\n`);
+          for (const t of targets) await removeAll(t).catch(() => undefined);
+        }
+        continue;
+      }
       for (const t of targets) {
         process.stderr.write(`[bench] ${scenario.name}: ${t.name}\n`);
         try {
@@ -318,9 +355,10 @@ async function main(): Promise<void> {
   }
 }
 
-function printFloor(floor: { grpcJs: FloorFigures; http2: FloorFigures }): void {
+function printFloor(floor: ClientFloor): void {
   console.log('\nclient floor: this client, PodSandboxStatus to a server answering fixed bytes at once (no runtime answers faster)');
   console.log(`${'grpc-js server p50 / p99 ms'.padEnd(62)}${floor.grpcJs.p50.toFixed(3).padStart(11)}${floor.grpcJs.p99.toFixed(3).padStart(11)}`);
+  console.log(`${"cricket's gRPC server and listener p50 / p99 ms".padEnd(62)}${floor.cricket.p50.toFixed(3).padStart(11)}${floor.cricket.p99.toFixed(3).padStart(11)}`);
   console.log(`${'Node http2 server, no gRPC layer, p50 / p99 ms'.padEnd(62)}${floor.http2.p50.toFixed(3).padStart(11)}${floor.http2.p99.toFixed(3).padStart(11)}`);
 }
 
