@@ -60,9 +60,10 @@ export class GrpcServer {
     this.maxMessage = options.maxReceiveMessageLength ?? 16 * 1024 * 1024;
     this.maxBuffered = options.maxBufferedRequestBytes ?? 256 * 1024 * 1024;
     this.http = http2.createServer({
-      // Node's own cap (10 MB by default) counts data it queues for slow readers; requests are
-      // bounded here instead, and a full session would refuse calls with ENHANCE_YOUR_CALM.
-      maxSessionMemory: 1024,
+      // Replies queued for a client that reads slowly count against this (MB). Node's default of
+      // 10 would make a busy kubelet's new calls fail with ENHANCE_YOUR_CALM while a few large
+      // lists are still being sent; 128 still bounds a client that never reads.
+      maxSessionMemory: 128,
       settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
     });
     this.http.setTimeout(0);
