@@ -19,11 +19,14 @@
  *   on a thread-pool thread, in the daemon's own mount namespace, which is the node's. A mount
  *   on the pod start path then costs the system call, not the start of a helper program.
  *   Return promises; flags are the kernel's MS_* / MNT_* bits.
+ * mallocTrim(): malloc_trim(0): hands the C heap's free pages back to the kernel (glibc keeps
+ *   them otherwise); true when some were. The daemon calls it once its work has gone quiet.
  *
  * Failures throw an Error whose `code` is the errno number (as text) and whose message names it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,6 +326,13 @@ static napi_value js_pipe(napi_env env, napi_callback_info cb) {
     return result;
 }
 
+static napi_value js_malloc_trim(napi_env env, napi_callback_info cb) {
+    (void)cb;
+    napi_value result;
+    napi_get_boolean(env, malloc_trim(0) == 1, &result);
+    return result;
+}
+
 static napi_value js_wait_no_hang(napi_env env, napi_callback_info cb) {
     int32_t pid;
     if (!int_args(env, cb, 1, &pid) || pid <= 0) {
@@ -462,7 +472,8 @@ NAPI_MODULE_INIT() {
     if (!export_fn(env, exports, "execve", js_execve) || !export_fn(env, exports, "pidfdOpen", js_pidfd_open) ||
         !export_fn(env, exports, "pidfdSendSignal", js_pidfd_send_signal) || !export_fn(env, exports, "spawn", js_spawn) ||
         !export_fn(env, exports, "pipe", js_pipe) || !export_fn(env, exports, "waitNoHang", js_wait_no_hang) ||
-        !export_fn(env, exports, "mount", js_mount) || !export_fn(env, exports, "umount", js_umount))
+        !export_fn(env, exports, "mount", js_mount) || !export_fn(env, exports, "umount", js_umount) ||
+        !export_fn(env, exports, "mallocTrim", js_malloc_trim))
         return NULL;
     return exports;
 }

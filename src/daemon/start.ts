@@ -13,6 +13,8 @@ import { openRuntimes } from '../oci/runtimes.js';
 import type { ExitWaiter, RuntimeContext } from '../runtime-context.js';
 import { listenUnix } from '../server/listen-unix.js';
 import { GrpcServer } from '../server/grpc-server.js';
+import { syscalls } from '../process/syscalls.js';
+import { DEFAULT_MEMORY_RETURN, exposedGc, MemoryReturn } from './memory-return.js';
 import { imageService, imageServiceDefinition } from '../server/image-service.js';
 import { runtimeService, runtimeServiceDefinition } from '../server/runtime-service.js';
 import { EventBus } from '../store/events.js';
@@ -82,6 +84,8 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   await exits.start();
   const inUse = () => imagesInUse(ctx.containers, ctx.imageLeases);
   const stopImageGc = startImageGarbageCollection(images, inUse, ctx.events);
+  const memoryReturn = new MemoryReturn({ ...DEFAULT_MEMORY_RETURN, collect: exposedGc(), trim: syscalls()?.mallocTrim });
+  memoryReturn.start(ctx.events);
   const streaming = new StreamingServer(ctx, config.streaming);
   await streaming.start();
 
@@ -106,6 +110,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       await metrics?.close();
       exits.stop();
       stopImageGc();
+      memoryReturn.stop();
       await ctx.removals.drain();
     },
   };

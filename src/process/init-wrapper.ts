@@ -47,7 +47,9 @@ export function runUnderInit(script: string): void {
   }
   try {
     const env = Object.entries({ ...process.env, [MARK]: String(process.pid) }).map(([k, v]) => `${k}=${v ?? ''}`);
-    addon.execve(init, [init, process.execPath, ...process.execArgv, script, ...process.argv.slice(2)], env);
+    // --expose-gc: the daemon compacts its heap once its work goes quiet (daemon/memory-return.ts).
+    const nodeFlags = process.execArgv.includes('--expose-gc') ? process.execArgv : [...process.execArgv, '--expose-gc'];
+    addon.execve(init, [init, process.execPath, ...nodeFlags, script, ...process.argv.slice(2)], env);
   } catch (err) {
     state = { reason: err instanceof Error ? err.message : String(err) };
   }
