@@ -65,7 +65,10 @@ test('privileged containers get /sys and the cgroup file system writable; others
   assert.ok(byDest(plain, '/sys')[0]!.options!.includes('ro'));
 });
 
-test('pause gets the default mounts only, with a private /dev/shm', () => {
+test('pause gets /proc and /dev only, and masks nothing under /sys, where nothing is mounted', () => {
   const spec = pauseSpec(pauseInput(podRequest('p')));
-  assert.deepEqual(spec.mounts.map((m) => m.destination), ['/proc', '/dev', '/dev/pts', '/dev/mqueue', '/sys', '/sys/fs/cgroup', '/dev/shm']);
+  assert.deepEqual(spec.mounts.map((m) => m.destination), ['/proc', '/dev']);
+  assert.ok(spec.linux.maskedPaths!.includes('/proc/kcore'));
+  assert.ok(!spec.linux.maskedPaths!.some((p) => p.startsWith('/sys')));
+  assert.ok(spec.linux.readonlyPaths!.includes('/proc/sys'));
 });

@@ -85,6 +85,18 @@ export const withWritableSysfs: SpecOpt<ContainerSpecInput> = (spec, { config })
   }
 };
 
+/**
+ * The pause process needs /proc (runc's init reads /proc/self/fd, and writes the pod's sysctls
+ * through /proc/sys) and a /dev for the default device nodes, not a sysfs, cgroup file system,
+ * devpts, mqueue or /dev/shm of its own: containers join its network, IPC and UTS namespaces, not
+ * its mounts, and mount those themselves. Each one left out is mount work runc and the kernel do
+ * not do when a pod starts, nor undo when it ends (on a cgroup v1 node /sys/fs/cgroup alone is a
+ * tmpfs and a bind mount per controller).
+ */
+const PAUSE_MOUNTS = new Set(['/proc', '/dev']);
+
 export const withPauseMounts: SpecOpt<PauseSpecInput> = (spec) => {
-  spec.mounts = defaultMounts();
+  spec.mounts = defaultMounts().filter((m) => PAUSE_MOUNTS.has(m.destination));
+  // Nothing is mounted at /sys to mask.
+  spec.linux.maskedPaths = spec.linux.maskedPaths?.filter((p) => !p.startsWith('/sys/'));
 };
