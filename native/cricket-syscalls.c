@@ -19,6 +19,10 @@
  *   on a thread-pool thread, in the daemon's own mount namespace, which is the node's. A mount
  *   on the pod start path then costs the system call, not the start of a helper program.
  *   Return promises; flags are the kernel's MS_* / MNT_* bits.
+ * sealedCopy(path): a memfd holding the file's bytes, sealed against any change (write, grow,
+ *   shrink, further seals) and close-on-exec. runc 1.0/1.1 copies itself into such a memfd at
+ *   every container start unless it already runs from one (CVE-2019-5736); started from this
+ *   copy, at /proc/<daemon pid>/fd/<fd>, it skips that copy of itself.
  * mallocTrim(): malloc_trim(0): hands the C heap's free pages back to the kernel (glibc keeps
  *   them otherwise); true when some were. The daemon calls it once its work has gone quiet.
  *
@@ -33,7 +37,10 @@
 #include <string.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -326,6 +333,51 @@ static napi_value js_pipe(napi_env env, napi_callback_info cb) {
     return result;
 }
 
+static napi_value js_sealed_copy(napi_env env, napi_callback_info cb) {
+    size_t argc = 1;
+    napi_value arg;
+    if (napi_get_cb_info(env, cb, &argc, &arg, NULL, NULL) != napi_ok || argc != 1) {
+        napi_throw_type_error(env, NULL, "sealedCopy(path)");
+        return NULL;
+    }
+    char *path = c_string(env, arg);
+    if (!path) return NULL;
+    int src = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (src < 0) return throw_errno(env, "open", errno);
+    struct stat st;
+    int err = fstat(src, &st) != 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+    if (err) {
+        close(src);
+        return throw_errno(env, "fstat (a regular file)", err);
+    }
+    int fd = memfd_create("runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        err = errno;
+        close(src);
+        return throw_errno(env, "memfd_create", err);
+    }
+    off_t offset = 0;
+    while (offset < st.st_size) {
+        ssize_t n = sendfile(fd, src, &offset, (size_t)(st.st_size - offset));
+        if (n <= 0) {
+            err = n < 0 ? errno : EIO;
+            close(src);
+            close(fd);
+            return throw_errno(env, "sendfile", err);
+        }
+    }
+    close(src);
+    if (fchmod(fd, 0500) != 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+        err = errno;
+        close(fd);
+        return throw_errno(env, "sealing the copy", err);
+    }
+    napi_value result;
+    napi_create_int32(env, fd, &result);
+    return result;
+}
+
 static napi_value js_malloc_trim(napi_env env, napi_callback_info cb) {
     (void)cb;
     napi_value result;
@@ -473,7 +525,7 @@ NAPI_MODULE_INIT() {
         !export_fn(env, exports, "pidfdSendSignal", js_pidfd_send_signal) || !export_fn(env, exports, "spawn", js_spawn) ||
         !export_fn(env, exports, "pipe", js_pipe) || !export_fn(env, exports, "waitNoHang", js_wait_no_hang) ||
         !export_fn(env, exports, "mount", js_mount) || !export_fn(env, exports, "umount", js_umount) ||
-        !export_fn(env, exports, "mallocTrim", js_malloc_trim))
+        !export_fn(env, exports, "mallocTrim", js_malloc_trim) || !export_fn(env, exports, "sealedCopy", js_sealed_copy))
         return NULL;
     return exports;
 }

@@ -15,7 +15,7 @@ export interface RuncState {
   bundle: string;
 }
 
-const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, execFifoStart: false, notes: [] };
+const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, execFifoStart: false, copiesItselfAtInit: false, notes: [] };
 
 /**
  * The one place an OCI runtime (runc, or crun, which takes the same command line) is invoked;

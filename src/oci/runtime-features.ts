@@ -12,6 +12,11 @@ export interface HandlerFeatures {
    * StartContainer opens that fifo itself (exec-fifo.ts) instead of running `runc start`.
    */
   execFifoStart: boolean;
+  /**
+   * The runtime is runc 1.0 or 1.1, whose `runc init` copies the runc binary into a sealed memfd
+   * at every container start unless it already runs from one (sealed-runtime.ts gives it one).
+   */
+  copiesItselfAtInit: boolean;
   /** Why a feature is off, for logs and error messages. */
   notes: string[];
 }
@@ -70,7 +75,8 @@ export function parseFeatures(output: string | undefined, kernelOk: boolean): Ha
   const runcVersion = typeof annotations === 'object' && annotations !== null ? annotations[RUNC_VERSION_ANNOTATION] : undefined;
   // runc 1.x: the exec fifo has been how a created container waits since runc 1.0.
   const execFifoStart = typeof runcVersion === 'string' && /^1\./.test(runcVersion);
-  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, execFifoStart, notes };
+  const copiesItselfAtInit = typeof runcVersion === 'string' && /^1\.[01]\./.test(runcVersion);
+  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, execFifoStart, copiesItselfAtInit, notes };
 }
 
 /** Asks the runtime binary what it supports, once, at start-up. */

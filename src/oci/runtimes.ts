@@ -5,6 +5,7 @@ import { nativeTool } from '../process/native-tools.js';
 import { refusesHybridCgroups, unifiedHoldsControllers } from './hybrid-cgroups.js';
 import { Runc } from './runc.js';
 import { probeFeatures } from './runtime-features.js';
+import { sealedRuntimePath } from './sealed-runtime.js';
 
 /** The handler kubelet means by an empty RuntimeClass handler. */
 export const DEFAULT_HANDLER = 'runc';
@@ -98,8 +99,9 @@ export async function openRuntimes(config: RuntimeSettings, paths: RuntimeRoots)
       // On a hybrid host whose cgroup2 side holds controllers, crun runs in a mount namespace
       // without that side: it then manages the v1 hierarchies alone, as runc does.
       const launcher = hybrid && refusesHybridCgroups(binary) ? [nativeTool('cricket-mount'), 'without-unified'] : [];
-      logger.info({ handler: name, binary, root, launcher, recursiveReadOnlyMounts: features.recursiveReadOnlyMounts, userNamespaces: features.userNamespaces, notes: features.notes }, 'runtime handler');
-      return new Runc(binary, root, config.toolTimeoutMs, name, features, launcher);
+      const startFrom = features.copiesItselfAtInit ? sealedRuntimePath(binary, name) : binary;
+      logger.info({ handler: name, binary, startFrom, root, launcher, recursiveReadOnlyMounts: features.recursiveReadOnlyMounts, userNamespaces: features.userNamespaces, notes: features.notes }, 'runtime handler');
+      return new Runc(startFrom, root, config.toolTimeoutMs, name, features, launcher);
     }),
   );
   return new RuntimeRegistry(handlers);

@@ -15,6 +15,8 @@ export interface Syscalls {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
   /** umount2(2) on a thread-pool thread. */
   umount(target: string, flags: number): Promise<void>;
+  /** A close-on-exec memfd with the file's bytes, sealed against any change. */
+  sealedCopy(path: string): number;
   /** malloc_trim(0): free C-heap pages go back to the kernel; true when some did. */
   mallocTrim(): boolean;
 }

@@ -115,3 +115,13 @@ test('features: only a runtime that names itself runc 1.x is started through its
   // crun 1.8 has no features command at all.
   assert.equal(parseFeatures(undefined, true).execFifoStart, false);
 });
+
+test('features: runc 1.0 and 1.1 copy themselves at each container start; later runc and other runtimes do not', () => {
+  const runc = (version: unknown) => JSON.stringify({ annotations: { 'org.opencontainers.runc.version': version } });
+  assert.equal(parseFeatures(runc('1.1.5+ds1'), true).copiesItselfAtInit, true);
+  assert.equal(parseFeatures(runc('1.0.3'), true).copiesItselfAtInit, true);
+  assert.equal(parseFeatures(runc('1.2.0'), true).copiesItselfAtInit, false);
+  assert.equal(parseFeatures(runc('1.10.0'), true).copiesItselfAtInit, false);
+  assert.equal(parseFeatures(JSON.stringify({ annotations: { 'io.github.containers.crun.version': '1.1.0' } }), true).copiesItselfAtInit, false);
+  assert.equal(parseFeatures(undefined, true).copiesItselfAtInit, false);
+});
