@@ -5,6 +5,7 @@
 // with its stdin.
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import { frameMessage } from '../src/server/grpc-framing.js';
 import { GrpcServer } from '../src/server/grpc-server.js';
 import { listenUnix, type UnixListener } from '../src/server/listen-unix.js';
 import { NamespaceMode, PodSandboxState, PodSandboxStatusResponse, RuntimeServiceService } from '../src/gen/runtime/v1/api.js';
@@ -27,13 +28,6 @@ function fixedReply(): Buffer {
   })).finish());
 }
 
-/** gRPC's length-prefixed message: no compression flag, a 4-byte big-endian length, the bytes. */
-function framed(message: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(message.length, 1);
-  return Buffer.concat([head, message]);
-}
-
 /** A grpc-js server whose PodSandboxStatus hands back the fixed bytes. */
 async function grpcJsServer(socket: string, reply: Buffer): Promise<grpc.Server> {
   const server = new grpc.Server();
@@ -53,7 +47,7 @@ async function cricketServer(socket: string, reply: Buffer): Promise<UnixListene
 
 /** Node's HTTP/2 server alone: headers, the framed bytes and the trailers, nothing else. */
 async function http2Server(socket: string, reply: Buffer): Promise<http2.Http2Server> {
-  const body = framed(reply);
+  const body = frameMessage(reply);
   const server = http2.createServer();
   server.on('stream', (stream) => {
     stream.resume();

@@ -8,7 +8,7 @@
  * Bounded cost: at most one compaction per interval however fast pods come and go (a full
  * collection of this daemon's heap takes tens of milliseconds).
  */
-import { logger } from '../log/logger.js';
+import { logger, stopwatch } from '../log/logger.js';
 import type { EventBus } from '../store/events.js';
 
 export interface MemoryReturnOptions {
@@ -61,7 +61,7 @@ export class MemoryReturn {
     this.timer = undefined;
     this.lastRun = Date.now();
     const before = process.memoryUsage.rss();
-    const t0 = process.hrtime.bigint();
+    const elapsed = stopwatch();
     try {
       this.opts.collect?.();
       this.opts.trim?.();
@@ -70,8 +70,7 @@ export class MemoryReturn {
       return;
     }
     this.runs++;
-    const ms = Math.round(Number(process.hrtime.bigint() - t0) / 1e5) / 10;
-    logger.debug({ ms, rssBeforeMiB: Math.round(before / 1048576), rssAfterMiB: Math.round(process.memoryUsage.rss() / 1048576) }, 'memory returned after pod removals');
+    logger.debug({ ms: elapsed(), rssBeforeMiB: Math.round(before / 1048576), rssAfterMiB: Math.round(process.memoryUsage.rss() / 1048576) }, 'memory returned after pod removals');
   }
 }
 

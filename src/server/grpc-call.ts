@@ -7,8 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { Metadata } from '@grpc/grpc-js';
-import { CODE, encodeGrpcMessage, frameMessage } from './grpc-framing.js';
+import { Metadata, status } from '@grpc/grpc-js';
+import { encodeGrpcMessage, frameMessage } from './grpc-framing.js';
 
 const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
 
@@ -25,11 +25,21 @@ const RESPONSE_HEADERS = {
   'grpc-accept-encoding': 'identity,gzip,deflate',
 };
 
+/** What the call object hears from its exchange. */
+export interface ExchangeListener {
+  /** The client went away or the deadline passed before the call was answered. */
+  cancelled(): void;
+  /** The stream is closed, answered or not. */
+  closed(): void;
+}
+
 /** The server's side of one call: what is sent, and whether the call is over. */
 export class Exchange {
   /** Set once the status is decided; nothing more goes out after it. */
   done = false;
   cancelled = false;
+  /** Set once the request is read and the call object made. */
+  listener: ExchangeListener | undefined;
   private headersSent = false;
   private trailers: Record<string, string> | null = null;
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -38,14 +48,14 @@ export class Exchange {
   constructor(
     readonly stream: ServerHttp2Stream,
     readonly headers: IncomingHttpHeaders,
-    private readonly onCancel: () => void,
   ) {
-    stream.on('close', () => {
+    stream.once('close', () => {
       clearTimeout(this.deadlineTimer);
       if (!this.done) {
         this.done = true;
         this.cancel();
       }
+      this.listener?.closed();
     });
   }
 
@@ -56,7 +66,7 @@ export class Exchange {
     if (ms > 0x7fffffff) return;
     this.deadlineTimer = setTimeout(() => {
       if (this.done) return;
-      this.finish(CODE.DEADLINE_EXCEEDED, 'Deadline exceeded');
+      this.finish(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
       this.cancel();
     }, ms);
   }
@@ -91,13 +101,13 @@ export class Exchange {
     this.done = true;
     clearTimeout(this.deadlineTimer);
     if (this.stream.destroyed || this.stream.closed) return;
-    const status = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) };
+    const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) };
     if (!this.headersSent) {
       this.headersSent = true;
-      this.stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
+      this.stream.respond({ ...RESPONSE_HEADERS, ...trailers }, { endStream: true });
       return;
     }
-    this.trailers = status;
+    this.trailers = trailers;
     this.stream.end();
   }
 
@@ -105,7 +115,7 @@ export class Exchange {
     if (this.headersSent) return;
     this.headersSent = true;
     this.stream.once('wantTrailers', () => {
-      if (!this.stream.destroyed) this.stream.sendTrailers(this.trailers ?? { 'grpc-status': String(CODE.INTERNAL), 'grpc-message': 'call ended without a status' });
+      if (!this.stream.destroyed) this.stream.sendTrailers(this.trailers ?? { 'grpc-status': String(status.INTERNAL), 'grpc-message': 'call ended without a status' });
     });
     this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
   }
@@ -113,7 +123,7 @@ export class Exchange {
   private cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.onCancel();
+    this.listener?.cancelled();
   }
 }
 
@@ -123,9 +133,8 @@ function peerOf(stream: ServerHttp2Stream): string {
   return address ? `${address}:${socket.remotePort ?? 0}` : 'unix';
 }
 
-/** Fields both call kinds share. */
+/** Fields both call kinds share; the call hears its exchange's cancel and close as events. */
 abstract class CallBase<Req> extends EventEmitter {
-  cancelled = false;
   private metadataValue: Metadata | undefined;
 
   constructor(
@@ -133,6 +142,11 @@ abstract class CallBase<Req> extends EventEmitter {
     readonly request: Req,
   ) {
     super();
+    exchange.listener = { cancelled: () => this.emit('cancelled', 'cancelled'), closed: () => this.emit('close') };
+  }
+
+  get cancelled(): boolean {
+    return this.exchange.cancelled;
   }
 
   get metadata(): Metadata {
@@ -155,12 +169,6 @@ abstract class CallBase<Req> extends EventEmitter {
   getPath(): string {
     return String(this.exchange.headers[':path'] ?? '');
   }
-
-  /** The client went away or the deadline passed. */
-  markCancelled(): void {
-    this.cancelled = true;
-    this.emit('cancelled', 'cancelled');
-  }
 }
 
 /** A unary call as its handler sees it; the reply goes through the handler's callback. */
@@ -182,7 +190,7 @@ export class WritableCall<Req, Res> extends CallBase<Req> {
   }
 
   end(): void {
-    this.exchange.finish(CODE.OK, '');
+    this.exchange.finish(status.OK, '');
   }
 
   /** A handler fails the call by emitting 'error' with a status, as with grpc-js. */
@@ -193,6 +201,6 @@ export class WritableCall<Req, Res> extends CallBase<Req> {
   }
 
   fail(error: StatusLike | undefined): void {
-    this.exchange.finish(error?.code ?? CODE.UNKNOWN, error?.details ?? error?.message ?? 'unknown error');
+    this.exchange.finish(error?.code ?? status.UNKNOWN, error?.details ?? error?.message ?? 'unknown error');
   }
 }

@@ -4,6 +4,8 @@
  *
  * A message on the wire is a 1-byte compressed flag, a 4-byte big-endian length and the body.
  */
+import { status } from '@grpc/grpc-js';
+
 export const MESSAGE_PREFIX_LEN = 5;
 
 /** A request the framing layer refuses, with the gRPC status code it answers with. */
@@ -16,19 +18,6 @@ export class GrpcFramingError extends Error {
     super(message);
   }
 }
-
-/** gRPC status codes this layer answers with (values from the gRPC spec). */
-export const CODE = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
 
 export interface FramedMessage {
   compressed: boolean;
@@ -66,11 +55,11 @@ export class MessageReader {
         if (this.buffered < MESSAGE_PREFIX_LEN) break;
         const prefix = this.take(MESSAGE_PREFIX_LEN);
         const flag = prefix[0]!;
-        if (flag > 1) throw new GrpcFramingError(CODE.INTERNAL, `message flag ${flag} is not 0 or 1`);
+        if (flag > 1) throw new GrpcFramingError(status.INTERNAL, `message flag ${flag} is not 0 or 1`);
         this.compressed = flag === 1;
         const length = prefix.readUInt32BE(1);
         if (length > this.maxMessage) {
-          throw new GrpcFramingError(CODE.RESOURCE_EXHAUSTED, `request message of ${length} bytes is over the limit of ${this.maxMessage}`);
+          throw new GrpcFramingError(status.RESOURCE_EXHAUSTED, `request message of ${length} bytes is over the limit of ${this.maxMessage}`);
         }
         this.need = length;
       }
@@ -123,7 +112,7 @@ const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 10
  */
 export function parseGrpcTimeout(value: string): number {
   const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!match) throw new GrpcFramingError(CODE.INTERNAL, `grpc-timeout ${JSON.stringify(value.slice(0, 32))} is not a timeout`);
+  if (!match) throw new GrpcFramingError(status.INTERNAL, `grpc-timeout ${JSON.stringify(value.slice(0, 32))} is not a timeout`);
   return Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!;
 }
 

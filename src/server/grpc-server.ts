@@ -15,10 +15,10 @@
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { logger } from '../log/logger.js';
 import { Exchange, UnaryCall, WritableCall, type StatusLike } from './grpc-call.js';
-import { CODE, GrpcFramingError, MessageReader, parseGrpcTimeout, type FramedMessage } from './grpc-framing.js';
+import { GrpcFramingError, MessageReader, parseGrpcTimeout, type FramedMessage } from './grpc-framing.js';
 
 const { HTTP2_HEADER_STATUS, HTTP_STATUS_METHOD_NOT_ALLOWED, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE } = http2.constants;
 
@@ -115,13 +115,11 @@ export class GrpcServer {
       stream.respond({ [HTTP2_HEADER_STATUS]: HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE }, { endStream: true });
       return;
     }
-    let call: UnaryCall<unknown> | WritableCall<unknown, unknown> | undefined;
-    const exchange = new Exchange(stream, headers, () => call?.markCancelled());
-    stream.once('close', () => call?.emit('close'));
+    const exchange = new Exchange(stream, headers);
     const path = headers[':path'] ?? '';
     const route = this.routes.get(path);
     if (!route) {
-      exchange.finish(CODE.UNIMPLEMENTED, `unknown method ${path.slice(0, 256)}`);
+      exchange.finish(status.UNIMPLEMENTED, `unknown method ${path.slice(0, 256)}`);
       return;
     }
     const timeout = headers['grpc-timeout'];
@@ -138,32 +136,29 @@ export class GrpcServer {
       try {
         request = route.deserialize(message);
       } catch (err) {
-        exchange.finish(CODE.INTERNAL, `${route.name}: request could not be decoded: ${(err as Error).message}`);
+        exchange.finish(status.INTERNAL, `${route.name}: request could not be decoded: ${(err as Error).message}`);
         return;
       }
-      call = route.responseStream
-        ? new WritableCall(exchange, request, route.serialize)
-        : new UnaryCall(exchange, request);
       try {
-        if (call instanceof WritableCall) (route.handler as StreamHandler)(call);
-        else (route.handler as UnaryHandler)(call, (err, value) => this.answer(exchange, route, err, value));
+        if (route.responseStream) (route.handler as StreamHandler)(new WritableCall(exchange, request, route.serialize));
+        else (route.handler as UnaryHandler)(new UnaryCall(exchange, request), (err, value) => this.answer(exchange, route, err, value));
       } catch (err) {
         logger.error({ err, rpc: route.name }, 'CRI handler threw');
-        exchange.finish(CODE.INTERNAL, `${route.name}: ${(err as Error).message}`);
+        exchange.finish(status.INTERNAL, `${route.name}: ${(err as Error).message}`);
       }
     });
   }
 
   private answer(exchange: Exchange, route: Route, err: StatusLike | null, value: unknown): void {
     if (err) {
-      exchange.finish(err.code ?? CODE.UNKNOWN, err.details ?? err.message ?? 'unknown error');
+      exchange.finish(err.code ?? status.UNKNOWN, err.details ?? err.message ?? 'unknown error');
       return;
     }
     let bytes: Uint8Array;
     try {
       bytes = route.serialize(value);
     } catch (e) {
-      exchange.finish(CODE.INTERNAL, `${route.name}: reply could not be encoded: ${(e as Error).message}`);
+      exchange.finish(status.INTERNAL, `${route.name}: reply could not be encoded: ${(e as Error).message}`);
       return;
     }
     exchange.sendReply(bytes);
@@ -191,17 +186,17 @@ export class GrpcServer {
       held += chunk.length;
       this.buffered += chunk.length;
       if (this.buffered > this.maxBuffered) {
-        refuse(CODE.RESOURCE_EXHAUSTED, `the server holds ${this.maxBuffered} bytes of requests still arriving; try again`);
+        refuse(status.RESOURCE_EXHAUSTED, `the server holds ${this.maxBuffered} bytes of requests still arriving; try again`);
         return;
       }
       try {
         for (const message of reader.push(chunk)) messages.push(message);
       } catch (err) {
         const e = err as GrpcFramingError;
-        refuse(e.code ?? CODE.INTERNAL, e.message);
+        refuse(e.code ?? status.INTERNAL, e.message);
         return;
       }
-      if (messages.length > 1) refuse(CODE.INTERNAL, 'more than one request message for a call that takes one');
+      if (messages.length > 1) refuse(status.INTERNAL, 'more than one request message for a call that takes one');
     };
     stream.on('data', onData);
     stream.once('close', release);
@@ -210,7 +205,7 @@ export class GrpcServer {
       if (exchange.done) return;
       const message = messages[0];
       if (!message || !reader.atBoundary) {
-        exchange.finish(CODE.INTERNAL, message ? 'request ended inside a message' : 'request ended without a message');
+        exchange.finish(status.INTERNAL, message ? 'request ended inside a message' : 'request ended without a message');
         return;
       }
       if (!message.compressed) {
@@ -225,14 +220,14 @@ export class GrpcServer {
     const encoding = exchange.headers['grpc-encoding'];
     const inflate = encoding === 'gzip' ? zlib.gunzip : encoding === 'deflate' ? zlib.inflate : undefined;
     if (!inflate) {
-      exchange.finish(CODE.UNIMPLEMENTED, `request compressed with ${JSON.stringify(String(encoding ?? 'nothing')).slice(0, 64)}, which this server does not read`);
+      exchange.finish(status.UNIMPLEMENTED, `request compressed with ${JSON.stringify(String(encoding ?? 'nothing')).slice(0, 64)}, which this server does not read`);
       return;
     }
     inflate(body, { maxOutputLength: this.maxMessage }, (err, plain) => {
       if (exchange.done) return;
       if (err) {
         const over = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-        exchange.finish(over ? CODE.RESOURCE_EXHAUSTED : CODE.INTERNAL, over ? `request message is over the limit of ${this.maxMessage} bytes once decompressed` : `request could not be decompressed: ${err.message}`);
+        exchange.finish(over ? status.RESOURCE_EXHAUSTED : status.INTERNAL, over ? `request message is over the limit of ${this.maxMessage} bytes once decompressed` : `request could not be decompressed: ${err.message}`);
         return;
       }
       deliver(plain);

@@ -1,7 +1,8 @@
 // gRPC message framing, grpc-timeout and grpc-message encoding, without a server.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CODE, encodeGrpcMessage, frameMessage, GrpcFramingError, MessageReader, parseGrpcTimeout } from '../../src/server/grpc-framing.js';
+import { status } from '@grpc/grpc-js';
+import { encodeGrpcMessage, frameMessage, GrpcFramingError, MessageReader, parseGrpcTimeout } from '../../src/server/grpc-framing.js';
 
 function frame(flag: number, body: Buffer): Buffer {
   const head = Buffer.alloc(5);
@@ -39,13 +40,13 @@ test('a partial message is held and reported as not at a boundary', () => {
 test('an announced length over the limit is refused before its bytes arrive', () => {
   const reader = new MessageReader(100);
   const head = Buffer.from([0, 0, 0, 0, 101]);
-  assert.throws(() => reader.push(head), (err: unknown) => err instanceof GrpcFramingError && err.code === CODE.RESOURCE_EXHAUSTED);
+  assert.throws(() => reader.push(head), (err: unknown) => err instanceof GrpcFramingError && err.code === status.RESOURCE_EXHAUSTED);
   const atLimit = new MessageReader(100);
   assert.equal(atLimit.push(frame(0, Buffer.alloc(100))).length, 1);
 });
 
 test('a flag other than 0 or 1 is refused', () => {
-  assert.throws(() => new MessageReader(10).push(Buffer.from([2, 0, 0, 0, 0])), (err: unknown) => err instanceof GrpcFramingError && err.code === CODE.INTERNAL);
+  assert.throws(() => new MessageReader(10).push(Buffer.from([2, 0, 0, 0, 0])), (err: unknown) => err instanceof GrpcFramingError && err.code === status.INTERNAL);
 });
 
 test('frameMessage writes the prefix the reader reads', () => {
