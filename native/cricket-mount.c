@@ -9,6 +9,8 @@
  *   cricket-mount overlay TARGET OPTIONS
  *       Mounts an overlay filesystem with the given options on TARGET. Relative lowerdir
  *       paths are resolved against the working directory (long layer lists fit one page).
+ *   cricket-mount tmpfs SOURCE TARGET OPTIONS
+ *       Mounts a tmpfs named SOURCE on TARGET (nosuid, nodev, noexec) with the given options.
  *   cricket-mount bind SOURCE TARGET [ro]
  *       Bind-mounts SOURCE on TARGET, read-only when "ro" is given.
  *   cricket-mount umount PATH [lazy]
@@ -98,6 +100,11 @@ static int cmd_overlay(const char *target, const char *options) {
     return 0;
 }
 
+static int cmd_tmpfs(const char *source, const char *target, const char *options) {
+    if (mount(source, target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) != 0) return fail("mount tmpfs on", target);
+    return 0;
+}
+
 static int cmd_bind(const char *source, const char *target, int readonly) {
     if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0) return fail("bind mount on", target);
     /* Read-only needs a second, remounting call: the first ignores MS_RDONLY for binds. */
@@ -144,9 +151,10 @@ int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "without-unified") == 0) return cmd_without_unified(argv + 2);
     if (argc == 3 && strcmp(argv[1], "netns") == 0) return cmd_netns(argv[2]);
     if (argc == 4 && strcmp(argv[1], "overlay") == 0) return cmd_overlay(argv[2], argv[3]);
+    if (argc == 5 && strcmp(argv[1], "tmpfs") == 0) return cmd_tmpfs(argv[2], argv[3], argv[4]);
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "bind") == 0) return cmd_bind(argv[2], argv[3], argc == 5 && strcmp(argv[4], "ro") == 0);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "umount") == 0) return cmd_umount(argv[2], argc == 4 && strcmp(argv[3], "lazy") == 0);
     if (argc == 5 && strcmp(argv[1], "idmap") == 0) return cmd_idmap(argv[2], argv[3], argv[4]);
-    fprintf(stderr, "usage: cricket-mount netns PATH | overlay TARGET OPTIONS | bind SOURCE TARGET [ro] | umount PATH [lazy] | without-unified PROGRAM ARGS... | idmap SOURCE TARGET USERNS\n");
+    fprintf(stderr, "usage: cricket-mount netns PATH | overlay TARGET OPTIONS | tmpfs SOURCE TARGET OPTIONS | bind SOURCE TARGET [ro] | umount PATH [lazy] | without-unified PROGRAM ARGS... | idmap SOURCE TARGET USERNS\n");
     return 2;
 }

@@ -77,6 +77,8 @@ async function startCricket() {
     '--cni-bridge', bridge, '--pod-subnet', `10.97.${slot}.0/24`, '--config', '/dev/null'], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, CRICKET_LOG_LEVEL: 'fatal' } });
   undo.push(async () => {
     await stopChild(child, 'cricket');
+    // The daemon left its state tmpfs mounted, as it does for pods that outlive it.
+    if (readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === stateDir)) execFileSync('umount', [stateDir]);
     deleteBridge(bridge);
   });
   await waitForSocket(socket, child, 'cricket');

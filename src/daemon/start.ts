@@ -27,6 +27,7 @@ import type { MetricsServer } from '../metrics/server.js';
 import { StreamingServer } from '../streaming/server.js';
 import { indexNames } from './index-names.js';
 import { recover } from './recover.js';
+import { ensureVolatileStateDir } from './volatile-state.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The pause image `npm run build` makes from native/pause.c. */
@@ -45,6 +46,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   // The roots may be entered (0711: kubelet finds the socket's directory), nothing below them
   // listed or read by anyone but root; existing directories are brought in line too.
   await Promise.all([config.root, config.stateDir].map((d) => ensureDir(d, 0o711)));
+  await volatileStateDir(config.stateDir);
   await Promise.all([paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData, paths.sandboxRecords, paths.containerRecords, paths.sandboxesDir, paths.containersDir, paths.rwDir].map((d) => ensureDir(d, 0o700)));
   const runtimes = await openRuntimes(config, paths);
   await Promise.all(runtimes.all().map((r) => ensureDir(r.rootDir, 0o700)));
@@ -57,7 +59,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
     paths,
     sandboxes: await RecordStore.open<SandboxRecord>(paths.sandboxRecords),
     // A container's only on-disk leftover is its writable layer, which recovery removes when no
-    // record owns it; runc's state and the bundle are on tmpfs.
+    // record owns it; runc's state and the bundle are in the state dir, on tmpfs.
     containers: await RecordStore.open<ContainerRecord>(paths.containerRecords, { groupOf: (c) => c.sandboxId, durableCreate: false }),
     images,
     imageLeases: new ImageLeases(),
@@ -121,6 +123,17 @@ const EXITS_NOT_WATCHED: ExitWaiter = {
   waitForExit: () => Promise.reject(new Error('container exits are not watched yet')),
   collect: () => Promise.reject(new Error('container exits are not watched yet')),
 };
+
+async function volatileStateDir(dir: string): Promise<void> {
+  const elapsed = stopwatch();
+  try {
+    const outcome = await ensureVolatileStateDir(dir, 'mode=0711,size=10%');
+    logger.info({ stateDir: dir, outcome, ms: elapsed() }, 'state dir checked for tmpfs');
+  } catch (err) {
+    // Without a tmpfs the state dir still works, only slower and kept across reboots.
+    logger.warn({ stateDir: dir, err: (err as Error).message }, 'state dir left on its file system: no tmpfs could be mounted');
+  }
+}
 
 async function ensureDir(dir: string, mode: number): Promise<void> {
   await mkdir(dir, { recursive: true, mode });

@@ -14,6 +14,9 @@ const mountTool = (args: string[], cwd?: string) => run(nativeTool('cricket-moun
 
 // The kernel's flag bits (linux/mount.h), facts of its ABI.
 const MS_RDONLY = 0x1;
+const MS_NOSUID = 0x2;
+const MS_NODEV = 0x4;
+const MS_NOEXEC = 0x8;
 const MS_REMOUNT = 0x20;
 const MS_BIND = 0x1000;
 const MS_REC = 0x4000;
@@ -22,6 +25,13 @@ const MNT_DETACH = 0x2;
 /** A new network namespace pinned on the existing file `path`. */
 export async function pinNewNetns(path: string): Promise<void> {
   await mountTool(['netns', path]);
+}
+
+/** A tmpfs named `source` on `target`, without set-id programs, device files or executables. */
+export async function mountTmpfs(source: string, target: string, options: string): Promise<void> {
+  const sys = syscalls();
+  if (sys) await sys.mount(source, target, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, options);
+  else await mountTool(['tmpfs', source, target, options]);
 }
 
 /** Overlay mount; relative lowerdirs in `options` are resolved against `cwd`. */

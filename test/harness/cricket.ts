@@ -156,6 +156,7 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
       } finally {
         cri.close();
         await kill();
+        releaseStateTmpfs(stateDir);
         opts.release?.(dir);
       }
       assertNothingLeftUnder(dir);
@@ -172,6 +173,22 @@ function daemonPid(servePid: number): number {
     return children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('node')) ?? servePid;
   } catch {
     return servePid;
+  }
+}
+
+/**
+ * The daemon puts an empty state dir on a tmpfs of its own and leaves it there when it stops, as
+ * pods may outlive it; a test's daemon is gone for good, so its tmpfs goes too.
+ */
+export function releaseStateTmpfs(stateDir: string): void {
+  // The source name the daemon gives its state tmpfs, as mountinfo shows it.
+  const STATE_TMPFS_SOURCE = 'cricket-state';
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (left?.split(' ')[4] === stateDir && right?.split(' ')[1] === STATE_TMPFS_SOURCE) {
+      execFileSync('umount', [stateDir]);
+      return;
+    }
   }
 }
 
