@@ -90,7 +90,10 @@ add_peer_routes() {
 
 start_node() {
   local name=$1 ns=$2 node_dir="$dir/$1"
-  mkdir -p -m 0700 "$node_dir" "$node_dir/net.d" || return 1
+  mkdir -p -m 0700 "$node_dir" "$node_dir/net.d" "$node_dir/state" || return 1
+  # The node's state dir is a tmpfs mounted here, in the host's mount namespace: the daemon keeps
+  # it as it is, and the clean-up below still sees runc's state after the daemon is gone.
+  mount -t tmpfs -o mode=0711,size=64m cricket-node-state "$node_dir/state" || return 1
   if [ "${CRICKET_NODES_IMPORT:-1}" != 0 ] && [ -d "$repo/build/images/busybox" ]; then
     node "$cricket" image import "$repo/build/images/busybox" --name cricket.local/busybox:latest --root "$node_dir/root" >/dev/null || return 1
   fi
@@ -170,9 +173,12 @@ stop_node() {
 
 down() {
   load_settings
-  local rc=0 ns
+  local rc=0 ns name
   stop_node a "$NS_A"
   stop_node b "$NS_B"
+  for name in a b; do
+    if mountpoint -q "$dir/$name/state"; then umount "$dir/$name/state" || rc=1; fi
+  done
   for ns in "$NS_A" "$NS_B"; do
     # Deleting the namespace deletes its end of the link, its bridge, routes and rules with it.
     if ip netns list | grep -qE -- "^$ns( |\$)"; then
