@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { criClients } from '../test/client/cri.js';
 import { TEST_PREFIX } from '../test/harness/cricket.js';
+import { percentile } from './percentiles.js';
 
 export interface FloorFigures {
   p50: number;
@@ -23,8 +24,7 @@ export interface ClientFloor {
 }
 
 function figures(samples: number[]): FloorFigures {
-  samples.sort((a, b) => a - b);
-  return { p50: samples[Math.floor(samples.length / 2)]!, p99: samples[Math.min(samples.length - 1, Math.floor(samples.length * 0.99))]! };
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
 /**

@@ -1,25 +1,15 @@
 // npm run bench: median latency of the pod lifecycle RPCs over N pods and the daemon's memory.
 // Runs its own daemon on private directories, like the tests, and cleans up after itself.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { startCricket, TEST_BRIDGE, type TestDaemon } from '../test/harness/cricket.js';
 import { containerConfig, podConfig } from '../test/harness/pods.js';
+import { median } from './percentiles.js';
+import { rssMiB } from './proc-stats.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 20);
 /** `--runtime-handler NAME`: the RuntimeClass handler every pod runs under ('' is runc). */
 const flag = process.argv.indexOf('--runtime-handler');
 const HANDLER = flag >= 0 ? process.argv[flag + 1] ?? '' : '';
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.match(/(\d+)/)?.[1] ?? 0) / 1024;
-}
 
 async function timed<T>(samples: number[], fn: () => Promise<T>): Promise<T> {
   const t = process.hrtime.bigint();

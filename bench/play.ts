@@ -14,15 +14,10 @@ import {
   RemovePodSandboxRequest, RunPodSandboxRequest, StartContainerRequest, StopPodSandboxRequest,
   type CreateContainerResponse, type ListPodSandboxResponse, type RunPodSandboxResponse,
 } from '../src/gen/runtime/v1/api.js';
+import { median } from './percentiles.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 20);
 const CLI_PODS = Number(process.env.BENCH_CLI_PODS ?? Math.min(PODS, 5));
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 

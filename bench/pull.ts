@@ -9,15 +9,10 @@ import { Puller } from '../src/image/pull.js';
 import { fileBlob, unpackLayer } from '../src/image/unpack.js';
 import { TEST_PREFIX } from '../test/harness/cricket.js';
 import { buildImage, busyboxLayer, layerBlob, libs, startRegistry, type TarSpec } from '../test/harness/registry.js';
+import { median } from './percentiles.js';
 
 const LAYERS = Number(process.env.BENCH_PULL_LAYERS ?? 5);
 const RUNS = Number(process.env.BENCH_PULL_RUNS ?? 3);
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** ~10 MB of files per layer, like an application layer: many small files and a few big ones, mostly incompressible. */
 function layerEntries(k: number): TarSpec[] {

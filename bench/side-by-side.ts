@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { criClients, type CriClients, type Message } from '../test/client/cri.js';
 import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
 import { clientFloor, type ClientFloor } from './client-floor.js';
+import { percentile } from './percentiles.js';
 import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
 
 function arg(name: string): string | undefined {
@@ -49,12 +50,6 @@ const results: Figures = {};
 const note = (scenario: string, target: string, key: string, value: number) => {
   ((results[`${scenario} | ${key}`] ??= {})[target] = value);
 };
-
-function percentile(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
 
 async function timed<T>(samples: number[] | undefined, fn: () => Promise<T>): Promise<T> {
   const t = process.hrtime.bigint();

@@ -28,7 +28,7 @@ export class MemoryReturn {
   private timer: NodeJS.Timeout | undefined;
   private lastRun = -Infinity;
   private unsubscribe: (() => void) | undefined;
-  /** Compactions done, for tests and the log. */
+  /** Compactions done (tests read it). */
   runs = 0;
 
   constructor(private readonly opts: MemoryReturnOptions) {}
@@ -77,5 +77,5 @@ export class MemoryReturn {
 /** Node's gc when the daemon was started with --expose-gc (bin/cricket serve does so). */
 export function exposedGc(): (() => void) | undefined {
   const gc = (globalThis as { gc?: unknown }).gc;
-  return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
+  return typeof gc === 'function' ? (gc as () => void) : undefined;
 }

@@ -127,7 +127,7 @@ const EXITS_NOT_WATCHED: ExitWaiter = {
 async function volatileStateDir(dir: string): Promise<void> {
   const elapsed = stopwatch();
   try {
-    const outcome = await ensureVolatileStateDir(dir, 'mode=0711,size=10%');
+    const outcome = await ensureVolatileStateDir(dir);
     logger.info({ stateDir: dir, outcome, ms: elapsed() }, 'state dir checked for tmpfs');
   } catch (err) {
     // Without a tmpfs the state dir still works, only slower and kept across reboots.

@@ -196,11 +196,8 @@ export class WritableCall<Req, Res> extends CallBase<Req> {
   /** A handler fails the call by emitting 'error' with a status, as with grpc-js. */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event !== 'error') return super.emit(event, ...args);
-    this.fail(args[0] as StatusLike | undefined);
-    return this.listenerCount('error') > 0 ? super.emit(event, ...args) : false;
-  }
-
-  fail(error: StatusLike | undefined): void {
+    const error = args[0] as StatusLike | undefined;
     this.exchange.finish(error?.code ?? status.UNKNOWN, error?.details ?? error?.message ?? 'unknown error');
+    return this.listenerCount('error') > 0 ? super.emit(event, ...args) : false;
   }
 }

@@ -181,15 +181,22 @@ function daemonPid(servePid: number): number {
  * pods may outlive it; a test's daemon is gone for good, so its tmpfs goes too.
  */
 export function releaseStateTmpfs(stateDir: string): void {
-  // The source name the daemon gives its state tmpfs, as mountinfo shows it.
-  const STATE_TMPFS_SOURCE = 'cricket-state';
+  // 'cricket-state' is the source name the daemon gives its state tmpfs.
+  if (mountsOn(stateDir).some((m) => m.source === 'cricket-state')) execFileSync('umount', [stateDir]);
+}
+
+export interface MountEntry { source: string; fsType: string; options: string[] }
+
+/** The mounts stacked on `path` in this mount namespace, lowest first, as mountinfo lists them. */
+export function mountsOn(path: string): MountEntry[] {
+  const out: MountEntry[] = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const [left, right] = line.split(' - ');
-    if (left?.split(' ')[4] === stateDir && right?.split(' ')[1] === STATE_TMPFS_SOURCE) {
-      execFileSync('umount', [stateDir]);
-      return;
-    }
+    const f = left?.split(' ') ?? [];
+    const r = right?.split(' ') ?? [];
+    if (f[4] === path) out.push({ fsType: r[0] ?? '', source: r[1] ?? '', options: (f[5] ?? '').split(',') });
   }
+  return out;
 }
 
 /** Mounts (overlay rootfs, pinned netns), runc containers and IP reservations of one daemon. */

@@ -3,24 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCricket, type TestDaemon } from '../harness/cricket.js';
+import { mountsOn, startCricket, type TestDaemon } from '../harness/cricket.js';
 import { podConfig, runPod } from '../harness/pods.js';
-
-interface Mount { source: string; fsType: string; options: string[] }
-
-/** The mounts stacked on `path`, lowest first, as mountinfo lists them. */
-function mountsOn(path: string): Mount[] {
-  const out: Mount[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [left, right] = line.split(' - ');
-    const f = left?.split(' ') ?? [];
-    const r = right?.split(' ') ?? [];
-    if (f[4] === path) out.push({ fsType: r[0] ?? '', source: r[1] ?? '', options: (f[5] ?? '').split(',') });
-  }
-  return out;
-}
 
 const asNobody = (cmd: string[]) => spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', ...cmd], { encoding: 'utf8' });
 
