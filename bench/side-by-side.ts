@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { criClients, type CriClients, type Message } from '../test/client/cri.js';
 import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
 import { clientFloor, type ClientFloor } from './client-floor.js';
+import { goClientBuilt, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
 import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
 
@@ -36,6 +37,8 @@ const HANDLER = arg('--handler') ?? '';
 
 interface Target {
   name: string;
+  /** The runtime's unix socket, for the Go client. */
+  socket: string;
   cri: CriClients;
   /** The daemon's pid, and (cricket) the reaper it runs under, whose own CPU counts too. */
   pids(): number[];
@@ -214,6 +217,18 @@ async function relist(targets: Target[]): Promise<void> {
     note('memory', t.name, 'helper RSS per pod MiB', helpers.total / Math.max(1, helpers.count));
     note('memory', t.name, `daemon+helpers RSS at ${RELIST_PODS} pods MiB`, daemonRss(t) + helpers.total);
   }
+  if (goClientBuilt()) {
+    process.stderr.write('[bench] relist with the grpc-go client\n');
+    const go = await goClientRelist(targets.map((t) => ({ name: t.name, socket: t.socket, pods: made.get(t)! })), RELIST_ROUNDS * 2, 100);
+    for (const t of targets) {
+      for (const [k, v] of Object.entries(go[t.name] ?? {})) {
+        note(`relist at ${RELIST_PODS} pods, grpc-go client`, t.name, `${k} p50 ms`, percentile(v, 50));
+        note(`relist at ${RELIST_PODS} pods, grpc-go client`, t.name, `${k} p99 ms`, percentile(v, 99));
+      }
+    }
+  } else {
+    process.stderr.write('[bench] no grpc-go client (build/bench/cri-go-client): relist with grpc-js only\n');
+  }
   for (const t of targets) {
     if (!t.restart) continue;
     const t0 = Date.now();
@@ -285,6 +300,7 @@ async function main(): Promise<void> {
   delete process.env.CRICKET_CPU_PROF_DIR;
   const targets: Target[] = [{
     name: 'cricket',
+    socket: d.socket,
     cri: d.cri,
     pids: () => [d.pid(), d.servePid()],
     helpers: new HelperWatch(/^conmon$/, d.stateDir),
@@ -301,6 +317,7 @@ async function main(): Promise<void> {
     other = criClients(VS, { deadlineMs: 120_000 });
     targets.push({
       name: VS_NAME,
+      socket: VS,
       cri: other,
       pids: () => [VS_PID],
       helpers: new HelperWatch(VS_HELPER_COMM, VS_HELPER ?? VS),

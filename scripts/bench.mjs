@@ -7,16 +7,22 @@
 // --relist-rounds N (counted, default 200) after --relist-warmup N (not counted, default 1000),
 // --handler crun (every pod on crun, on both sides: containerd gets the same crun as a runtime),
 // --json, --forks (execve counts per lifecycle, with strace), --cpu-prof DIR (the daemon's profile).
+// --with-containerd also installs Debian's Go and grpc-go, for the relist made by a grpc-go client.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildGoClient, ensureGoClientTools } from './go-client.mjs';
 import { startReferenceContainerd } from './reference-containerd.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
+
+if (args.includes('--with-containerd')) ensureGoClientTools(log);
+// The side-by-side run adds the relist made by grpc-go when Go is here.
+if (args.length) buildGoClient(root, log);
 
 if (args.includes('--with-containerd')) {
   const slot = Number.parseInt(process.env.CRICKET_TEST_SLOT ?? '0', 10) || 0;

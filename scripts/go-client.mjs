@@ -1,0 +1,31 @@
+// Builds bench/go-client (the relist calls made by grpc-go, as kubelet makes them) with Debian's
+// Go and grpc-go, offline: GOPATH mode on /usr/share/gocode, where Debian's Go library packages live.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const GOCODE = '/usr/share/gocode';
+const GRPC = join(GOCODE, 'src/google.golang.org/grpc');
+
+/** Installs Debian's Go and grpc-go when they are missing. */
+export function ensureGoClientTools(log) {
+  if (existsSync('/usr/bin/go') && existsSync(GRPC)) return;
+  log('installing Debian\'s Go and grpc-go for the grpc-go client');
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'golang-go', 'golang-google-grpc-dev'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+/** Builds build/bench/cri-go-client; false when Go or grpc-go is not installed. */
+export function buildGoClient(repo, log) {
+  if (!existsSync('/usr/bin/go') || !existsSync(GRPC)) {
+    log('no Go or grpc-go here: the relist runs with the grpc-js client only');
+    return false;
+  }
+  const out = join(repo, 'build/bench');
+  mkdirSync(out, { recursive: true });
+  execFileSync('go', ['build', '-trimpath', '-o', join(out, 'cri-go-client'), '.'], {
+    cwd: join(repo, 'bench/go-client'),
+    stdio: 'inherit',
+    env: { ...process.env, GO111MODULE: 'off', GOPATH: GOCODE, GOCACHE: join(repo, 'build/go-cache'), GOFLAGS: '' },
+  });
+  return true;
+}
