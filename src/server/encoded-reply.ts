@@ -3,34 +3,39 @@
  * kept per record, not encoded afresh on every call: at 100 pods encoding ListContainers took a
  * quarter of a millisecond of the event loop and most of its garbage.
  */
+import { GatheredBody, type MessageBody } from './grpc-framing.js';
 
 /** A reply already in wire form; strictDefinition's serializer passes it through as it is. */
 export class EncodedReply {
-  constructor(readonly bytes: Buffer) {}
+  constructor(readonly body: MessageBody) {}
 }
 
 /**
  * A reply of type T given as its wire bytes. The handler types of the generated service want a
  * T; the serializer is the only reader of the value and knows this form.
  */
-export function encodedReply<T>(bytes: Buffer): T {
-  return new EncodedReply(bytes) as unknown as T;
+export function encodedReply<T>(body: MessageBody): T {
+  return new EncodedReply(body) as unknown as T;
 }
 
 /**
- * The wire form of one list item per record, kept for as long as the record exists. Records are
- * frozen and replaced whole on every change, so a record's bytes never go stale; the entry goes
- * with the record.
+ * The wire form of one list item per record, kept for as long as the record exists: the item as
+ * a field of the list reply (its tag, length and bytes), so that a reply is these parts as they
+ * are. Records are frozen and replaced whole on every change, so a record's bytes never go stale;
+ * the entry goes with the record.
  */
 export class ItemEncodings<R extends object> {
   private readonly bytes = new WeakMap<R, Uint8Array>();
 
-  constructor(private readonly encode: (record: R) => Uint8Array) {}
+  constructor(
+    private readonly field: number,
+    private readonly encode: (record: R) => Uint8Array,
+  ) {}
 
   of(record: R): Uint8Array {
     let bytes = this.bytes.get(record);
     if (!bytes) {
-      bytes = this.encode(record);
+      bytes = messageField(this.field, this.encode(record));
       this.bytes.set(record, bytes);
     }
     return bytes;
@@ -47,7 +52,7 @@ function varintLength(value: number): number {
   return n;
 }
 
-function writeVarint(out: Buffer, at: number, value: number): number {
+function writeVarint(out: Uint8Array, at: number, value: number): number {
   while (value >= 0x80) {
     out[at++] = (value & 0x7f) | 0x80;
     value = Math.floor(value / 128);
@@ -56,21 +61,21 @@ function writeVarint(out: Buffer, at: number, value: number): number {
   return at;
 }
 
-/**
- * `items` as a message holding them in its repeated message field `field`: for each, the field's
- * tag (wire type 2, length-delimited), the item's length and its bytes.
- */
-export function repeatedMessageField(field: number, items: readonly Uint8Array[]): Buffer {
+/** `item` as the message field `field` of a message: the tag (wire type 2), the length, the bytes. */
+export function messageField(field: number, item: Uint8Array): Uint8Array {
   const tag = field * 8 + 2;
-  let size = 0;
-  for (const item of items) size += varintLength(tag) + varintLength(item.length) + item.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const item of items) {
-    at = writeVarint(out, at, tag);
-    at = writeVarint(out, at, item.length);
-    out.set(item, at);
-    at += item.length;
-  }
+  // Memory of its own, not a slice of Node's shared buffer pool: these bytes live as long as
+  // their record, and a pool slice would keep the whole pool chunk alive with them.
+  const out = new Uint8Array(varintLength(tag) + varintLength(item.length) + item.length);
+  let at = writeVarint(out, 0, tag);
+  at = writeVarint(out, at, item.length);
+  out.set(item, at);
   return out;
+}
+
+/** A message made of fields already in wire form, sent as they are: never joined into one buffer. */
+export function messageOfFields(fields: readonly Uint8Array[]): GatheredBody {
+  let size = 0;
+  for (const field of fields) size += field.length;
+  return new GatheredBody(fields, size);
 }

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Metadata, status } from '@grpc/grpc-js';
-import { encodeGrpcMessage, frameMessage } from './grpc-framing.js';
+import { encodeGrpcMessage, framedChunks, type MessageBody } from './grpc-framing.js';
 
 const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
 
@@ -76,23 +76,36 @@ export class Exchange {
   }
 
   /** Sends one message; false when the stream asks the writer to wait for 'drain'. */
-  send(body: Uint8Array, callback?: (err?: Error | null) => void): boolean {
+  send(body: MessageBody, callback?: (err?: Error | null) => void): boolean {
     if (!this.writable) {
       if (callback) queueMicrotask(() => callback());
       return true;
     }
     this.respondOnce();
-    return this.stream.write(frameMessage(body), callback);
+    const chunks = framedChunks(body);
+    if (chunks.length === 1) return this.stream.write(chunks[0], callback);
+    // Corked, the chunks reach the stream as one write.
+    this.stream.cork();
+    let ready = true;
+    for (const [i, chunk] of chunks.entries()) ready = this.stream.write(chunk, i === chunks.length - 1 ? callback : undefined);
+    this.stream.uncork();
+    return ready;
   }
 
   /** A unary answer: headers, the one message and the OK status leave together. */
-  sendReply(body: Uint8Array): void {
+  sendReply(body: MessageBody): void {
     if (!this.writable) return;
     this.done = true;
     clearTimeout(this.deadlineTimer);
     this.trailers = { 'grpc-status': '0', 'grpc-message': '' };
     this.respondOnce();
-    this.stream.end(frameMessage(body));
+    const chunks = framedChunks(body);
+    if (chunks.length > 1) {
+      // end() uncorks: the chunks reach the stream as one write.
+      this.stream.cork();
+      for (const chunk of chunks.slice(0, -1)) this.stream.write(chunk);
+    }
+    this.stream.end(chunks[chunks.length - 1]);
   }
 
   /** Ends the call with a status: in trailers after messages, or as a trailers-only answer. */
@@ -179,7 +192,7 @@ export class WritableCall<Req, Res> extends CallBase<Req> {
   constructor(
     exchange: Exchange,
     request: Req,
-    private readonly serialize: (value: Res) => Uint8Array,
+    private readonly serialize: (value: Res) => MessageBody,
   ) {
     super(exchange, request);
     exchange.stream.on('drain', () => this.emit('drain'));

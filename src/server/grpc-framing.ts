@@ -95,13 +95,41 @@ export class MessageReader {
   }
 }
 
+/**
+ * A message body given as parts that go out one after another and are never joined. The list
+ * replies are made of bytes kept per record: joining them would allocate the whole reply (tens of
+ * KiB at 100 pods) on every call, outside V8's heap, and V8 counts such memory toward its next
+ * full collection.
+ */
+export class GatheredBody {
+  constructor(
+    readonly parts: readonly Uint8Array[],
+    readonly length: number,
+  ) {}
+}
+
+export type MessageBody = Uint8Array | GatheredBody;
+
 /** One message framed for the wire, in one allocation. */
 export function frameMessage(body: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(MESSAGE_PREFIX_LEN + body.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(body.length, 1);
+  writeMessagePrefix(frame, body.length);
   frame.set(body, MESSAGE_PREFIX_LEN);
   return frame;
+}
+
+/** One message framed for the wire as the chunks to write in order: a gathered body's parts are not copied. */
+export function framedChunks(body: MessageBody): Uint8Array[] {
+  if (!(body instanceof GatheredBody)) return [frameMessage(body)];
+  const prefix = Buffer.allocUnsafe(MESSAGE_PREFIX_LEN);
+  writeMessagePrefix(prefix, body.length);
+  return [prefix, ...body.parts];
+}
+
+/** Not compressed, then the length. */
+function writeMessagePrefix(out: Buffer, length: number): void {
+  out[0] = 0;
+  out.writeUInt32BE(length, 1);
 }
 
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };

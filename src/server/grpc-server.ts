@@ -18,7 +18,7 @@ import zlib from 'node:zlib';
 import { status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { logger } from '../log/logger.js';
 import { Exchange, UnaryCall, WritableCall, type StatusLike } from './grpc-call.js';
-import { GrpcFramingError, MessageReader, parseGrpcTimeout, type FramedMessage } from './grpc-framing.js';
+import { GrpcFramingError, MessageReader, parseGrpcTimeout, type FramedMessage, type MessageBody } from './grpc-framing.js';
 
 const { HTTP2_HEADER_STATUS, HTTP_STATUS_METHOD_NOT_ALLOWED, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE } = http2.constants;
 
@@ -38,7 +38,7 @@ interface Route {
   name: string;
   responseStream: boolean;
   deserialize: (bytes: Buffer) => unknown;
-  serialize: (value: unknown) => Uint8Array;
+  serialize: (value: unknown) => MessageBody;
   handler: UnaryHandler | StreamHandler;
 }
 
@@ -85,7 +85,7 @@ export class GrpcServer {
         name: method.path.slice(method.path.lastIndexOf('/') + 1),
         responseStream: method.responseStream,
         deserialize: method.requestDeserialize as (bytes: Buffer) => unknown,
-        serialize: method.responseSerialize as (value: unknown) => Uint8Array,
+        serialize: method.responseSerialize as (value: unknown) => MessageBody,
         handler: handler as unknown as UnaryHandler | StreamHandler,
       });
     }
@@ -154,7 +154,7 @@ export class GrpcServer {
       exchange.finish(err.code ?? status.UNKNOWN, err.details ?? err.message ?? 'unknown error');
       return;
     }
-    let bytes: Uint8Array;
+    let bytes: MessageBody;
     try {
       bytes = route.serialize(value);
     } catch (e) {

@@ -3,21 +3,21 @@ import { Container, PodSandbox, type ContainerFilter, type ListContainersRespons
 import type { RuntimeContext } from '../runtime-context.js';
 import { matchingSandboxes, sandboxListItem } from '../sandbox/status.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
-import { encodedReply, ItemEncodings, repeatedMessageField } from './encoded-reply.js';
+import { encodedReply, ItemEncodings, messageOfFields } from './encoded-reply.js';
 
 // Field numbers of the proto: ListPodSandboxResponse.items, ListContainersResponse.containers.
 const LIST_POD_SANDBOX_ITEMS = 1;
 const LIST_CONTAINERS_CONTAINERS = 1;
 
-const sandboxItems = new ItemEncodings((record: Readonly<SandboxRecord>) => PodSandbox.encode(sandboxListItem(record)).finish());
-const containerItems = new ItemEncodings((record: Readonly<ContainerRecord>) => Container.encode(containerListItem(record)).finish());
+const sandboxItems = new ItemEncodings(LIST_POD_SANDBOX_ITEMS, (record: Readonly<SandboxRecord>) => PodSandbox.encode(sandboxListItem(record)).finish());
+const containerItems = new ItemEncodings(LIST_CONTAINERS_CONTAINERS, (record: Readonly<ContainerRecord>) => Container.encode(containerListItem(record)).finish());
 
 /** ListPodSandbox, from each pod's wire bytes (made once per version of its record). */
 export function listPodSandboxReply(ctx: RuntimeContext, filter: PodSandboxFilter | undefined): ListPodSandboxResponse {
-  return encodedReply(repeatedMessageField(LIST_POD_SANDBOX_ITEMS, matchingSandboxes(ctx, filter).map((r) => sandboxItems.of(r))));
+  return encodedReply(messageOfFields(matchingSandboxes(ctx, filter).map((r) => sandboxItems.of(r))));
 }
 
 /** ListContainers, from each container's wire bytes (made once per version of its record). */
 export function listContainersReply(ctx: RuntimeContext, filter: ContainerFilter | undefined): ListContainersResponse {
-  return encodedReply(repeatedMessageField(LIST_CONTAINERS_CONTAINERS, matchingContainers(ctx, filter).map((r) => containerItems.of(r))));
+  return encodedReply(messageOfFields(matchingContainers(ctx, filter).map((r) => containerItems.of(r))));
 }

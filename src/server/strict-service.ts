@@ -13,6 +13,7 @@ import type { RequestChecks } from './request-checks.js';
 import { toServiceError } from './status-codes.js';
 import { checkWire } from './wire-check.js';
 import { EncodedReply } from './encoded-reply.js';
+import type { MessageBody } from './grpc-framing.js';
 
 /**
  * A request the server could not accept as bytes. A throwing deserializer would be answered with
@@ -39,7 +40,7 @@ export function strictDefinition<D extends ServiceDefinition>(definition: D, ser
     const encode = method.responseSerialize;
     strict[key] = {
       ...method,
-      responseSerialize: (value: unknown): Buffer => (value instanceof EncodedReply ? value.bytes : encode(value)),
+      responseSerialize: (value: unknown): MessageBody => (value instanceof EncodedReply ? value.body : encode(value)),
       requestDeserialize: (bytes: Buffer): unknown => {
         try {
           checkWire(bytes, schema);
