@@ -1,7 +1,7 @@
 // Builds bench/go-client (the relist calls made by grpc-go, as kubelet makes them) with Debian's
 // Go and grpc-go, offline: GOPATH mode on /usr/share/gocode, where Debian's Go library packages live.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const GOCODE = '/usr/share/gocode';
@@ -21,11 +21,19 @@ export function buildGoClient(repo, log) {
     return false;
   }
   const out = join(repo, 'build/bench');
+  const binary = join(out, 'cri-go-client');
   mkdirSync(out, { recursive: true });
-  execFileSync('go', ['build', '-trimpath', '-o', join(out, 'cri-go-client'), '.'], {
-    cwd: join(repo, 'bench/go-client'),
-    stdio: 'inherit',
-    env: { ...process.env, GO111MODULE: 'off', GOPATH: GOCODE, GOCACHE: join(repo, 'build/go-cache'), GOFLAGS: '' },
-  });
+  // A binary from an older build must not stand in for one that no longer builds.
+  rmSync(binary, { force: true });
+  try {
+    execFileSync('go', ['build', '-trimpath', '-o', binary, '.'], {
+      cwd: join(repo, 'bench/go-client'),
+      stdio: 'inherit',
+      env: { ...process.env, GO111MODULE: 'off', GOPATH: GOCODE, GOCACHE: join(repo, 'build/go-cache'), GOFLAGS: '' },
+    });
+  } catch (err) {
+    log(`the grpc-go client did not build (${err.message}): the relist runs with the grpc-js client only`);
+    return false;
+  }
   return true;
 }
