@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CricketError, invalidArgument, withContext } from '../errors.js';
 import { logger } from '../log/logger.js';
 import { bindMount, mountOverlay, unmount } from '../process/mount.js';
+import { mountsAt } from '../process/mount-table.js';
 
 export interface RootfsSpec {
   /** Absolute layer directories, bottom to top. */
@@ -18,28 +19,6 @@ export interface RootfsSpec {
 
 /** mount(2) copies at most one page of options. */
 const MAX_OPTIONS = 4000;
-
-interface MountInfo {
-  mountPoint: string;
-  fsType: string;
-  superOptions: string;
-}
-
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-
-/** Mounts at `path` in this mount namespace, innermost (most recent) last. */
-function mountsAt(path: string): MountInfo[] {
-  const out: MountInfo[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    if (!line) continue;
-    const [left, right] = line.split(' - ');
-    const f = left?.split(' ') ?? [];
-    const r = right?.split(' ') ?? [];
-    const mountPoint = unescape(f[4] ?? '');
-    if (mountPoint === path) out.push({ mountPoint, fsType: r[0] ?? '', superOptions: r[2] ?? '' });
-  }
-  return out;
-}
 
 function checkPath(p: string, what: string): void {
   if (!isAbsolute(p)) throw invalidArgument(`rootfs: ${what} "${p}" is not absolute`);

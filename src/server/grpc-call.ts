@@ -82,14 +82,7 @@ export class Exchange {
       return true;
     }
     this.respondOnce();
-    const chunks = framedChunks(body);
-    if (chunks.length === 1) return this.stream.write(chunks[0], callback);
-    // Corked, the chunks reach the stream as one write.
-    this.stream.cork();
-    let ready = true;
-    for (const [i, chunk] of chunks.entries()) ready = this.stream.write(chunk, i === chunks.length - 1 ? callback : undefined);
-    this.stream.uncork();
-    return ready;
+    return this.writeMessage(body, false, callback);
   }
 
   /** A unary answer: headers, the one message and the OK status leave together. */
@@ -99,13 +92,25 @@ export class Exchange {
     clearTimeout(this.deadlineTimer);
     this.trailers = { 'grpc-status': '0', 'grpc-message': '' };
     this.respondOnce();
+    this.writeMessage(body, true);
+  }
+
+  /**
+   * One framed message onto the stream, ending it when `end`. A gathered body's chunks are
+   * written corked, so that they reach the stream as one write; end() uncorks by itself.
+   */
+  private writeMessage(body: MessageBody, end: boolean, callback?: (err?: Error | null) => void): boolean {
     const chunks = framedChunks(body);
-    if (chunks.length > 1) {
-      // end() uncorks: the chunks reach the stream as one write.
-      this.stream.cork();
-      for (const chunk of chunks.slice(0, -1)) this.stream.write(chunk);
+    const last = chunks.length - 1;
+    if (last > 0) this.stream.cork();
+    for (let i = 0; i < last; i++) this.stream.write(chunks[i]);
+    if (end) {
+      this.stream.end(chunks[last], callback);
+      return true;
     }
-    this.stream.end(chunks[chunks.length - 1]);
+    const ready = this.stream.write(chunks[last], callback);
+    if (last > 0) this.stream.uncork();
+    return ready;
   }
 
   /** Ends the call with a status: in trailers after messages, or as a trailers-only answer. */

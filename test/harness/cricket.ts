@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { criClients, type CriClients, type Message } from '../client/cri.js';
+import { STATE_TMPFS_SOURCE } from '../../src/daemon/volatile-state.js';
+import { mountsAt } from '../../src/process/mount-table.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const CRICKET = join(REPO, 'bin', 'cricket');
@@ -181,22 +183,7 @@ function daemonPid(servePid: number): number {
  * pods may outlive it; a test's daemon is gone for good, so its tmpfs goes too.
  */
 export function releaseStateTmpfs(stateDir: string): void {
-  // 'cricket-state' is the source name the daemon gives its state tmpfs.
-  if (mountsOn(stateDir).some((m) => m.source === 'cricket-state')) execFileSync('umount', [stateDir]);
-}
-
-export interface MountEntry { source: string; fsType: string; options: string[] }
-
-/** The mounts stacked on `path` in this mount namespace, lowest first, as mountinfo lists them. */
-export function mountsOn(path: string): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [left, right] = line.split(' - ');
-    const f = left?.split(' ') ?? [];
-    const r = right?.split(' ') ?? [];
-    if (f[4] === path) out.push({ fsType: r[0] ?? '', source: r[1] ?? '', options: (f[5] ?? '').split(',') });
-  }
-  return out;
+  if (mountsAt(stateDir).some((m) => m.source === STATE_TMPFS_SOURCE)) execFileSync('umount', [stateDir]);
 }
 
 /** Mounts (overlay rootfs, pinned netns), runc containers and IP reservations of one daemon. */

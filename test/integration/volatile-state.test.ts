@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountsOn, startCricket, type TestDaemon } from '../harness/cricket.js';
+import { mountsAt } from '../../src/process/mount-table.js';
+import { startCricket, type TestDaemon } from '../harness/cricket.js';
 import { podConfig, runPod } from '../harness/pods.js';
 
 const asNobody = (cmd: string[]) => spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', ...cmd], { encoding: 'utf8' });
@@ -20,7 +21,7 @@ async function podsAfterRestart(d: TestDaemon): Promise<string[]> {
 test('an empty state dir on a disk gets a tmpfs that outlives a daemon restart, and only one', async () => {
   const d = await startCricket();
   try {
-    const mounts = mountsOn(d.stateDir);
+    const mounts = mountsAt(d.stateDir);
     assert.equal(mounts.length, 1, JSON.stringify(mounts));
     assert.equal(mounts[0]!.fsType, 'tmpfs');
     assert.equal(mounts[0]!.source, 'cricket-state');
@@ -36,13 +37,13 @@ test('an empty state dir on a disk gets a tmpfs that outlives a daemon restart, 
 
     // A crashed daemon comes back to the same tmpfs: the pod and its pinned netns are still there.
     assert.deepEqual(await podsAfterRestart(d), [`${id}:SANDBOX_READY`]);
-    assert.equal(mountsOn(d.stateDir).length, 1, 'the restart did not stack a second tmpfs');
+    assert.equal(mountsAt(d.stateDir).length, 1, 'the restart did not stack a second tmpfs');
     const run = await d.cri.runtime.call<{ status: { network: { ip: string } } }>('PodSandboxStatus', { pod_sandbox_id: id });
     assert.ok(run.status.network.ip, 'the pod kept its network');
   } finally {
     await d.stop();
   }
-  assert.equal(mountsOn(d.stateDir).length, 0);
+  assert.equal(mountsAt(d.stateDir).length, 0);
 });
 
 test('a state dir that already holds files stays on its disk', async () => {
@@ -55,7 +56,7 @@ test('a state dir that already holds files stays on its disk', async () => {
     },
   });
   try {
-    assert.deepEqual(mountsOn(d.stateDir), [], 'a tmpfs would hide what the directory holds');
+    assert.deepEqual(mountsAt(d.stateDir), [], 'a tmpfs would hide what the directory holds');
     assert.ok(readdirSync(d.stateDir).includes('left-by-an-earlier-daemon'));
     const { id } = await runPod(d, podConfig(d, 'on-disk'));
     assert.ok(readdirSync(join(d.stateDir, 'sandboxes')).includes(id));
@@ -73,7 +74,7 @@ test('a state dir that is a tmpfs of the operator\'s is used as it is', async ()
     release: (dir) => execFileSync('umount', [join(dir, 'state')]),
   });
   try {
-    const mounts = mountsOn(d.stateDir);
+    const mounts = mountsAt(d.stateDir);
     assert.deepEqual(mounts.map((m) => m.source), ['operator-state']);
     await runPod(d, podConfig(d, 'operator-tmpfs'));
   } finally {
