@@ -6,11 +6,11 @@
  * handlers are written against grpc-js's types and served by grpc-server.ts.
  */
 import { EventEmitter } from 'node:events';
-import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Metadata, status } from '@grpc/grpc-js';
 import { encodeGrpcMessage, framedChunks, type MessageBody } from './grpc-framing.js';
-
-const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
+import type { RequestHeaders } from './http2/header-block.js';
+import { OK_TRAILERS, trailersBlock, trailersOnlyBlock } from './http2/response-headers.js';
+import type { ServerStream } from './http2/stream.js';
 
 /** What a handler may hand back as an error: grpc-js's ServiceError shape, or any Error. */
 export interface StatusLike {
@@ -18,12 +18,6 @@ export interface StatusLike {
   details?: string;
   message?: string;
 }
-
-const RESPONSE_HEADERS = {
-  [HTTP2_HEADER_STATUS]: 200,
-  [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-  'grpc-accept-encoding': 'identity,gzip,deflate',
-};
 
 /** What the call object hears from its exchange. */
 export interface ExchangeListener {
@@ -40,23 +34,25 @@ export class Exchange {
   cancelled = false;
   /** Set once the request is read and the call object made. */
   listener: ExchangeListener | undefined;
-  private headersSent = false;
-  private trailers: Record<string, string> | null = null;
+  /** The server's own clean-up when the stream closes (request bytes held, the call's slot). */
+  afterClose: (() => void) | null = null;
   private deadlineTimer: NodeJS.Timeout | undefined;
   deadline = Infinity;
 
-  constructor(
-    readonly stream: ServerHttp2Stream,
-    readonly headers: IncomingHttpHeaders,
-  ) {
-    stream.once('close', () => {
+  constructor(readonly stream: ServerStream) {
+    stream.onClose = () => {
       clearTimeout(this.deadlineTimer);
       if (!this.done) {
         this.done = true;
         this.cancel();
       }
+      this.afterClose?.();
       this.listener?.closed();
-    });
+    };
+  }
+
+  get headers(): RequestHeaders {
+    return this.stream.headers;
   }
 
   /** Ends the call with DEADLINE_EXCEEDED after `ms` unless it is over by then. */
@@ -72,17 +68,17 @@ export class Exchange {
   }
 
   get writable(): boolean {
-    return !this.done && !this.stream.destroyed && !this.stream.closed;
+    return !this.done && this.stream.writable;
   }
 
-  /** Sends one message; false when the stream asks the writer to wait for 'drain'. */
+  /** Sends one message; false when the writer should wait for 'drain'. */
   send(body: MessageBody, callback?: (err?: Error | null) => void): boolean {
     if (!this.writable) {
       if (callback) queueMicrotask(() => callback());
       return true;
     }
-    this.respondOnce();
-    return this.writeMessage(body, false, callback);
+    this.stream.respond();
+    return this.stream.write(framedChunks(body), callback);
   }
 
   /** A unary answer: headers, the one message and the OK status leave together. */
@@ -90,27 +86,7 @@ export class Exchange {
     if (!this.writable) return;
     this.done = true;
     clearTimeout(this.deadlineTimer);
-    this.trailers = { 'grpc-status': '0', 'grpc-message': '' };
-    this.respondOnce();
-    this.writeMessage(body, true);
-  }
-
-  /**
-   * One framed message onto the stream, ending it when `end`. A gathered body's chunks are
-   * written corked, so that they reach the stream as one write; end() uncorks by itself.
-   */
-  private writeMessage(body: MessageBody, end: boolean, callback?: (err?: Error | null) => void): boolean {
-    const chunks = framedChunks(body);
-    const last = chunks.length - 1;
-    if (last > 0) this.stream.cork();
-    for (let i = 0; i < last; i++) this.stream.write(chunks[i]);
-    if (end) {
-      this.stream.end(chunks[last], callback);
-      return true;
-    }
-    const ready = this.stream.write(chunks[last], callback);
-    if (last > 0) this.stream.uncork();
-    return ready;
+    this.stream.reply(framedChunks(body), OK_TRAILERS);
   }
 
   /** Ends the call with a status: in trailers after messages, or as a trailers-only answer. */
@@ -118,24 +94,10 @@ export class Exchange {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.deadlineTimer);
-    if (this.stream.destroyed || this.stream.closed) return;
-    const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) };
-    if (!this.headersSent) {
-      this.headersSent = true;
-      this.stream.respond({ ...RESPONSE_HEADERS, ...trailers }, { endStream: true });
-      return;
-    }
-    this.trailers = trailers;
-    this.stream.end();
-  }
-
-  private respondOnce(): void {
-    if (this.headersSent) return;
-    this.headersSent = true;
-    this.stream.once('wantTrailers', () => {
-      if (!this.stream.destroyed) this.stream.sendTrailers(this.trailers ?? { 'grpc-status': String(status.INTERNAL), 'grpc-message': 'call ended without a status' });
-    });
-    this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    if (!this.stream.writable) return;
+    const message = encodeGrpcMessage(details);
+    if (!this.stream.headersSent) this.stream.respondAndEnd(trailersOnlyBlock(code, message));
+    else this.stream.end(trailersBlock(code, message));
   }
 
   private cancel(): void {
@@ -143,12 +105,6 @@ export class Exchange {
     this.cancelled = true;
     this.listener?.cancelled();
   }
-}
-
-function peerOf(stream: ServerHttp2Stream): string {
-  const socket = stream.session?.socket;
-  const address = socket?.remoteAddress;
-  return address ? `${address}:${socket.remotePort ?? 0}` : 'unix';
 }
 
 /** Fields both call kinds share; the call hears its exchange's cancel and close as events. */
@@ -173,7 +129,7 @@ abstract class CallBase<Req> extends EventEmitter {
   }
 
   getPeer(): string {
-    return peerOf(this.exchange.stream);
+    return this.exchange.stream.peer;
   }
 
   getDeadline(): number {
@@ -200,7 +156,7 @@ export class WritableCall<Req, Res> extends CallBase<Req> {
     private readonly serialize: (value: Res) => MessageBody,
   ) {
     super(exchange, request);
-    exchange.stream.on('drain', () => this.emit('drain'));
+    exchange.stream.onDrain = () => this.emit('drain');
   }
 
   write(message: Res, callback?: (err?: Error | null) => void): boolean {

@@ -1,26 +1,32 @@
 /**
- * cricket's gRPC server: Node's HTTP/2 server and the gRPC protocol's unary and server-streaming
- * calls, which are all the CRI has. It serves the grpc-js service definitions and handlers the
- * rest of server/ builds, on connections the unix listener hands it (listen-unix.ts).
+ * cricket's gRPC server: the gRPC protocol's unary and server-streaming calls, which are all the
+ * CRI has, on cricket's own HTTP/2 connections (http2/connection.ts). It serves the grpc-js
+ * service definitions and handlers the rest of server/ builds, on connections the unix listener
+ * hands it (listen-unix.ts).
  *
  * The CRI is one client on one socket making small calls all the time (kubelet relists every
  * second): a call here is one routing lookup, one deserialize, the handler, one serialize, and
- * one HTTP/2 response with its trailers; no interceptors, channelz or per-call timers without a
- * deadline.
+ * one socket write carrying the answer's headers, message and trailers.
+ *
+ * Any `:authority` is accepted: kubelet and crictl before Kubernetes 1.31 send the socket path
+ * there, which is no authority at all, and the CRI socket has nothing to route by it.
  *
  * Request bodies are bounded per message and, across all calls, by the bytes held while
  * requests arrive, so clients that send slowly or in parallel cannot make the daemon hold
  * unbounded memory.
  */
-import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import zlib from 'node:zlib';
 import { status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { logger } from '../log/logger.js';
 import { Exchange, UnaryCall, WritableCall, type StatusLike } from './grpc-call.js';
 import { GrpcFramingError, MessageReader, parseGrpcTimeout, type FramedMessage, type MessageBody } from './grpc-framing.js';
+import { DEFAULT_LIMITS, Http2Connection, type ConnectionLimits } from './http2/connection.js';
+import { httpStatusBlock } from './http2/response-headers.js';
+import type { ServerStream } from './http2/stream.js';
 
-const { HTTP2_HEADER_STATUS, HTTP_STATUS_METHOD_NOT_ALLOWED, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE } = http2.constants;
+const HTTP_METHOD_NOT_ALLOWED = 405;
+const HTTP_UNSUPPORTED_MEDIA_TYPE = 415;
 
 export interface GrpcServerOptions {
   /** Largest request message, compressed or not (default 16 MiB, as kubelet's own limit). */
@@ -29,6 +35,8 @@ export interface GrpcServerOptions {
   maxBufferedRequestBytes?: number;
   /** Calls open at once on one connection (default 1000). */
   maxConcurrentStreams?: number;
+  /** Time a client gets to finish the preface or a header block it has started (default 10 s). */
+  headerTimeoutMs?: number;
 }
 
 type UnaryHandler = (call: UnaryCall<unknown>, callback: (err: StatusLike | null, value?: unknown) => void) => void;
@@ -44,14 +52,14 @@ interface Route {
 
 /** Connections handed to the server, and a way to end them all (see listen-unix.ts). */
 export interface ConnectionInjector {
-  injectConnection(connection: Duplex): void;
+  injectConnection(socket: Socket): void;
   destroy(): void;
 }
 
 export class GrpcServer {
   private readonly routes = new Map<string, Route>();
-  private readonly http: http2.Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly connections = new Set<Http2Connection>();
+  private readonly limits: ConnectionLimits;
   private readonly maxMessage: number;
   private readonly maxBuffered: number;
   private buffered = 0;
@@ -59,20 +67,11 @@ export class GrpcServer {
   constructor(options: GrpcServerOptions = {}) {
     this.maxMessage = options.maxReceiveMessageLength ?? 16 * 1024 * 1024;
     this.maxBuffered = options.maxBufferedRequestBytes ?? 256 * 1024 * 1024;
-    this.http = http2.createServer({
-      // Replies queued for a client that reads slowly count against this (MB). Node's default of
-      // 10 would make a busy kubelet's new calls fail with ENHANCE_YOUR_CALM while a few large
-      // lists are still being sent; 128 still bounds a client that never reads.
-      maxSessionMemory: 128,
-      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
-    });
-    this.http.setTimeout(0);
-    this.http.on('session', (session: ServerHttp2Session) => {
-      this.sessions.add(session);
-      session.on('close', () => this.sessions.delete(session));
-      session.on('error', (err) => logger.debug({ err }, 'CRI HTTP/2 session error'));
-    });
-    this.http.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(stream, headers));
+    this.limits = {
+      ...DEFAULT_LIMITS,
+      maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_LIMITS.maxConcurrentStreams,
+      headerTimeoutMs: options.headerTimeoutMs ?? DEFAULT_LIMITS.headerTimeoutMs,
+    };
   }
 
   /** Serves every method of `definition` with the handler of the same key in `implementation`. */
@@ -93,29 +92,33 @@ export class GrpcServer {
 
   createConnectionInjector(): ConnectionInjector {
     return {
-      injectConnection: (connection) => this.http.emit('connection', connection),
+      injectConnection: (socket) => {
+        const connection = new Http2Connection(socket, (stream) => this.onStream(stream), this.limits);
+        this.connections.add(connection);
+        socket.once('close', () => this.connections.delete(connection));
+      },
       destroy: () => this.close(),
     };
   }
 
   /** Ends every connection at once; calls in progress are cut. */
   close(): void {
-    for (const session of this.sessions) session.destroy();
-    this.sessions.clear();
+    for (const connection of this.connections) connection.destroy();
+    this.connections.clear();
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', (err) => logger.debug({ err }, 'CRI HTTP/2 stream error'));
+  private onStream(stream: ServerStream): void {
+    const headers = stream.headers;
     if (headers[':method'] !== 'POST') {
-      stream.respond({ [HTTP2_HEADER_STATUS]: HTTP_STATUS_METHOD_NOT_ALLOWED }, { endStream: true });
+      stream.respondAndEnd(httpStatusBlock(HTTP_METHOD_NOT_ALLOWED));
       return;
     }
     const contentType = headers['content-type'];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      stream.respond({ [HTTP2_HEADER_STATUS]: HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE }, { endStream: true });
+    if (contentType === undefined || !contentType.startsWith('application/grpc')) {
+      stream.respondAndEnd(httpStatusBlock(HTTP_UNSUPPORTED_MEDIA_TYPE));
       return;
     }
-    const exchange = new Exchange(stream, headers);
+    const exchange = new Exchange(stream);
     const path = headers[':path'] ?? '';
     const route = this.routes.get(path);
     if (!route) {
@@ -123,7 +126,7 @@ export class GrpcServer {
       return;
     }
     const timeout = headers['grpc-timeout'];
-    if (typeof timeout === 'string') {
+    if (timeout !== undefined) {
       try {
         exchange.setDeadline(parseGrpcTimeout(timeout));
       } catch (err) {
@@ -139,11 +142,22 @@ export class GrpcServer {
         exchange.finish(status.INTERNAL, `${route.name}: request could not be decoded: ${(err as Error).message}`);
         return;
       }
+      // The call keeps its slot on the connection until its handler is done, even if the
+      // client resets it at once: resets cannot start unbounded work.
+      stream.working = true;
       try {
-        if (route.responseStream) (route.handler as StreamHandler)(new WritableCall(exchange, request, route.serialize));
-        else (route.handler as UnaryHandler)(new UnaryCall(exchange, request), (err, value) => this.answer(exchange, route, err, value));
+        if (route.responseStream) {
+          exchange.afterClose = () => stream.workDone();
+          (route.handler as StreamHandler)(new WritableCall(exchange, request, route.serialize));
+        } else {
+          (route.handler as UnaryHandler)(new UnaryCall(exchange, request), (err, value) => {
+            stream.workDone();
+            this.answer(exchange, route, err, value);
+          });
+        }
       } catch (err) {
         logger.error({ err, rpc: route.name }, 'CRI handler threw');
+        if (!route.responseStream) stream.workDone();
         exchange.finish(status.INTERNAL, `${route.name}: ${(err as Error).message}`);
       }
     });
@@ -168,7 +182,7 @@ export class GrpcServer {
   private receive(exchange: Exchange, deliver: (message: Buffer) => void): void {
     const { stream } = exchange;
     const reader = new MessageReader(this.maxMessage);
-    const messages: FramedMessage[] = [];
+    let message: FramedMessage | undefined;
     let held = 0;
     const release = (): void => {
       this.buffered -= held;
@@ -176,12 +190,12 @@ export class GrpcServer {
     };
     const refuse = (code: number, details: string): void => {
       release();
-      stream.off('data', onData);
+      stream.onData = null;
+      // The rest of the upload is not read: its window is not replenished.
+      stream.stopReceiving();
       exchange.finish(code, details);
-      // The rest of the upload is not read: flow control stops the client until it gives up.
-      stream.pause();
     };
-    const onData = (chunk: Buffer): void => {
+    stream.onData = (chunk: Buffer): void => {
       if (exchange.done) return;
       held += chunk.length;
       this.buffered += chunk.length;
@@ -189,21 +203,25 @@ export class GrpcServer {
         refuse(status.RESOURCE_EXHAUSTED, `the server holds ${this.maxBuffered} bytes of requests still arriving; try again`);
         return;
       }
+      let messages: FramedMessage[];
       try {
-        for (const message of reader.push(chunk)) messages.push(message);
+        messages = reader.push(chunk);
       } catch (err) {
         const e = err as GrpcFramingError;
         refuse(e.code ?? status.INTERNAL, e.message);
         return;
       }
-      if (messages.length > 1) refuse(status.INTERNAL, 'more than one request message for a call that takes one');
+      if (messages.length === 0) return;
+      if (message || messages.length > 1) {
+        refuse(status.INTERNAL, 'more than one request message for a call that takes one');
+        return;
+      }
+      message = messages[0];
     };
-    stream.on('data', onData);
-    stream.once('close', release);
-    stream.once('end', () => {
+    exchange.afterClose = release;
+    stream.onEnd = () => {
       release();
       if (exchange.done) return;
-      const message = messages[0];
       if (!message || !reader.atBoundary) {
         exchange.finish(status.INTERNAL, message ? 'request ended inside a message' : 'request ended without a message');
         return;
@@ -213,7 +231,7 @@ export class GrpcServer {
         return;
       }
       this.decompress(exchange, message.body, deliver);
-    });
+    };
   }
 
   private decompress(exchange: Exchange, body: Buffer, deliver: (message: Buffer) => void): void {

@@ -1,71 +1,23 @@
 /**
  * The CRI unix socket: bound privately, given its mode before anyone can connect, and each
- * connection handed to the gRPC server directly or through the `:authority` front.
+ * connection handed to the gRPC server.
  */
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import { logger } from '../log/logger.js';
-import { frontStream, HEADER_TIMEOUT_MS, MAX_CONNECTIONS, type FrontLimits } from './authority.js';
-import { ConnectionProbe, EMPTY_SETTINGS, type ProbeDecision } from './connection-probe.js';
 import type { ConnectionInjector } from './grpc-server.js';
 
 /** sun_path holds 108 bytes with the terminating NUL. */
 const MAX_UNIX_PATH = 107;
-
-/**
- * Gives the gRPC server the socket itself when the client's first request carries a usable authority,
- * else the front (see connection-probe.ts). The probe's clock is the header deadline: a client
- * still in its preface or first header block then is dropped; one that sent nothing more is
- * left to the front.
- */
-function routeConnection(socket: net.Socket, inject: (stream: Duplex) => void, authority: string, limits: Partial<FrontLimits>): void {
-  const probe = new ConnectionProbe();
-  const handOff = (to: 'direct' | 'front'): void => {
-    clearTimeout(timer);
-    socket.off('data', onData);
-    socket.off('close', onClose);
-    socket.pause();
-    socket.unshift(probe.bytes());
-    inject(to === 'direct' ? socket : frontStream(socket, authority, limits));
-  };
-  const onData = (chunk: Buffer): void => {
-    let decision: ProbeDecision;
-    try {
-      decision = probe.feed(chunk);
-    } catch (err) {
-      logger.warn({ err }, 'dropping CRI connection: unusable HTTP/2 input');
-      clearTimeout(timer);
-      socket.destroy();
-      return;
-    }
-    if (decision !== 'more') handOff(decision);
-  };
-  const onClose = (): void => clearTimeout(timer);
-  const timer = setTimeout(() => {
-    if (!probe.prefaceComplete || probe.requestStarted) {
-      logger.warn({ ms: limits.headerTimeoutMs ?? HEADER_TIMEOUT_MS }, 'dropping CRI connection: preface or header block not completed in time');
-      socket.destroy();
-      return;
-    }
-    handOff('front');
-  }, limits.headerTimeoutMs ?? HEADER_TIMEOUT_MS);
-  socket.on('error', (err) => logger.debug({ err }, 'CRI connection error'));
-  socket.on('data', onData);
-  socket.on('close', onClose);
-  socket.write(EMPTY_SETTINGS);
-}
+/** Open connections on one socket; more are closed as they arrive. */
+export const MAX_CONNECTIONS = 256;
 
 export interface ListenUnixOptions {
   /** Permission bits for the socket file (default 0o660). */
   mode?: number;
-  /** Value that replaces `:authority` (default `localhost`). */
-  authority?: string;
   /** Open connections allowed at once (default MAX_CONNECTIONS). */
   maxConnections?: number;
-  /** Time to finish the preface or a started header block (default HEADER_TIMEOUT_MS). */
-  headerTimeoutMs?: number;
 }
 
 /** A server that takes connections it did not accept itself (grpc-server.ts). */
@@ -117,8 +69,7 @@ function listen(listener: net.Server, at: string): Promise<void> {
 }
 
 /**
- * Serves `server` on the unix socket `socketPath`, through the `:authority` rewriting front
- * for the connections that need it. Services must already be added.
+ * Serves `server` on the unix socket `socketPath`. Services must already be added.
  *
  * The socket is bound in a private 0700 directory next to `socketPath`, given its mode there and
  * only then renamed into place (replacing a stale socket), so nobody can connect while its
@@ -129,8 +80,6 @@ export async function listenUnix(
   socketPath: string,
   opts: ListenUnixOptions = {},
 ): Promise<UnixListener> {
-  const authority = opts.authority ?? 'localhost';
-  const limits: Partial<FrontLimits> = { headerTimeoutMs: opts.headerTimeoutMs };
   const maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
   const dir = path.dirname(socketPath);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -143,14 +92,12 @@ export async function listenUnix(
   const listener = net.createServer({ allowHalfOpen: false }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    routeConnection(socket, (stream) => {
-      try {
-        injector.injectConnection(stream);
-      } catch (err) {
-        logger.warn({ err }, 'the gRPC server refused a CRI connection');
-        socket.destroy();
-      }
-    }, authority, limits);
+    try {
+      injector.injectConnection(socket);
+    } catch (err) {
+      logger.warn({ err }, 'the gRPC server refused a CRI connection');
+      socket.destroy();
+    }
   });
   // net.Server closes connections over the limit as they are accepted and reports them here.
   listener.maxConnections = maxConnections;

@@ -1,4 +1,4 @@
-// Only the low-level pieces of hpack.js that src/server/authority.ts drives directly; the
+// Only the low-level pieces of hpack.js that src/server/http2/header-block.ts drives directly; the
 // stream wrappers (compressor/decompressor) are not used.
 declare module 'hpack.js' {
   namespace hpack {

@@ -1,4 +1,4 @@
-// The gRPC server on Node's HTTP/2, behind the unix listener: grpc-js clients and raw HTTP/2
+// The gRPC server on its own HTTP/2, behind the unix listener: grpc-js clients and raw HTTP/2
 // requests see gRPC's answers for replies, errors, unknown methods, deadlines, compression,
 // size limits, malformed bodies and cancelled streams.
 import assert from 'node:assert/strict';
