@@ -642,6 +642,8 @@ describe('the CRI server on its own HTTP/2', () => {
       const stalls = [
         PREFACE.subarray(0, 5),
         Buffer.concat([PREFACE, SETTINGS_EMPTY, frame(1, 0, 1, Buffer.from([0x83]))]),
+        Buffer.concat([PREFACE, SETTINGS_EMPTY, frame(1, 0x4, 1, Buffer.alloc(100, 0x83)).subarray(0, 30)]),
+        Buffer.concat([PREFACE, SETTINGS_EMPTY]).subarray(0, PREFACE.length + 4),
       ].map((bytes) => {
         const s = net.connect(p);
         s.on('error', () => {});

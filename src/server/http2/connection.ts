@@ -561,7 +561,7 @@ export class Http2Connection implements StreamOwner {
 
   /** Runs the clock while the preface or a header block is unfinished; stops it otherwise. */
   private watchHeaderTime(): void {
-    const pending = !this.reader.prefaceDone || this.pendingBlock !== null;
+    const pending = this.reader.midHeader || this.pendingBlock !== null;
     if (pending) {
       this.headerTimer ??= setTimeout(() => {
         logger.warn({ ms: this.limits.headerTimeoutMs }, 'dropping CRI connection: preface or header block not completed in time');

@@ -3,7 +3,7 @@
  * at most the size this server advertised. A payload that arrives whole is handed over as a
  * slice of its chunk; one spread over chunks is gathered into one buffer of its announced size.
  */
-import { ConnectionError, ErrorCode, FRAME_HEADER_LEN, PREFACE } from './frames.js';
+import { ConnectionError, ErrorCode, FRAME_HEADER_LEN, FrameType, PREFACE } from './frames.js';
 
 export interface Frame {
   type: number;
@@ -21,13 +21,15 @@ export class FrameReader {
 
   constructor(private readonly maxFrame: number) {}
 
-  /** True while the preface or a frame is only partly received. */
-  get midFrame(): boolean {
-    return this.prefaceLeft > 0 || this.headLen > 0 || this.current !== null;
-  }
-
-  get prefaceDone(): boolean {
-    return this.prefaceLeft === 0;
+  /**
+   * True while the preface, a frame header, or a HEADERS or CONTINUATION frame is only partly
+   * received: nothing can be served on the connection until it is whole. (A partial DATA frame
+   * is a slow upload, which the request limits bound instead.)
+   */
+  get midHeader(): boolean {
+    if (this.prefaceLeft > 0 || this.headLen > 0) return true;
+    const type = this.current?.type;
+    return type === FrameType.HEADERS || type === FrameType.CONTINUATION;
   }
 
   /** Feeds one chunk; `onFrame` sees every frame it completes, in order. */
