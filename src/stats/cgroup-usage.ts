@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupHost } from '../oci/cgroup-host.js';
 
@@ -13,7 +13,52 @@ export interface CgroupUsage {
   processes: number;
 }
 
-const readText = (path: string): Promise<string> => readFile(path, 'utf8').catch(() => '');
+/**
+ * cgroup files are small and made by the kernel on read, with no disk behind them: they are read
+ * on the event loop into one reused buffer. Going through the thread pool cost four pool trips
+ * and a FileHandle per file, about 35 ms for 100 containers, and garbage that showed up as pauses
+ * in the calls after a stats call.
+ */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** Calls `onChunk` with each piece of the file; false when the file cannot be opened or read. */
+function readChunks(path: string, onChunk: (length: number) => void): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    for (;;) {
+      const n = readSync(fd, scratch, 0, scratch.length, null);
+      if (n === 0) return true;
+      onChunk(n);
+    }
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file's text, or '' when it is missing; only the first 64 KiB (stat files are about 1-2 KiB). */
+function readText(path: string): string {
+  let text = '';
+  readChunks(path, (n) => {
+    if (text.length < scratch.length) text += scratch.toString('latin1', 0, n);
+  });
+  return text;
+}
+
+/** Lines in a file (cgroup.procs: one pid a line), however long it is. */
+function countLines(path: string): number {
+  let lines = 0;
+  readChunks(path, (n) => {
+    for (let i = 0; i < n; i++) if (scratch[i] === 0x0a) lines++;
+  });
+  return lines;
+}
 
 function statFile(text: string): Map<string, bigint> {
   const values = new Map<string, bigint>();
@@ -31,14 +76,14 @@ const big = (text: string): bigint => (/^\d+/.test(text.trim()) ? BigInt(text.tr
  * Working set is usage minus inactive file pages, as kubelet computes it for eviction.
  * Undefined when the cgroup does not exist (a container not started or already gone).
  */
-export async function cgroupUsage(cgroupsPath: string): Promise<CgroupUsage | undefined> {
+export function cgroupUsage(cgroupsPath: string): CgroupUsage | undefined {
   const host = cgroupHost();
   if (host.version === 2) {
     const dir = join(host.controllerDir(''), cgroupsPath);
-    const [cpuStat, current, memStat, procs] = await Promise.all([
-      readText(join(dir, 'cpu.stat')), readText(join(dir, 'memory.current')), readText(join(dir, 'memory.stat')), readText(join(dir, 'cgroup.procs')),
-    ]);
+    const cpuStat = readText(join(dir, 'cpu.stat'));
+    const current = readText(join(dir, 'memory.current'));
     if (!cpuStat && !current) return undefined;
+    const memStat = readText(join(dir, 'memory.stat'));
     const cpu = statFile(cpuStat);
     const mem = statFile(memStat);
     const usage = big(current);
@@ -50,16 +95,13 @@ export async function cgroupUsage(cgroupsPath: string): Promise<CgroupUsage | un
       rss: mem.get('anon') ?? 0n,
       pageFaults: mem.get('pgfault') ?? 0n,
       majorPageFaults: mem.get('pgmajfault') ?? 0n,
-      processes: procs.split('\n').filter(Boolean).length,
+      processes: countLines(join(dir, 'cgroup.procs')),
     };
   }
-  const [cpuacct, usageText, memStat, procs] = await Promise.all([
-    readText(join(host.controllerDir('cpuacct'), cgroupsPath, 'cpuacct.usage')),
-    readText(join(host.controllerDir('memory'), cgroupsPath, 'memory.usage_in_bytes')),
-    readText(join(host.controllerDir('memory'), cgroupsPath, 'memory.stat')),
-    readText(join(host.controllerDir('pids'), cgroupsPath, 'cgroup.procs')),
-  ]);
+  const cpuacct = readText(join(host.controllerDir('cpuacct'), cgroupsPath, 'cpuacct.usage'));
+  const usageText = readText(join(host.controllerDir('memory'), cgroupsPath, 'memory.usage_in_bytes'));
   if (!cpuacct && !usageText) return undefined;
+  const memStat = readText(join(host.controllerDir('memory'), cgroupsPath, 'memory.stat'));
   const mem = statFile(memStat);
   const usage = big(usageText);
   const inactive = mem.get('total_inactive_file') ?? 0n;
@@ -70,6 +112,6 @@ export async function cgroupUsage(cgroupsPath: string): Promise<CgroupUsage | un
     rss: mem.get('total_rss') ?? 0n,
     pageFaults: mem.get('total_pgfault') ?? 0n,
     majorPageFaults: mem.get('total_pgmajfault') ?? 0n,
-    processes: procs.split('\n').filter(Boolean).length,
+    processes: countLines(join(host.controllerDir('pids'), cgroupsPath, 'cgroup.procs')),
   };
 }

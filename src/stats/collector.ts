@@ -18,6 +18,21 @@ import { diskUsage } from './disk-usage.js';
 import { networkCounters } from './network-usage.js';
 
 const u64 = (value: bigint) => ({ value });
+/** Containers whose cgroups are read in one turn of the event loop. */
+const STATS_SLICE = 32;
+
+/**
+ * cgroup files are read on the event loop (cgroup-usage.ts): a slice of containers or pods at a
+ * time, so that other calls are answered between slices on a node with many of them.
+ */
+async function inSlices<T, R>(items: readonly T[], read: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += STATS_SLICE) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    out.push(...(await Promise.all(items.slice(i, i + STATS_SLICE).map(read))));
+  }
+  return out;
+}
 
 /**
  * Container and pod statistics for kubelet, read from cgroups on request. CPU rate
@@ -60,10 +75,8 @@ export class StatsCollector {
   /** A container's stats and the cgroup reading they came from (a pod's total reuses it). */
   private async readContainer(record: ContainerRecord, sandbox: SandboxRecord): Promise<{ stats: ContainerStats; usage: CgroupUsage | undefined }> {
     const at = nowNs();
-    const [usage, disk] = await Promise.all([
-      record.state === 'running' ? cgroupUsage(containerCgroupsPath(sandbox, record.id)) : Promise.resolve(undefined),
-      diskUsage(join(this.ctx.paths.containerRw(record.id), 'upper')),
-    ]);
+    const usage = record.state === 'running' ? cgroupUsage(containerCgroupsPath(sandbox, record.id)) : undefined;
+    const disk = await diskUsage(join(this.ctx.paths.containerRw(record.id), 'upper'));
     const stats: ContainerStats = {
       attributes: { id: record.id, metadata: { name: record.name, attempt: record.attempt }, labels: record.labels, annotations: record.annotations },
       cpu: this.cpu(record.id, at, usage),
@@ -92,16 +105,14 @@ export class StatsCollector {
       if (filter && !matchesLabels(record.labels, filter.labelSelector)) continue;
       selected.push([record, sandbox]);
     }
-    return Promise.all(selected.map(([r, s]) => this.forRecord(r, s)));
+    return inSlices(selected, ([r, s]) => this.forRecord(r, s));
   }
 
   private async forSandbox(sandbox: SandboxRecord): Promise<PodSandboxStats> {
     const at = nowNs();
     const containers = [...this.ctx.containers.all()].filter((c) => c.sandboxId === sandbox.id);
-    const [pause, ...readings] = await Promise.all([
-      cgroupUsage(sandboxCgroupsPath(sandbox)),
-      ...containers.map((c) => this.readContainer(c, sandbox)),
-    ]);
+    const pause = cgroupUsage(sandboxCgroupsPath(sandbox));
+    const readings = await Promise.all(containers.map((c) => this.readContainer(c, sandbox)));
     const containerStats = readings.map((r) => r.stats);
     // The pod's usage is the sum of the pause process and the containers: a cgroup parent need
     // not be the pod's own (pods started by hand share one).
@@ -149,7 +160,7 @@ export class StatsCollector {
     const selected = [...this.ctx.sandboxes.all()].filter(
       (s) => (!filter?.id || s.id.startsWith(filter.id)) && (!filter || matchesLabels(s.labels, filter.labelSelector)),
     );
-    return Promise.all(selected.map((s) => this.forSandbox(s)));
+    return inSlices(selected, (s) => this.forSandbox(s));
   }
 
   /** Readings older than a minute belong to containers and pods no one asks about any more. */
