@@ -426,15 +426,19 @@ describe('the CRI server on its own HTTP/2', () => {
     const noPath = Buffer.concat([Buffer.from([0x83, 0x86]), Buffer.from([0x0f, 0x10]), str('application/grpc')]);
     const get = Buffer.concat([Buffer.from([0x82, 0x86, 0x04]), str(CALL_PATH)]);
     const json = Buffer.concat([Buffer.from([0x83, 0x86, 0x04]), str(CALL_PATH), Buffer.from([0x0f, 0x10]), str('application/json')]);
+    const newline = Buffer.concat([requestBlock(), Buffer.from([0x00]), str('x-a'), str('a\r\nb')]);
+    const hop = Buffer.concat([requestBlock(), Buffer.from([0x00]), str('connection'), str('close')]);
+    const te = Buffer.concat([requestBlock(), Buffer.from([0x00]), str('te'), str('gzip')]);
+    const late = Buffer.concat([Buffer.from([0x83, 0x86]), Buffer.from([0x0f, 0x10]), str('application/grpc'), Buffer.from([0x04]), str(CALL_PATH)]);
     const { frames, closed: wasClosed } = await converse(sock, [
       PREFACE, SETTINGS_EMPTY,
       frame(1, 0x5, 1, upper), frame(1, 0x5, 3, noPath), frame(1, 0x5, 5, get), frame(1, 0x5, 7, json),
       frame(1, 0x4, 9, requestBlock()), frame(0, 0x1, 9, grpcMessage('fine')),
+      frame(1, 0x5, 11, newline), frame(1, 0x5, 13, hop), frame(1, 0x5, 15, te), frame(1, 0x5, 17, late),
     ], 500);
     assert.equal(wasClosed, false);
     const rst = resets(frames);
-    assert.equal(rst.get(1), 0x1);
-    assert.equal(rst.get(3), 0x1);
+    for (const id of [1, 3, 11, 13, 15, 17]) assert.equal(rst.get(id), 0x1, `stream ${id} refused as malformed`);
     // The first block of each stream: its response head.
     const blocks = new Map<number, Map<string, string>>();
     for (const b of decodeBlocks(frames)) if (!blocks.has(b.streamId)) blocks.set(b.streamId, new Map(b.fields));

@@ -55,6 +55,26 @@ export class PendingBlock {
   }
 }
 
+/** Fields that belong to one HTTP/1 hop and make an HTTP/2 request malformed (RFC 9113 8.2.2). */
+const CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+const FORBIDDEN_VALUE = /[\0\r\n]/;
+
+/** Why one field makes the request malformed (RFC 9113 8.2 and 8.3), or null. */
+function malformedField(name: string, value: string, regularSeen: boolean, seen: RequestHeaders): string | null {
+  const shown = JSON.stringify(name.slice(0, 64));
+  if (name.length === 0) return 'empty header name';
+  if (FORBIDDEN_VALUE.test(value)) return `header ${shown} has NUL, CR or LF in its value`;
+  if (name.charCodeAt(0) === 0x3a) {
+    if (regularSeen) return `pseudo-header ${shown} after regular headers`;
+    if (name in seen) return `repeated pseudo-header ${shown}`;
+    return null;
+  }
+  if (name !== name.toLowerCase()) return `header name ${shown} is not lower-case`;
+  if (CONNECTION_FIELDS.has(name)) return `connection-specific header ${shown}`;
+  if (name === 'te' && value !== 'trailers') return 'te other than "trailers"';
+  return null;
+}
+
 function latin1(octets: Buffer | number[]): string {
   // latin1 maps octets 1:1 to code units, so values survive byte-exact.
   return (Buffer.isBuffer(octets) ? octets : Buffer.from(octets)).toString('latin1');
@@ -103,13 +123,8 @@ export class HeaderDecoder {
         listSize += name.length + value.length + 32;
         if (listSize > MAX_HEADER_LIST) throw new Error('decoded header list too large');
         if (fieldError) continue;
-        if (name.startsWith(':')) {
-          if (regularSeen) fieldError = `pseudo-header ${name.slice(0, 64)} after regular headers`;
-          else if (name in headers) fieldError = `repeated pseudo-header ${name.slice(0, 64)}`;
-        } else {
-          regularSeen = true;
-          if (name !== name.toLowerCase()) fieldError = `header name ${JSON.stringify(name.slice(0, 64))} is not lower-case`;
-        }
+        fieldError = malformedField(name, value, regularSeen, headers);
+        if (name.charCodeAt(0) !== 0x3a) regularSeen = true;
         const before = headers[name];
         headers[name] = before === undefined ? value : `${before}, ${value}`;
       }
