@@ -17,11 +17,21 @@ import type { ContainerRecord } from '../store/types.js';
  */
 const readings = new WeakMap<object, ContainerUser>();
 
-export async function containerProcessUser(record: Readonly<ContainerRecord> | undefined): Promise<ContainerUser | undefined> {
+/**
+ * The answer when it needs no /proc read: undefined when there is no process to report, the
+ * earlier reading of a running process; null when the process must be read.
+ */
+export function knownProcessUser(record: Readonly<ContainerRecord> | undefined): ContainerUser | undefined | null {
   if (!record || (record.state !== 'running' && record.state !== 'created') || !record.pid) return undefined;
   const key = record.state === 'running' ? record.pidStart : undefined;
-  const known = key && readings.get(key);
-  if (known) return known;
+  return (key && readings.get(key)) || null;
+}
+
+export async function containerProcessUser(record: Readonly<ContainerRecord> | undefined): Promise<ContainerUser | undefined> {
+  const known = knownProcessUser(record);
+  if (known !== null) return known;
+  if (!record) return undefined;
+  const key = record.state === 'running' ? record.pidStart : undefined;
   if ((await checkProcess(record.pid, record.pidStart)) !== 'running') return undefined;
   const text = readProcFile(`/proc/${record.pid}/status`);
   const ids = parseProcStatusIds(text);

@@ -49,6 +49,11 @@ function imageSpec(record: ContainerRecord) {
 export function containerStatus(ctx: RuntimeContext, containerId: string): ContainerStatus {
   const record = ctx.containers.find(containerId);
   if (!record) throw notFound(`container ${containerId} not found`);
+  return containerStatusOf(record);
+}
+
+/** A container's status without its process user: a function of its record alone. */
+export function containerStatusOf(record: Readonly<ContainerRecord>): ContainerStatus {
   return {
     id: record.id,
     metadata: { name: record.name, attempt: record.attempt },

@@ -22,6 +22,11 @@ function metadata(record: SandboxRecord) {
 export function podSandboxStatus(ctx: RuntimeContext, sandboxId: string): PodSandboxStatus {
   const record = ctx.sandboxes.find(sandboxId);
   if (!record) throw notFound(`pod sandbox ${sandboxId} not found`);
+  return podSandboxStatusOf(record);
+}
+
+/** A pod's status: a function of its record alone. */
+export function podSandboxStatusOf(record: Readonly<SandboxRecord>): PodSandboxStatus {
   const hostNetwork = record.namespaces.network === NamespaceMode.NODE;
   return {
     id: record.id,

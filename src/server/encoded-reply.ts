@@ -73,6 +73,18 @@ export function messageField(field: number, item: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A varint field (wire type 0) of a non-negative 64-bit value, e.g. a timestamp in ns. */
+export function varintField(field: number, value: bigint): Uint8Array {
+  const bytes = [field * 8];
+  let rest = BigInt.asUintN(64, value);
+  while (rest >= 0x80n) {
+    bytes.push(Number(rest & 0x7fn) | 0x80);
+    rest >>= 7n;
+  }
+  bytes.push(Number(rest));
+  return Uint8Array.from(bytes);
+}
+
 /** A message made of fields already in wire form, sent as they are: never joined into one buffer. */
 export function messageOfFields(fields: readonly Uint8Array[]): GatheredBody {
   let size = 0;

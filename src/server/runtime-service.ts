@@ -14,6 +14,7 @@ import { startContainer } from '../container/start.js';
 import { containerStatus, podContainerStatuses } from '../container/status.js';
 import { stopContainer } from '../container/stop.js';
 import { containerProcessUser } from '../container/process-user.js';
+import { containerStatusReply, podSandboxStatusReply } from './status-replies.js';
 import type { RegistriesConfig } from '../image/registry-config.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { removePodSandbox } from '../sandbox/remove.js';
@@ -99,6 +100,7 @@ export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer):
       return {};
     }),
     podSandboxStatus: unary('PodSandboxStatus', (req) => {
+      if (!req.verbose) return podSandboxStatusReply(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
       const status = podSandboxStatus(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
       const containersStatuses = req.verbose ? podContainerStatuses(ctx, status.id) : [];
       return PodSandboxStatusResponse.create({ status, info: req.verbose ? sandboxInfo(ctx, status.id) : {}, containersStatuses, timestamp: nowNs() });
@@ -126,10 +128,16 @@ export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer):
       await checkpointContainer(ctx, requireId(req.containerId, 'container_id'), req.location, Number(req.timeout));
       return {};
     }),
-    containerStatus: unary('ContainerStatus', async (req) => {
-      const status = containerStatus(ctx, requireId(req.containerId, 'container_id'));
-      status.user = await containerProcessUser(ctx.containers.get(status.id));
-      return ContainerStatusResponse.create({ status, info: req.verbose ? await containerInfo(ctx, status.id) : {} });
+    containerStatus: unary('ContainerStatus', (req) => {
+      const id = requireId(req.containerId, 'container_id');
+      // The relist's case, answered at once: no verbose info, the process already read.
+      const ready = req.verbose ? undefined : containerStatusReply(ctx, id);
+      if (ready) return ready;
+      return (async () => {
+        const status = containerStatus(ctx, id);
+        status.user = await containerProcessUser(ctx.containers.get(status.id));
+        return ContainerStatusResponse.create({ status, info: req.verbose ? await containerInfo(ctx, status.id) : {} });
+      })();
     }),
     listContainers: unary('ListContainers', (req) => listContainersReply(ctx, req.filter)),
     ...streamListHandlers(ctx, stats),

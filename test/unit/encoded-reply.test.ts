@@ -1,8 +1,8 @@
 // Replies built from per-record wire bytes decode exactly as the generated encoder's would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Container, ListContainersResponse, ListPodSandboxResponse, PodSandbox, ContainerState, PodSandboxState } from '../../src/gen/runtime/v1/api.js';
-import { EncodedReply, encodedReply, ItemEncodings, messageField, messageOfFields } from '../../src/server/encoded-reply.js';
+import { Container, ListContainersResponse, ListPodSandboxResponse, PodSandbox, PodSandboxStatus, PodSandboxStatusResponse, ContainerState, PodSandboxState } from '../../src/gen/runtime/v1/api.js';
+import { EncodedReply, encodedReply, ItemEncodings, messageField, messageOfFields, varintField } from '../../src/server/encoded-reply.js';
 import { framedChunks, GatheredBody, MessageReader } from '../../src/server/grpc-framing.js';
 
 /** What a gathered reply puts on the wire after its prefix. */
@@ -59,4 +59,13 @@ test('an encoded reply carries its bytes to the serializer', () => {
   const reply = encodedReply<ListContainersResponse>(Buffer.from([1, 2, 3]));
   assert.ok((reply as unknown) instanceof EncodedReply);
   assert.deepEqual([...((reply as unknown as EncodedReply).body as Buffer)], [1, 2, 3]);
+});
+
+test('a status reply of cached status bytes and a timestamp field equals the generated encoding', () => {
+  const status = PodSandboxStatus.fromPartial({ id: 'd'.repeat(64), state: PodSandboxState.SANDBOX_READY, createdAt: 1_700_000_000_000_000_123n, network: { ip: '10.1.2.3' }, labels: { a: 'b' } });
+  for (const timestamp of [1n, 127n, 128n, 1_764_000_000_123_456_789n, (1n << 63n) - 1n]) {
+    const ours = messageOfFields([messageField(1, PodSandboxStatus.encode(status).finish()), varintField(4, timestamp)]);
+    assert.deepEqual(new Uint8Array(joined(ours)), PodSandboxStatusResponse.encode({ status, info: {}, containersStatuses: [], timestamp }).finish());
+    assert.equal(PodSandboxStatusResponse.decode(joined(ours)).timestamp, timestamp);
+  }
 });

@@ -414,7 +414,8 @@ export class Http2Connection implements StreamOwner {
     } finally {
       this.batching--;
     }
-    this.flushOut();
+    // Inside a read, the frames wait for the read's own write.
+    this.flushLater();
   }
 
   sendHeaders(stream: ServerStream, block: Buffer | null, endStream: boolean): void {
