@@ -243,7 +243,7 @@ export class Http2Connection implements StreamOwner {
     const stream = new ServerStream(this, id, headers, size, this.peerInitialWindow, STREAM_WINDOW);
     this.headerBytes += size;
     this.streams.set(id, stream);
-    this.onStream(stream);
+    this.guarded(stream, () => this.onStream(stream));
     if (block.endStream && !stream.closed) this.remoteEnd(stream);
   }
 
@@ -279,7 +279,7 @@ export class Http2Connection implements StreamOwner {
       return;
     }
     if (stream.receiving) {
-      if (data.length > 0) stream.onData?.(data);
+      if (data.length > 0 && stream.onData) this.guarded(stream, () => stream.onData?.(data));
       stream.recvUnacked += length;
       if (stream.receiving && !stream.closed && stream.recvUnacked >= STREAM_WINDOW / 2) {
         this.out.push(u32Frame(FrameType.WINDOW_UPDATE, stream.id, stream.recvUnacked));
@@ -358,7 +358,7 @@ export class Http2Connection implements StreamOwner {
 
   private remoteEnd(stream: ServerStream): void {
     stream.remoteEnded = true;
-    stream.onEnd?.();
+    if (stream.onEnd) this.guarded(stream, () => stream.onEnd?.());
     if (stream.localEnded) this.closeStream(stream, false);
   }
 
@@ -378,7 +378,7 @@ export class Http2Connection implements StreamOwner {
     this.headerBytes -= stream.headerSize;
     this.blocked.delete(stream);
     if (stream.working) this.orphans++;
-    stream.onClose?.();
+    if (stream.onClose) this.guarded(stream, () => stream.onClose?.());
     this.endIfIdle();
   }
 
@@ -402,6 +402,19 @@ export class Http2Connection implements StreamOwner {
     this.flushOut();
     this.socket.end();
     setTimeout(() => this.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /**
+   * Runs the gRPC layer's code for one stream: a failure there ends that stream with
+   * INTERNAL_ERROR, never the connection with the other calls on it.
+   */
+  private guarded(stream: ServerStream, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      logger.error({ err, stream: stream.id }, 'CRI call failed inside the server');
+      this.resetStream(stream, ErrorCode.INTERNAL_ERROR);
+    }
   }
 
   // ---- output ----
@@ -488,7 +501,7 @@ export class Http2Connection implements StreamOwner {
   private maybeDrain(stream: ServerStream): void {
     if (!stream.waitingDrain || stream.closed || stream.queuedBytes > 0 || !this.socketReady) return;
     stream.waitingDrain = false;
-    queueMicrotask(() => stream.onDrain?.());
+    queueMicrotask(() => this.guarded(stream, () => stream.onDrain?.()));
   }
 
   private localEnd(stream: ServerStream): void {
