@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildGoClient, ensureGoClientTools } from './go-client.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 if (process.getuid?.() !== 0) {
@@ -11,6 +12,11 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
+// The CRI socket is also tested with grpc-go, the library kubelet and crictl are built on
+// (test/integration/grpc-go-client.test.ts): Debian's Go and grpc-go build the client.
+const log = (line) => console.log(`[test] ${line}`);
+ensureGoClientTools(log);
+buildGoClient(root, log);
 
 const files = (dir) =>
   readdirSync(join(root, dir))

@@ -26,6 +26,9 @@ type target struct {
 	Name   string `json:"name"`
 	Socket string `json:"socket"`
 	Pods   []pod  `json:"pods"`
+	// The :authority to send; "localhost" when empty, as kubelet 1.31 and later send it. Older
+	// kubelets dialled unix:///path and sent the socket path.
+	Authority string `json:"authority"`
 }
 
 type plan struct {
@@ -122,13 +125,16 @@ func run() error {
 		if len(t.Pods) == 0 {
 			return fmt.Errorf("%s: no pods in the plan", t.Name)
 		}
-		// :authority is "localhost", as kubelet 1.31 and later send it.
 		socket := t.Socket
+		authority := t.Authority
+		if authority == "" {
+			authority = "localhost"
+		}
 		dial := func(ctx context.Context, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
 		}
-		conn, err := grpc.Dial("passthrough:///localhost", grpc.WithInsecure(), grpc.WithBlock(), grpc.WithTimeout(10*time.Second), grpc.WithContextDialer(dial))
+		conn, err := grpc.Dial("passthrough:///localhost", grpc.WithInsecure(), grpc.WithBlock(), grpc.WithTimeout(10*time.Second), grpc.WithContextDialer(dial), grpc.WithAuthority(authority))
 		if err != nil {
 			return fmt.Errorf("connecting to %s at %s: %w", t.Name, t.Socket, err)
 		}
