@@ -63,9 +63,11 @@ export async function mountRootfs(spec: RootfsSpec): Promise<void> {
     if (work !== undefined) checkPath(work, 'work');
     for (const l of layers) if (!existsSync(l)) throw invalidArgument(`rootfs: layer ${l} does not exist`);
 
-    await mkdir(target, { recursive: true, mode: 0o755 });
+    const made = await mkdir(target, { recursive: true, mode: 0o755 });
     const real = await realpath(target);
-    const mounted = mountsAt(real);
+    // Only a directory that was already there can have a mount on it (a retried call, recovery):
+    // reading the node's mount table costs more the more pods the node runs.
+    const mounted = made === undefined ? mountsAt(real) : [];
     if (mounted.length > 0) {
       const top = mounted[mounted.length - 1]!;
       const overlay = !(upper === undefined && layers.length === 1);

@@ -69,6 +69,8 @@ describe('overlay rootfs', () => {
 
     await mountRootfs({ layers, upper, work: join(work, `work-${n}`), target: t });
     assert.equal(mountCount(t), 1, 'mounting the same rootfs again is a no-op');
+    await assert.rejects(mountRootfs({ layers: [layers[0]!], target: t }), /already has a different overlay mount/);
+    assert.equal(mountCount(t), 1, 'a different rootfs is not stacked on an existing one');
     await unmountRootfs(t);
     assert.equal(mountCount(t), 0);
     await unmountRootfs(t);
