@@ -11,7 +11,15 @@ const GRPC = join(GOCODE, 'src/google.golang.org/grpc');
 export function ensureGoClientTools(log) {
   if (existsSync('/usr/bin/go') && existsSync(GRPC)) return;
   log('installing Debian\'s Go and grpc-go for the grpc-go client');
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'golang-go', 'golang-google-grpc-dev'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const apt = (args) => execFileSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const install = ['install', '-y', '--no-install-recommends', 'golang-go', 'golang-google-grpc-dev'];
+  try {
+    apt(install);
+  } catch {
+    // Package lists that were never fetched, or are stale: fetch them once and try again.
+    apt(['update']);
+    apt(install);
+  }
 }
 
 /** Builds build/bench/cri-go-client; false when Go or grpc-go is not installed. */
