@@ -85,6 +85,7 @@ export class Http2Connection implements StreamOwner {
   /** While set, frames gather in `out` and are written once at the end. */
   private batching = 0;
   private goingAway = false;
+  private ending = false;
   private destroyed = false;
   readonly peer: string;
 
@@ -398,7 +399,14 @@ export class Http2Connection implements StreamOwner {
   }
 
   private endIfIdle(): void {
-    if (!this.goingAway || this.streams.size > 0 || this.destroyed) return;
+    if (!this.goingAway || this.streams.size > 0) return;
+    this.end();
+  }
+
+  /** Ends the socket once what is queued is written; cuts it if the client does not close too. */
+  private end(): void {
+    if (this.ending || this.destroyed) return;
+    this.ending = true;
     this.flushOut();
     this.socket.end();
     setTimeout(() => this.destroy(), CLOSE_GRACE_MS).unref();
@@ -566,8 +574,7 @@ export class Http2Connection implements StreamOwner {
     this.goingAway = true;
     const open = [...this.streams.values()];
     for (const stream of open) this.closeStream(stream, true);
-    this.socket.end();
-    setTimeout(() => this.destroy(), CLOSE_GRACE_MS).unref();
+    this.end();
     this.socket.pause();
   }
 
