@@ -60,13 +60,19 @@ function countLines(path: string): number {
   return lines;
 }
 
-function statFile(text: string): Map<string, bigint> {
-  const values = new Map<string, bigint>();
-  for (const line of text.split('\n')) {
-    const [key, value] = line.split(' ');
-    if (key && value && /^\d+$/.test(value)) values.set(key, BigInt(value));
-  }
-  return values;
+/**
+ * The value of `key` in a flat-keyed stat file ("key value" lines), 0 when it is absent. Only the
+ * keys asked for are read: memory.stat has about 40, and splitting every line of it for every
+ * container of a stats call was most of that call's garbage.
+ */
+export function statValue(text: string, key: string): bigint {
+  let at = text.startsWith(`${key} `) ? 0 : text.indexOf(`\n${key} `);
+  if (at < 0) return 0n;
+  if (text.charCodeAt(at) === 0x0a) at++;
+  const start = at + key.length + 1;
+  let end = start;
+  while (end < text.length && text.charCodeAt(end) >= 0x30 && text.charCodeAt(end) <= 0x39) end++;
+  return end > start ? BigInt(text.slice(start, end)) : 0n;
 }
 
 const big = (text: string): bigint => (/^\d+/.test(text.trim()) ? BigInt(text.trim().split(/\s/)[0]!) : 0n);
@@ -84,17 +90,15 @@ export function cgroupUsage(cgroupsPath: string): CgroupUsage | undefined {
     const current = readText(join(dir, 'memory.current'));
     if (!cpuStat && !current) return undefined;
     const memStat = readText(join(dir, 'memory.stat'));
-    const cpu = statFile(cpuStat);
-    const mem = statFile(memStat);
     const usage = big(current);
-    const inactive = mem.get('inactive_file') ?? 0n;
+    const inactive = statValue(memStat, 'inactive_file');
     return {
-      cpuNs: (cpu.get('usage_usec') ?? 0n) * 1000n,
+      cpuNs: statValue(cpuStat, 'usage_usec') * 1000n,
       memoryUsage: usage,
       workingSet: usage > inactive ? usage - inactive : 0n,
-      rss: mem.get('anon') ?? 0n,
-      pageFaults: mem.get('pgfault') ?? 0n,
-      majorPageFaults: mem.get('pgmajfault') ?? 0n,
+      rss: statValue(memStat, 'anon'),
+      pageFaults: statValue(memStat, 'pgfault'),
+      majorPageFaults: statValue(memStat, 'pgmajfault'),
       processes: countLines(join(dir, 'cgroup.procs')),
     };
   }
@@ -102,16 +106,15 @@ export function cgroupUsage(cgroupsPath: string): CgroupUsage | undefined {
   const usageText = readText(join(host.controllerDir('memory'), cgroupsPath, 'memory.usage_in_bytes'));
   if (!cpuacct && !usageText) return undefined;
   const memStat = readText(join(host.controllerDir('memory'), cgroupsPath, 'memory.stat'));
-  const mem = statFile(memStat);
   const usage = big(usageText);
-  const inactive = mem.get('total_inactive_file') ?? 0n;
+  const inactive = statValue(memStat, 'total_inactive_file');
   return {
     cpuNs: big(cpuacct),
     memoryUsage: usage,
     workingSet: usage > inactive ? usage - inactive : 0n,
-    rss: mem.get('total_rss') ?? 0n,
-    pageFaults: mem.get('total_pgfault') ?? 0n,
-    majorPageFaults: mem.get('total_pgmajfault') ?? 0n,
+    rss: statValue(memStat, 'total_rss'),
+    pageFaults: statValue(memStat, 'total_pgfault'),
+    majorPageFaults: statValue(memStat, 'total_pgmajfault'),
     processes: countLines(join(host.controllerDir('pids'), cgroupsPath, 'cgroup.procs')),
   };
 }
