@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
-import { ipReservations, useCricket } from '../harness/cricket.js';
+import { ipReservations, useCricket, waitFor } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
@@ -244,8 +244,11 @@ test('StartContainer reads runc\'s exec fifo itself; runc then sees the containe
   assert.equal(runcState(c).status, 'running');
   assert.ok(!existsSync(fifo(c)), 'the fifo is removed once read, as runc start removes it');
   assert.equal((await containerStatus(d, c)).state, 'CONTAINER_RUNNING');
-  const started = readFileSync(d.logFile, 'utf8').split('\n').find((line) => line.includes(c) && line.includes('"step":"start"'));
-  assert.match(started ?? '', /"via":"exec-fifo"/);
+  // The daemon's log reaches its file through a pipe and this process: it may trail the answer.
+  const started = await waitFor('the start of the container in the daemon log', () =>
+    readFileSync(d.logFile, 'utf8').split('\n').find((line) => line.includes(c) && line.includes('"step":"start"')),
+  );
+  assert.match(started, /"via":"exec-fifo"/);
 
   // The created container's init dies before the start: the call ends with an error of its own.
   const dead = await create('dead');
