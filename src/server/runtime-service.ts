@@ -100,10 +100,10 @@ export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer):
       return {};
     }),
     podSandboxStatus: unary('PodSandboxStatus', (req) => {
+      // The relist's case from kept bytes; verbose adds the containers and the runtime's info.
       if (!req.verbose) return podSandboxStatusReply(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
       const status = podSandboxStatus(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
-      const containersStatuses = req.verbose ? podContainerStatuses(ctx, status.id) : [];
-      return PodSandboxStatusResponse.create({ status, info: req.verbose ? sandboxInfo(ctx, status.id) : {}, containersStatuses, timestamp: nowNs() });
+      return PodSandboxStatusResponse.create({ status, info: sandboxInfo(ctx, status.id), containersStatuses: podContainerStatuses(ctx, status.id), timestamp: nowNs() });
     }),
     listPodSandbox: unary('ListPodSandbox', (req) => listPodSandboxReply(ctx, req.filter)),
     createContainer: unary('CreateContainer', async (req) => {

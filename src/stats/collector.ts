@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { notFound } from '../errors.js';
 import type {
   ContainerStats,
@@ -28,7 +29,7 @@ const STATS_SLICE = 32;
 async function inSlices<T, R>(items: readonly T[], read: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = [];
   for (let i = 0; i < items.length; i += STATS_SLICE) {
-    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (i > 0) await nextTurn();
     out.push(...(await Promise.all(items.slice(i, i + STATS_SLICE).map(read))));
   }
   return out;

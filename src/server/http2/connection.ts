@@ -445,9 +445,9 @@ export class Http2Connection implements StreamOwner {
     this.flushLater();
   }
 
-  /** Body chunks were queued on `stream`: frame what the windows allow. */
-  queued(stream: ServerStream, chunks: readonly Uint8Array[]): void {
-    for (const chunk of chunks) this.queuedBytes += chunk.length;
+  /** Body bytes were queued on `stream`: frame what the windows allow. */
+  queued(stream: ServerStream, bytes: number): void {
+    this.queuedBytes += bytes;
     if (this.queuedBytes > this.limits.maxQueuedBytes) {
       this.fail(new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `more than ${this.limits.maxQueuedBytes} answer bytes wait for the client to read them`));
       return;

@@ -66,21 +66,24 @@ export class ConnectionError extends Error {
   }
 }
 
-export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
-  const head = Buffer.allocUnsafe(FRAME_HEADER_LEN);
-  head.writeUIntBE(length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(streamId, 5);
-  return head;
-}
-
-export function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_LEN + payload.length);
-  out.writeUIntBE(payload.length, 0, 3);
+function writeFrameHeader(out: Buffer, length: number, type: number, flags: number, streamId: number): void {
+  out.writeUIntBE(length, 0, 3);
   out[3] = type;
   out[4] = flags;
   out.writeUInt32BE(streamId, 5);
+}
+
+/** A frame's 9-byte header alone, for a payload written after it as it is. */
+export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  const head = Buffer.allocUnsafe(FRAME_HEADER_LEN);
+  writeFrameHeader(head, length, type, flags, streamId);
+  return head;
+}
+
+/** A whole frame in one buffer. */
+export function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_LEN + payload.length);
+  writeFrameHeader(out, payload.length, type, flags, streamId);
   payload.copy(out, FRAME_HEADER_LEN);
   return out;
 }

@@ -14,7 +14,8 @@ export interface StreamOwner {
   /** False while the socket holds more unread answers than the connection lets pile up. */
   readonly socketReady: boolean;
   sendHeaders(stream: ServerStream, block: Buffer | null, endStream: boolean): void;
-  queued(stream: ServerStream, chunks: readonly Uint8Array[]): void;
+  /** `bytes` more of body were queued on `stream`. */
+  queued(stream: ServerStream, bytes: number): void;
   flushStream(stream: ServerStream): void;
   batch(fn: () => void): void;
   released(stream: ServerStream): void;
@@ -96,14 +97,16 @@ export class ServerStream {
       if (callback) queueMicrotask(() => callback());
       return true;
     }
+    let added = 0;
     for (const chunk of chunks) {
       if (chunk.length === 0) continue;
       this.queue.push(chunk);
-      this.queuedBytes += chunk.length;
-      this.queuedTotal += chunk.length;
+      added += chunk.length;
     }
+    this.queuedBytes += added;
+    this.queuedTotal += added;
     if (callback) this.callbacks.push({ upTo: this.queuedTotal, callback });
-    this.connection.queued(this, chunks);
+    this.connection.queued(this, added);
     const ready = this.queuedBytes < STREAM_HIGH_WATER && this.connection.socketReady;
     if (!ready) this.waitingDrain = true;
     return ready;
