@@ -4,7 +4,7 @@ import { alreadyExists, failedPrecondition, invalidArgument, notFound, withConte
 import { ContainerConfig, NamespaceMode, Signal, signalToJSON, SupplementalGroupsPolicy } from '../gen/runtime/v1/api.js';
 import { mountRootfs, unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
-import { createWithConmon } from '../oci/conmon.js';
+import { startConmon } from '../oci/conmon.js';
 import { processStart } from '../process/identity.js';
 import { verifiedPid } from '../process/verified-pid.js';
 import { hostDevices } from '../oci/host-devices.js';
@@ -180,7 +180,28 @@ async function create(
     await mkdir(join(rw, 'upper'), { mode: 0o755 });
     await mkdir(join(rw, 'work'), { mode: 0o700 });
     rollback.add('remove writable layer', () => rm(rw, { recursive: true, force: true }));
+    const conmonLog = logPath || join(dir, 'output.log');
+    await mkdir(dirname(conmonLog), { recursive: true });
     endLayout();
+
+    const conmonOptions = {
+      containerId: id,
+      name: meta.name,
+      bundle: dir,
+      logPath: conmonLog,
+      exitDir: ctx.paths.exits,
+      socketDir: ctx.paths.attach,
+      runtimeCommand: runtime.command,
+      runcRoot: runtime.rootDir,
+      stdin: config.stdin,
+      stdinOnce: config.stdinOnce,
+      tty: config.tty,
+      timeoutMs: ctx.config.toolTimeoutMs,
+    };
+    // conmon starts now and waits on its start pipe while the rootfs and the spec are made; a
+    // restore's conmon needs the unpacked checkpoint first.
+    const early = archive ? undefined : await startConmon(ctx.config.conmon, conmonOptions);
+    if (early) rollback.add('stop the waiting conmon', () => early.abandon());
 
     const layers = ctx.images.layerDirs(image);
     const staging = idmapStagingDir(dir);
@@ -250,26 +271,11 @@ async function create(
     await runtime.writeBundle(dir, spec);
     endSpec();
 
-    const conmonLog = logPath || join(dir, 'output.log');
-    await mkdir(dirname(conmonLog), { recursive: true });
     // Idempotent, and needed also when conmon fails half-way (the runtime may have made its state).
     rollback.add('delete runtime container', () => runtime.deleteForce(id));
     const endCreate = timeline.begin('runcCreate');
-    const created = await createWithConmon(ctx.config.conmon, {
-      containerId: id,
-      name: meta.name,
-      bundle: dir,
-      logPath: conmonLog,
-      exitDir: ctx.paths.exits,
-      socketDir: ctx.paths.attach,
-      runtimeCommand: runtime.command,
-      runcRoot: runtime.rootDir,
-      stdin: config.stdin,
-      stdinOnce: config.stdinOnce,
-      tty: config.tty,
-      timeoutMs: ctx.config.toolTimeoutMs,
-      restoreFrom,
-    });
+    const conmon = early ?? (await startConmon(ctx.config.conmon, { ...conmonOptions, restoreFrom }));
+    const created = await conmon.proceed();
     endCreate();
     // runc holds its own copies of the idmapped mounts now.
     if (sandbox.userns) await releaseIdmapStaging(staging).catch((err) => log.warn({ err }, 'detaching staged idmapped mounts failed; RemoveContainer retries'));

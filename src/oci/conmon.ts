@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { startProgram } from '../process/light-spawn.js';
 
 export interface ConmonCreateOptions {
@@ -28,12 +28,25 @@ export interface ConmonCreated {
   conmonPid: number;
 }
 
+/** A conmon started and waiting on its start pipe, before it has run the runtime. */
+export interface WaitingConmon {
+  /** Lets conmon run `runc create` (or restore); resolves with the pids once conmon reports. */
+  proceed(): Promise<ConmonCreated>;
+  /** Ends a conmon that was never told to proceed; after proceed() it does nothing. */
+  abandon(): Promise<void>;
+}
+
 /**
  * Starts conmon, the per-container monitor: it runs `runc create`, holds the container's stdio,
  * writes its output to the CRI log and its exit code to `<exitDir>/<id>`, and outlives cricket.
  * conmon reports the container's pid (or runc's error) as JSON on the sync pipe, fd 3.
+ *
+ * conmon first blocks reading its start pipe, fd 4, so it can be started while the rootfs and
+ * the spec are still being made, and its own start-up (a program with its libraries to load)
+ * overlaps that work. If cricket dies before writing, conmon reads end of file and goes on: the
+ * runtime then finds a whole config.json (written by rename) or none, and fails.
  */
-export async function createWithConmon(conmon: string, opts: ConmonCreateOptions): Promise<ConmonCreated> {
+export async function startConmon(conmon: string, opts: ConmonCreateOptions): Promise<WaitingConmon> {
   const args = [
     '--api-version', '1',
     '--cid', opts.containerId,
@@ -57,42 +70,66 @@ export async function createWithConmon(conmon: string, opts: ConmonCreateOptions
   // Dumped with --file-locks, so restored with it.
   if (opts.restoreFrom) args.push('--restore', opts.restoreFrom, '--runtime-opt', '--file-locks');
 
-  // conmon in a session of its own, its sync pipe as fd 3.
-  const child = await startProgram(conmon, args, { env: { ...process.env, _OCI_SYNCPIPE: '3' }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+  // conmon in a session of its own, its sync pipe as fd 3 and its start pipe as fd 4.
+  const child = await startProgram(conmon, args, {
+    env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'input'],
+    detached: true,
+  });
   const syncPipe = child.stdio[3] as Readable;
+  const startPipe = child.stdio[4] as Writable;
+  // A conmon that ended early makes the write fail; its closed sync pipe says why.
+  startPipe.on('error', () => undefined);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const withStderr = (what: string) => `${what}${stderr ? `: ${stderr.trim()}` : ''}`;
 
-  const message = await new Promise<{ data: number; message?: string }>((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => {
-      syncPipe.destroy();
-      void killConmon(child.pid, opts.bundle).finally(() =>
-        reject(new Error(`conmon gave no container pid within ${opts.timeoutMs} ms${stderr ? `: ${stderr.trim()}` : ''}`)),
-      );
-    }, opts.timeoutMs);
-    const finish = (err: Error | undefined, value?: { data: number; message?: string }) => {
+  // Listened to from the start, so that a conmon that fails before proceed() is not missed.
+  let settle: (outcome: { data: number; message?: string } | Error) => void = () => undefined;
+  const outcome = new Promise<{ data: number; message?: string } | Error>((resolve) => (settle = resolve));
+  let buffered = '';
+  syncPipe.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    try {
+      settle(JSON.parse(buffered) as { data: number; message?: string });
+    } catch {
+      // Incomplete JSON: wait for the rest.
+    }
+  });
+  syncPipe.on('close', () => settle(new Error(withStderr('conmon exited without reporting a pid'))));
+  syncPipe.on('error', (err) => settle(err));
+
+  let told = false;
+  return {
+    async proceed() {
+      told = true;
+      startPipe.end('go');
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.timeoutMs)));
+      const message = await Promise.race([outcome, timedOut]);
       clearTimeout(timer);
       syncPipe.destroy();
-      if (err) reject(err);
-      else resolve(value!);
-    };
-    syncPipe.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      try {
-        finish(undefined, JSON.parse(buffered) as { data: number; message?: string });
-      } catch {
-        // Incomplete JSON: wait for the rest.
+      if (message === 'timeout') {
+        await killConmon(child.pid, opts.bundle);
+        throw new Error(withStderr(`conmon gave no container pid within ${opts.timeoutMs} ms`));
       }
-    });
-    syncPipe.on('close', () => finish(new Error(`conmon exited without reporting a pid${stderr ? `: ${stderr.trim()}` : ''}`)));
-    syncPipe.on('error', (err) => finish(err));
-  });
-  if (message.data < 0) {
-    throw new Error(`runc create failed under conmon: ${(message.message ?? stderr).trim()}`);
-  }
-  const conmonPid = Number.parseInt(await readFile(join(opts.bundle, 'conmon.pid'), 'utf8').catch(() => '0'), 10);
-  return { containerPid: message.data, conmonPid };
+      if (message instanceof Error) throw message;
+      if (message.data < 0) {
+        throw new Error(`runc create failed under conmon: ${(message.message ?? stderr).trim()}`);
+      }
+      const conmonPid = Number.parseInt(await readFile(join(opts.bundle, 'conmon.pid'), 'utf8').catch(() => '0'), 10);
+      return { containerPid: message.data, conmonPid };
+    },
+    async abandon() {
+      if (told) return;
+      told = true;
+      // Still cricket's own child, blocked on its start pipe: it has forked nothing yet.
+      child.kill('SIGKILL');
+      startPipe.destroy();
+      syncPipe.destroy();
+      await child.exited;
+    },
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withContext } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { startThroughExecFifo } from './exec-fifo.js';
 import type { ProcessStart } from '../process/identity.js';
 import { run, ProgramError } from '../process/run.js';
@@ -43,12 +44,9 @@ export class Runc {
   }
 
   async writeBundle(bundle: string, spec: OciSpec): Promise<void> {
-    const path = join(bundle, 'config.json');
-    // The spec holds the container's environment (Secrets among it): root's alone. write(2)'s
-    // error names no file: a full disk must say which one.
-    await writeFile(path, JSON.stringify(spec), { mode: 0o600 }).catch((err: unknown) => {
-      throw withContext(`writing ${path}`, err);
-    });
+    // The spec holds the container's environment (Secrets among it): root's alone. Written by
+    // rename, so a runtime started early (conmon on its start pipe) finds all of it or none.
+    await writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600, fsync: false });
   }
 
   /**

@@ -3,7 +3,7 @@
 // with a clear error naming the file (never a hang holding the pod), symlinks resolve inside the
 // image as if chrooted, and the pod keeps working afterwards.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
@@ -88,6 +88,20 @@ test('symlinks leading out of the root resolve inside the image, never on the ho
   await d.cri.runtime.call('RemoveContainer', { container_id });
   // Nothing of the host leaks in through the link either: root is not a user of this image.
   await assert.rejects(create('linked-root', 'cricket.local/linked-passwd:1', 'root'), refused(status.INVALID_ARGUMENT, /user "root" is not in the image's \/etc\/passwd/));
+});
+
+test('the refused containers left no conmon waiting', () => {
+  // conmon starts before the image's files are read; a refusal must end it.
+  const bundles = join(d.stateDir, 'containers');
+  const waiting = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv[0]?.endsWith('conmon') && argv.some((arg) => arg.startsWith(bundles));
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(waiting, []);
 });
 
 test('the pod still works after the refused containers', async () => {
