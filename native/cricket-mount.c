@@ -41,6 +41,7 @@
 #include <net/if.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "loopback-up.h"
 
 /* The new mount API; its numbers are the same on every architecture but alpha. */
 #ifndef SYS_open_tree
@@ -70,27 +71,9 @@ static int fail(const char *what, const char *path) {
     return 1;
 }
 
-/* The loopback interface of the current network namespace, up: what the CNI loopback plugin does. */
-static int loopback_up(const char *path) {
-    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) return fail("socket for loopback in", path);
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    int rc = ioctl(sock, SIOCGIFFLAGS, &ifr);
-    if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
-        ifr.ifr_flags |= IFF_UP;
-        rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
-    }
-    int saved = errno;
-    close(sock);
-    errno = saved;
-    return rc == 0 ? 0 : fail("bring loopback up in", path);
-}
-
 static int cmd_netns(const char *path) {
     if (unshare(CLONE_NEWNET) != 0) return fail("unshare(CLONE_NEWNET) for", path);
-    if (loopback_up(path) != 0) return 1;
+    if (loopback_up() != 0) return fail("bring loopback up in", path);
     if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) != 0) return fail("bind mount netns on", path);
     return 0;
 }

@@ -19,6 +19,10 @@
  *   on a thread-pool thread, in the daemon's own mount namespace, which is the node's. A mount
  *   on the pod start path then costs the system call, not the start of a helper program.
  *   Return promises; flags are the kernel's MS_* / MNT_* bits.
+ * pinNewNetns(target): a new network namespace, its loopback up, bind-mounted on the existing
+ *   file `target`. Made by a thread of its own that exits afterwards (the thread-pool thread
+ *   waits for it), so no thread of the daemon is left in the pod's namespace; the mount holds it.
+ *   Returns a promise.
  * sealedCopy(path): a memfd holding the file's bytes, sealed against any change (write, grow,
  *   shrink, further seals) and close-on-exec. runc 1.0/1.1 copies itself into such a memfd at
  *   every container start unless it already runs from one (CVE-2019-5736); started from this
@@ -30,6 +34,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,6 +43,7 @@
 #include <string.h>
 #include <signal.h>
 #include <spawn.h>
+#include "loopback-up.h"
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -410,15 +417,39 @@ static napi_value js_wait_no_hang(napi_env env, napi_callback_info cb) {
     return result;
 }
 
-/* One mount(2) or umount2(2), carried to a thread-pool thread and back. */
+/* One mount(2), umount2(2) or pinned new netns, carried to a thread-pool thread and back. */
 struct mount_job {
     bool unmount;
+    bool netns;
     char *source, *target, *fstype, *data;
     unsigned long flags;
     int err;
+    /* For a netns: the step that failed. */
+    const char *step;
     napi_deferred deferred;
     napi_async_work work;
 };
+
+/* Runs on a thread made for it: unshare moves only the calling thread into the new namespace. */
+static void *pin_new_netns(void *arg) {
+    struct mount_job *job = arg;
+    if (unshare(CLONE_NEWNET) != 0) {
+        job->err = errno;
+        job->step = "unshare(CLONE_NEWNET)";
+        return NULL;
+    }
+    if (loopback_up() != 0) {
+        job->err = errno;
+        job->step = "bringing the loopback up";
+        return NULL;
+    }
+    /* thread-self: /proc/self names the thread group leader, still in the daemon's namespace. */
+    if (mount("/proc/thread-self/ns/net", job->target, NULL, MS_BIND, NULL) != 0) {
+        job->err = errno;
+        job->step = "bind mount";
+    }
+    return NULL;
+}
 
 static void free_mount_job(struct mount_job *job) {
     free(job->source);
@@ -431,6 +462,17 @@ static void free_mount_job(struct mount_job *job) {
 static void mount_execute(napi_env env, void *data) {
     (void)env;
     struct mount_job *job = data;
+    if (job->netns) {
+        pthread_t thread;
+        int err = pthread_create(&thread, NULL, pin_new_netns, job);
+        if (err != 0) {
+            job->err = err;
+            job->step = "pthread_create";
+            return;
+        }
+        pthread_join(thread, NULL);
+        return;
+    }
     int rc = job->unmount ? umount2(job->target, (int)job->flags) : mount(job->source, job->target, job->fstype, job->flags, job->data);
     job->err = rc == 0 ? 0 : errno;
 }
@@ -444,7 +486,8 @@ static void mount_complete(napi_env env, napi_status status, void *data) {
         napi_resolve_deferred(env, job->deferred, undefined);
     } else {
         char message[400];
-        if (job->unmount) snprintf(message, sizeof message, "umount %.300s: %s", job->target, strerror(err));
+        if (job->netns) snprintf(message, sizeof message, "new network namespace on %.300s: %s: %s", job->target, job->step ? job->step : "queued", strerror(err));
+        else if (job->unmount) snprintf(message, sizeof message, "umount %.300s: %s", job->target, strerror(err));
         else snprintf(message, sizeof message, "mount %.40s on %.300s: %s", job->fstype ? job->fstype : "bind", job->target, strerror(err));
         reject_errno(env, job->deferred, message, err);
     }
@@ -497,6 +540,23 @@ static napi_value js_mount(napi_env env, napi_callback_info cb) {
     return queue_mount_job(env, job);
 }
 
+static napi_value js_pin_new_netns(napi_env env, napi_callback_info cb) {
+    size_t argc = 1;
+    napi_value args[1];
+    if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc != 1) {
+        napi_throw_type_error(env, NULL, "pinNewNetns(target)");
+        return NULL;
+    }
+    struct mount_job *job = new_mount_job(env, false, 0);
+    if (!job) return NULL;
+    job->netns = true;
+    if (!(job->target = c_string(env, args[0]))) {
+        free_mount_job(job);
+        return NULL;
+    }
+    return queue_mount_job(env, job);
+}
+
 static napi_value js_umount(napi_env env, napi_callback_info cb) {
     size_t argc = 2;
     napi_value args[2];
@@ -524,7 +584,7 @@ NAPI_MODULE_INIT() {
     if (!export_fn(env, exports, "execve", js_execve) || !export_fn(env, exports, "pidfdOpen", js_pidfd_open) ||
         !export_fn(env, exports, "pidfdSendSignal", js_pidfd_send_signal) || !export_fn(env, exports, "spawn", js_spawn) ||
         !export_fn(env, exports, "pipe", js_pipe) || !export_fn(env, exports, "waitNoHang", js_wait_no_hang) ||
-        !export_fn(env, exports, "mount", js_mount) || !export_fn(env, exports, "umount", js_umount) ||
+        !export_fn(env, exports, "mount", js_mount) || !export_fn(env, exports, "pinNewNetns", js_pin_new_netns) || !export_fn(env, exports, "umount", js_umount) ||
         !export_fn(env, exports, "mallocTrim", js_malloc_trim) || !export_fn(env, exports, "sealedCopy", js_sealed_copy))
         return NULL;
     return exports;

@@ -3,8 +3,9 @@ import { run } from './run.js';
 import { syscalls } from './syscalls.js';
 
 /**
- * mount(2) and friends. Overlay and bind mounts and unmounts are system calls made by the
- * daemon itself (the addon, on a thread-pool thread) when the addon is there; the rest, and
+ * mount(2) and friends. Overlay and bind mounts, unmounts and a pod's new network namespace
+ * are system calls made by the daemon itself (the addon, on a thread-pool thread) when the
+ * addon is there; the rest, and
  * everything without the addon, goes through native/cricket-mount: a static program that starts
  * several times faster than util-linux's mount, umount and unshare.
  */
@@ -24,7 +25,9 @@ const MNT_DETACH = 0x2;
 
 /** A new network namespace pinned on the existing file `path`. */
 export async function pinNewNetns(path: string): Promise<void> {
-  await mountTool(['netns', path]);
+  const sys = syscalls();
+  if (sys) await sys.pinNewNetns(path);
+  else await mountTool(['netns', path]);
 }
 
 /** A tmpfs named `source` on `target`, without set-id programs, device files or executables. */

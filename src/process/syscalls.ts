@@ -13,6 +13,8 @@ export interface Syscalls {
   waitNoHang(pid: number): [number, number] | undefined;
   /** mount(2) on a thread-pool thread; null where the kernel takes NULL. */
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
+  /** A new network namespace, loopback up, bind-mounted on the existing file `target`. */
+  pinNewNetns(target: string): Promise<void>;
   /** umount2(2) on a thread-pool thread. */
   umount(target: string, flags: number): Promise<void>;
   /** A close-on-exec memfd with the file's bytes, sealed against any change. */
