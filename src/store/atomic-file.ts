@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CricketError, exhaustion } from '../errors.js';
@@ -51,26 +50,4 @@ function writeError(path: string, err: unknown): unknown {
   if (!short) return err;
   const code = (err as NodeJS.ErrnoException).code;
   return new CricketError('resource-exhausted', `writing ${path}: ${short}${code ? ` (${code})` : ''}`, { cause: err });
-}
-
-/**
- * The same write-temp-and-rename without fsync, made on the calling thread: a small file
- * handed to the page cache costs tens of microseconds, less than the four trips through the
- * thread pool (open, write, close, rename) that the asynchronous form takes for it.
- */
-export function writeFileAtomicUnsynced(path: string, data: string, mode = 0o600): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    const fd = openSync(tmp, 'w', mode);
-    try {
-      const bytes = Buffer.from(data);
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw writeError(path, err);
-  }
 }

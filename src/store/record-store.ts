@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../log/logger.js';
-import { writeFileAtomic, writeFileAtomicUnsynced } from './atomic-file.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { deepFreeze } from './freeze.js';
 import { KeyedQueue } from './keyed-queue.js';
 
@@ -136,9 +136,7 @@ export class RecordStore<T extends { id: string }> {
    * its processes is left. That spares an fsync on every StartContainer, exit and stop.
    */
   private async persist(record: T, durable: boolean): Promise<void> {
-    const path = join(this.dir, `${record.id}.json`);
-    if (durable) await writeFileAtomic(path, JSON.stringify(record), { mode: 0o600 });
-    else writeFileAtomicUnsynced(path, JSON.stringify(record));
+    await writeFileAtomic(join(this.dir, `${record.id}.json`), JSON.stringify(record), { mode: 0o600, fsync: durable });
   }
 
   private publish(record: T): Readonly<T> {

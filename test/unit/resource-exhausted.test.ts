@@ -10,7 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { CricketError, exhaustion, invalidArgument, withContext } from '../../src/errors.js';
 import { run } from '../../src/process/run.js';
 import { toServiceError } from '../../src/server/status-codes.js';
-import { writeFileAtomic, writeFileAtomicUnsynced } from '../../src/store/atomic-file.js';
+import { writeFileAtomic } from '../../src/store/atomic-file.js';
 
 /** A real ENOSPC: /dev/full refuses every write with it. */
 async function realEnospc(): Promise<NodeJS.ErrnoException> {
@@ -83,23 +83,6 @@ test('a state file write that fails leaves the old content and no temp file', as
     assert.deepEqual(readdirSync(dir).sort(), ['blocked.json', 'record.json']);
     await writeFileAtomic(file, 'new');
     assert.equal(readFileSync(file, 'utf8'), 'new');
-    assert.deepEqual(readdirSync(dir).sort(), ['blocked.json', 'record.json']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('the unsynced state file write is whole or absent too, with the same errors', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cricket-atomic-'));
-  try {
-    const file = join(dir, 'record.json');
-    writeFileSync(file, 'old');
-    mkdirSync(join(dir, 'blocked.json', 'inside'), { recursive: true });
-    assert.throws(() => writeFileAtomicUnsynced(join(dir, 'blocked.json'), 'new'), /EISDIR|ENOTEMPTY|EEXIST/);
-    assert.deepEqual(readdirSync(dir).sort(), ['blocked.json', 'record.json']);
-    const big = 'é'.repeat(300_000);
-    writeFileAtomicUnsynced(file, big);
-    assert.equal(readFileSync(file, 'utf8'), big);
     assert.deepEqual(readdirSync(dir).sort(), ['blocked.json', 'record.json']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
