@@ -5,26 +5,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startConmon, type ConmonCreateOptions } from '../../src/oci/conmon.js';
 import { findProgram } from '../../src/process/find-program.js';
 import { TEST_PREFIX, waitFor } from '../harness/cricket.js';
+import { processesWhere } from '../harness/processes.js';
 
 /** Pids of the conmon processes whose command line names this container id. */
 function conmonsOf(id: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('conmon') && argv.includes(id)) pids.push(Number(entry));
-    } catch {
-      // Ended while being looked at.
-    }
-  }
-  return pids;
+  return processesWhere((argv) => argv[0]!.endsWith('conmon') && argv.includes(id));
 }
 
 function options(dir: string, id: string): ConmonCreateOptions {

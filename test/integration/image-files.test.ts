@@ -3,12 +3,13 @@
 // with a clear error naming the file (never a hang holding the pod), symlinks resolve inside the
 // image as if chrooted, and the pod keeps working afterwards.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { cricketCli, startCricket, waitFor, type TestDaemon } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
+import { processesWhere } from '../harness/processes.js';
 import { writeImageLayout, type TarSpec } from '../harness/registry.js';
 import type { Message } from '../client/cri.js';
 
@@ -93,14 +94,7 @@ test('symlinks leading out of the root resolve inside the image, never on the ho
 test('the refused containers left no conmon waiting', () => {
   // conmon starts before the image's files are read; a refusal must end it.
   const bundles = join(d.stateDir, 'containers');
-  const waiting = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv[0]?.endsWith('conmon') && argv.some((arg) => arg.startsWith(bundles));
-    } catch {
-      return false;
-    }
-  });
+  const waiting = processesWhere((argv) => argv[0]!.endsWith('conmon') && argv.some((arg) => arg.startsWith(bundles)));
   assert.deepEqual(waiting, []);
 });
 

@@ -3,10 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { useCricket, waitFor } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
+import { processesWhere } from '../harness/processes.js';
 import { spdySession, stalledSpdyExec, stalledSpdyPortForward, stalledWebSocketExec } from '../client/streaming.js';
 
 const d = useCricket();
@@ -42,16 +43,7 @@ function rssKiB(pid: number): number {
 }
 
 function processesWith(text: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) found.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
+  return processesWhere((argv) => argv.join(' ').includes(text));
 }
 
 /** The daemon's children that are cricket-io relays. */
