@@ -27,6 +27,11 @@
  *   shrink, further seals) and close-on-exec. runc 1.0/1.1 copies itself into such a memfd at
  *   every container start unless it already runs from one (CVE-2019-5736); started from this
  *   copy, at /proc/<daemon pid>/fd/<fd>, it skips that copy of itself.
+ * replaceFile(path, tmp, bytes, mode, fsync, syncDir): writes `bytes` to the new file `tmp`
+ *   (O_EXCL, no symlink followed), fsyncs it if asked, renames it over `path`, then fsyncs the
+ *   directory if asked; on failure `tmp` is removed. All of it is one thread-pool job: written
+ *   through Node's fs, the same steps are four or more trips between the event loop and the
+ *   pool, each one waiting its turn there. Returns a promise; the error names the failed step.
  * mallocTrim(): malloc_trim(0): hands the C heap's free pages back to the kernel (glibc keeps
  *   them otherwise); true when some were. The daemon calls it once its work has gone quiet.
  *
@@ -44,6 +49,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include "loopback-up.h"
+#include <libgen.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -574,6 +580,135 @@ static napi_value js_umount(napi_env env, napi_callback_info cb) {
     return queue_mount_job(env, job);
 }
 
+/* One whole-file replacement, carried to a thread-pool thread and back. */
+struct replace_job {
+    char *path, *tmp;
+    unsigned char *bytes;
+    size_t length;
+    mode_t mode;
+    bool fsync, sync_dir;
+    int err;
+    const char *step;
+    napi_deferred deferred;
+    napi_async_work work;
+};
+
+static void free_replace_job(struct replace_job *job) {
+    free(job->path);
+    free(job->tmp);
+    free(job->bytes);
+    free(job);
+}
+
+static int fsync_parent_dir(const char *path) {
+    char *copy = strdup(path);
+    if (!copy) return ENOMEM;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0) return errno;
+    int err = fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return err;
+}
+
+static void replace_execute(napi_env env, void *data) {
+    (void)env;
+    struct replace_job *job = data;
+    job->step = "create";
+    int fd = open(job->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, job->mode);
+    if (fd < 0) {
+        job->err = errno;
+        return;
+    }
+    job->step = "write";
+    for (size_t done = 0; done < job->length;) {
+        ssize_t n = write(fd, job->bytes + done, job->length - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            job->err = errno;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (!job->err && job->fsync) {
+        job->step = "fsync";
+        if (fsync(fd) != 0) job->err = errno;
+    }
+    /* close(2) can report a failed write-back (NFS, a full thin pool): it counts. */
+    if (close(fd) != 0 && !job->err) {
+        job->step = "close";
+        job->err = errno;
+    }
+    if (!job->err) {
+        job->step = "rename";
+        if (rename(job->tmp, job->path) != 0) job->err = errno;
+    }
+    if (job->err) {
+        unlink(job->tmp);
+        return;
+    }
+    if (job->sync_dir) {
+        job->step = "fsync of the directory";
+        job->err = fsync_parent_dir(job->path);
+    }
+}
+
+static void replace_complete(napi_env env, napi_status status, void *data) {
+    struct replace_job *job = data;
+    int err = status == napi_ok ? job->err : ECANCELED;
+    if (err == 0) {
+        napi_value undefined;
+        napi_get_undefined(env, &undefined);
+        napi_resolve_deferred(env, job->deferred, undefined);
+    } else {
+        char message[400];
+        snprintf(message, sizeof message, "%s %.300s: %s", job->step ? job->step : "queued", job->path, strerror(err));
+        reject_errno(env, job->deferred, message, err);
+    }
+    napi_delete_async_work(env, job->work);
+    free_replace_job(job);
+}
+
+static napi_value js_replace_file(napi_env env, napi_callback_info cb) {
+    size_t argc = 6;
+    napi_value args[6];
+    uint32_t mode = 0;
+    bool is_typedarray = false;
+    struct replace_job *job = NULL;
+    if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc != 6 || napi_is_typedarray(env, args[2], &is_typedarray) != napi_ok ||
+        !is_typedarray || napi_get_value_uint32(env, args[3], &mode) != napi_ok || mode > 07777 || !(job = calloc(1, sizeof *job)) ||
+        napi_get_value_bool(env, args[4], &job->fsync) != napi_ok || napi_get_value_bool(env, args[5], &job->sync_dir) != napi_ok) {
+        free(job);
+        napi_throw_type_error(env, NULL, "replaceFile(path, tmp, bytes: Uint8Array, mode, fsync, syncDir)");
+        return NULL;
+    }
+    job->mode = (mode_t)mode;
+    napi_typedarray_type type;
+    void *bytes = NULL;
+    napi_value buffer;
+    size_t offset;
+    if (napi_get_typedarray_info(env, args[2], &type, &job->length, &bytes, &buffer, &offset) != napi_ok || type != napi_uint8_array) {
+        free(job);
+        napi_throw_type_error(env, NULL, "replaceFile: bytes must be a Uint8Array");
+        return NULL;
+    }
+    /* A copy: the JS buffer may be changed or collected while the job runs. */
+    job->bytes = malloc(job->length ? job->length : 1);
+    if (!job->bytes) {
+        free(job);
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    if (job->length) memcpy(job->bytes, bytes, job->length);
+    if (!(job->path = c_string(env, args[0])) || !(job->tmp = c_string(env, args[1]))) {
+        free_replace_job(job);
+        return NULL;
+    }
+    napi_value promise = queue_job(env, "cricket-replace-file", replace_execute, replace_complete, job, &job->deferred, &job->work);
+    if (!promise) free_replace_job(job);
+    return promise;
+}
+
 static bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
     napi_value value;
     return napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &value) == napi_ok &&
@@ -585,7 +720,8 @@ NAPI_MODULE_INIT() {
         !export_fn(env, exports, "pidfdSendSignal", js_pidfd_send_signal) || !export_fn(env, exports, "spawn", js_spawn) ||
         !export_fn(env, exports, "pipe", js_pipe) || !export_fn(env, exports, "waitNoHang", js_wait_no_hang) ||
         !export_fn(env, exports, "mount", js_mount) || !export_fn(env, exports, "pinNewNetns", js_pin_new_netns) || !export_fn(env, exports, "umount", js_umount) ||
-        !export_fn(env, exports, "mallocTrim", js_malloc_trim) || !export_fn(env, exports, "sealedCopy", js_sealed_copy))
+        !export_fn(env, exports, "mallocTrim", js_malloc_trim) || !export_fn(env, exports, "sealedCopy", js_sealed_copy) ||
+        !export_fn(env, exports, "replaceFile", js_replace_file))
         return NULL;
     return exports;
 }

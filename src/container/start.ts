@@ -47,8 +47,9 @@ export async function startContainer(ctx: RuntimeContext, containerId: string): 
       });
       ctx.events.emit({ type: 'started', containerId: id, sandboxId: record.sandboxId, at: startedAt, timeline: steps });
       logger.info({ pod: record.sandboxId, container: id, step: 'start', via, ms: steps[steps.length - 1]!.ms }, 'container started');
-      // kubelet asks for the status right after the start: read the process's ids now, once.
-      void containerProcessUser(ctx.containers.get(id)).catch(() => undefined);
+      // kubelet asks for the status right after the start: read the process's ids once, as soon
+      // as this call's answer has gone (the reads are synchronous).
+      setImmediate(() => void containerProcessUser(ctx.containers.get(id)).catch(() => undefined));
     }),
   );
 }

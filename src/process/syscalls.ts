@@ -19,6 +19,11 @@ export interface Syscalls {
   umount(target: string, flags: number): Promise<void>;
   /** A close-on-exec memfd with the file's bytes, sealed against any change. */
   sealedCopy(path: string): number;
+  /**
+   * Writes `bytes` to the new file `tmp` (mode before umask), fsyncs it if asked, renames it over
+   * `path`, fsyncs the directory if asked: one thread-pool job. `tmp` is gone after a failure.
+   */
+  replaceFile(path: string, tmp: string, bytes: Uint8Array, mode: number, fsync: boolean, syncDir: boolean): Promise<void>;
   /** malloc_trim(0): free C-heap pages go back to the kernel; true when some did. */
   mallocTrim(): boolean;
 }

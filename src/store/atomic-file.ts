@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { CricketError, exhaustion } from '../errors.js';
+import { syscalls } from '../process/syscalls.js';
 
 export interface AtomicWriteOptions {
   mode?: number;
@@ -22,6 +24,14 @@ export interface AtomicWriteOptions {
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const sys = syscalls();
+  if (sys) {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    await sys.replaceFile(path, tmp, bytes, opts.mode ?? 0o600, opts.fsync !== false, opts.syncDir === true).catch((err: unknown) => {
+      throw writeError(path, withErrnoName(err));
+    });
+    return;
+  }
   try {
     const handle = await open(tmp, 'w', opts.mode ?? 0o600);
     try {
@@ -43,6 +53,15 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
       await dir.close();
     }
   }
+}
+
+/** The addon's errors carry the errno as a number in text; Node's carry its name, as callers expect. */
+function withErrnoName(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const errno = Number((err as NodeJS.ErrnoException).code);
+  if (!Number.isInteger(errno) || errno <= 0) return err;
+  const code = getSystemErrorName(-errno);
+  return Object.assign(err, { code, errno: -errno, message: `${code}: ${err.message}` });
 }
 
 function writeError(path: string, err: unknown): unknown {
