@@ -170,19 +170,17 @@ async function create(
   const timeline = new StepTimeline();
   try {
     const endLayout = timeline.begin('layout');
-    await mkdir(rootfs, { recursive: true, mode: 0o700 });
-    await chmod(dir, 0o700);
-    if (sandbox.userns) await openToPodRoot(dir, ctx.paths.containersDir, sandbox.userns);
+    // Both undo steps are idempotent, so they are listed before what they undo is made.
     rollback.add('remove container directory', () => rm(dir, { recursive: true, force: true }));
-    // The writable layer's directory shuts out the node's users; the upper dir itself is the
-    // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
-    await mkdir(rw, { recursive: true, mode: 0o700 });
-    await mkdir(join(rw, 'upper'), { mode: 0o755 });
-    await mkdir(join(rw, 'work'), { mode: 0o700 });
     rollback.add('remove writable layer', () => rm(rw, { recursive: true, force: true }));
     const conmonLog = logPath || join(dir, 'output.log');
-    await mkdir(dirname(conmonLog), { recursive: true });
-    endLayout();
+    // conmon opens its log as it starts: the log's directory and the bundle's come first.
+    const [own, logDir] = await Promise.allSettled([
+      mkdir(dir, { recursive: true, mode: 0o700 }).then(() => chmod(dir, 0o700)),
+      logPath ? mkdir(dirname(logPath), { recursive: true }) : undefined,
+    ]);
+    if (own.status === 'rejected') throw own.reason;
+    if (logDir.status === 'rejected') throw logDir.reason;
 
     const conmonOptions = {
       containerId: id,
@@ -198,10 +196,23 @@ async function create(
       tty: config.tty,
       timeoutMs: ctx.config.toolTimeoutMs,
     };
-    // conmon starts now and waits on its start pipe while the rootfs and the spec are made; a
-    // restore's conmon needs the unpacked checkpoint first.
-    const early = archive ? undefined : await startConmon(ctx.config.conmon, conmonOptions);
-    if (early) rollback.add('stop the waiting conmon', () => early.abandon());
+    // conmon starts now and waits on its start pipe while the rootfs and the spec are made (its
+    // own start overlaps them too); a restore's conmon needs the unpacked checkpoint first.
+    const early = archive ? undefined : startConmon(ctx.config.conmon, conmonOptions);
+    if (early) {
+      // A failed start is met where it is awaited, before the go; until then it is not unhandled.
+      early.catch(() => undefined);
+      rollback.add('stop the waiting conmon', async () => (await early.catch(() => undefined))?.abandon());
+    }
+
+    await mkdir(rootfs, { mode: 0o700 });
+    if (sandbox.userns) await openToPodRoot(dir, ctx.paths.containersDir, sandbox.userns);
+    // The writable layer's directory shuts out the node's users; the upper dir itself is the
+    // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
+    await mkdir(rw, { recursive: true, mode: 0o700 });
+    await mkdir(join(rw, 'upper'), { mode: 0o755 });
+    await mkdir(join(rw, 'work'), { mode: 0o700 });
+    endLayout();
 
     const layers = ctx.images.layerDirs(image);
     const staging = idmapStagingDir(dir);
@@ -274,7 +285,7 @@ async function create(
     // Idempotent, and needed also when conmon fails half-way (the runtime may have made its state).
     rollback.add('delete runtime container', () => runtime.deleteForce(id));
     const endCreate = timeline.begin('runcCreate');
-    const conmon = early ?? (await startConmon(ctx.config.conmon, { ...conmonOptions, restoreFrom }));
+    const conmon = await (early ?? startConmon(ctx.config.conmon, { ...conmonOptions, restoreFrom }));
     const created = await conmon.proceed();
     endCreate();
     // runc holds its own copies of the idmapped mounts now.
