@@ -207,6 +207,12 @@ static void reject_errno(napi_env env, napi_deferred deferred, const char *messa
     napi_reject_deferred(env, deferred, error);
 }
 
+static void resolve_undefined(napi_env env, napi_deferred deferred) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, deferred, undefined);
+}
+
 /*
  * Runs `execute` on a thread-pool thread, then `complete` on the JS thread. Returns the promise
  * that `complete` settles, or NULL with a pending JS error (the caller then frees the job).
@@ -487,9 +493,7 @@ static void mount_complete(napi_env env, napi_status status, void *data) {
     struct mount_job *job = data;
     int err = status == napi_ok ? job->err : ECANCELED;
     if (err == 0) {
-        napi_value undefined;
-        napi_get_undefined(env, &undefined);
-        napi_resolve_deferred(env, job->deferred, undefined);
+        resolve_undefined(env, job->deferred);
     } else {
         char message[400];
         if (job->netns) snprintf(message, sizeof message, "new network namespace on %.300s: %s: %s", job->target, job->step ? job->step : "queued", strerror(err));
@@ -657,9 +661,7 @@ static void replace_complete(napi_env env, napi_status status, void *data) {
     struct replace_job *job = data;
     int err = status == napi_ok ? job->err : ECANCELED;
     if (err == 0) {
-        napi_value undefined;
-        napi_get_undefined(env, &undefined);
-        napi_resolve_deferred(env, job->deferred, undefined);
+        resolve_undefined(env, job->deferred);
     } else {
         char message[400];
         snprintf(message, sizeof message, "%s %.300s: %s", job->step ? job->step : "queued", job->path, strerror(err));
