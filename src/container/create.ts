@@ -205,7 +205,7 @@ async function create(
       rollback.add('stop the waiting conmon', async () => (await early.catch(() => undefined))?.abandon());
     }
 
-    await mkdir(rootfs, { mode: 0o700 });
+    // The rootfs directory is left to mountRootfs: one it makes itself needs no look in mountinfo.
     if (sandbox.userns) await openToPodRoot(dir, ctx.paths.containersDir, sandbox.userns);
     // The writable layer's directory shuts out the node's users; the upper dir itself is the
     // container's `/` (overlayfs gives the root its mode), which every user inside must enter.

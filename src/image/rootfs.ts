@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { chmod, mkdir, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +7,7 @@ import { CricketError, invalidArgument, withContext } from '../errors.js';
 import { logger } from '../log/logger.js';
 import { bindMount, mountOverlay, unmount } from '../process/mount.js';
 import { mountsAt } from '../process/mount-table.js';
+import { syscalls } from '../process/syscalls.js';
 
 export interface RootfsSpec {
   /** Absolute layer directories, bottom to top. */
@@ -120,15 +122,24 @@ export async function unmountRootfs(target: string): Promise<void> {
   } catch {
     return;
   }
-  for (let attempt = 0; mountsAt(real).length > 0; attempt++) {
+  // With the addon, umount2's own answer says when nothing is left there; mountinfo (read on the
+  // event loop, and as long as the node's mount table) is read only without it.
+  const exact = syscalls() !== undefined;
+  for (let attempt = 0; exact || mountsAt(real).length > 0; attempt++) {
     try {
       await unmount(real, attempt >= 3);
     } catch (err) {
-      if (mountsAt(real).length === 0) return;
+      if (exact ? nothingMounted(err) : mountsAt(real).length === 0) return;
       if (attempt >= 3) throw withContext(`unmounting rootfs at ${target}`, err);
       if (attempt === 2) logger.warn({ target, err: (err as Error).message }, 'rootfs busy; detaching lazily');
       await sleep(100 * (attempt + 1));
     }
     if (attempt > 10) throw new CricketError('internal', `unmounting rootfs at ${target}: still mounted after ${attempt} attempts`);
   }
+}
+
+/** umount2's EINVAL: the path is no mount point (any more); ENOENT: it is gone. Errno as the addon gives it. */
+function nothingMounted(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === String(osConstants.errno.EINVAL) || code === String(osConstants.errno.ENOENT);
 }

@@ -124,6 +124,25 @@ describe('overlay rootfs', () => {
     assert.equal(mountCount(t), 0);
   });
 
+  it('unmounts mounts stacked at one path, and a directory with nothing mounted is no error', async () => {
+    const [img] = await store.importPath(join(built, 'pause'));
+    const t = target();
+    await mountRootfs({ layers: store.layerDirs(img!), target: t });
+    // A second file system on top, as a crash between two mounts could leave.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'stacked', t]);
+    assert.equal(mountCount(t), 2);
+    await unmountRootfs(t);
+    assert.equal(mountCount(t), 0);
+    assert.ok(existsSync(t), 'the directory itself stays');
+    await unmountRootfs(t);
+    // A rootfs mkdir'd before the mount (a retried call) is looked up in mountinfo: still one mount.
+    await mountRootfs({ layers: store.layerDirs(img!), target: t });
+    await mountRootfs({ layers: store.layerDirs(img!), target: t });
+    assert.equal(mountCount(t), 1);
+    await unmountRootfs(t);
+    assert.equal(mountCount(t), 0);
+  });
+
   it('mounts more layers than fit in one page of absolute paths', async () => {
     const parent = join(work, 'l'.repeat(120));
     const layers: string[] = [];
