@@ -193,8 +193,8 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
       await runtime.writeBundle(bundle, spec);
     });
 
-    await persist;
     // The pause process and the pod network do not depend on each other: set them up at once.
+    // Only CNI ADD waits for the record's fsync; a pause without a record is swept at start-up.
     const pidFile = join(bundle, 'pid');
     const startPause = timeline.time('pause', () =>
       runtime.runDetached(id, bundle, pidFile).catch((err) => {
@@ -206,6 +206,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     );
     let network: PodNetworkResult | undefined;
     const setUpNetwork = (async () => {
+      await persist;
       if (hostNetwork) return;
       if (userns) {
         await startPause;
