@@ -3,6 +3,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withContext } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { deleteStoppedDirectly } from './delete-stopped.js';
 import { startThroughExecFifo } from './exec-fifo.js';
 import type { ProcessStart } from '../process/identity.js';
 import { run, ProgramError } from '../process/run.js';
@@ -16,7 +17,7 @@ export interface RuncState {
   bundle: string;
 }
 
-const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, execFifoStart: false, copiesItselfAtInit: false, notes: [] };
+const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, execFifoStart: false, deletesStoppedDirectly: false, copiesItselfAtInit: false, notes: [] };
 
 /**
  * The one place an OCI runtime (runc, or crun, which takes the same command line) is invoked;
@@ -90,8 +91,15 @@ export class Runc {
     await this.call(all ? ['kill', '--all', id, signal] : ['kill', id, signal]);
   }
 
-  /** Forced delete kills what is left and removes runc's state and cgroup; gone is fine. */
+  /**
+   * Forced delete kills what is left and removes runc's state and cgroup; gone is fine. With runc
+   * 1.x a container whose init has ended is deleted without starting runc (delete-stopped.ts).
+   */
   async deleteForce(id: string): Promise<void> {
+    if (this.features.deletesStoppedDirectly) {
+      const direct = await deleteStoppedDirectly(this.root, id).catch(() => 'ask-runc' as const);
+      if (direct !== 'ask-runc') return;
+    }
     try {
       await this.call(['delete', '--force', id]);
     } catch (err) {

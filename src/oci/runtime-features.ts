@@ -13,6 +13,11 @@ export interface HandlerFeatures {
    */
   execFifoStart: boolean;
   /**
+   * The runtime is runc 1.x, whose state.json names a container's cgroups: a container whose init
+   * has ended is deleted by removing them and its state directory (delete-stopped.ts).
+   */
+  deletesStoppedDirectly: boolean;
+  /**
    * The runtime is runc 1.0 or 1.1, whose `runc init` copies the runc binary into a sealed memfd
    * at every container start unless it already runs from one (sealed-runtime.ts gives it one).
    */
@@ -76,7 +81,7 @@ export function parseFeatures(output: string | undefined, kernelOk: boolean): Ha
   // runc 1.x: the exec fifo has been how a created container waits since runc 1.0.
   const execFifoStart = typeof runcVersion === 'string' && /^1\./.test(runcVersion);
   const copiesItselfAtInit = typeof runcVersion === 'string' && /^1\.[01]\./.test(runcVersion);
-  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, execFifoStart, copiesItselfAtInit, notes };
+  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, execFifoStart, deletesStoppedDirectly: execFifoStart, copiesItselfAtInit, notes };
 }
 
 /** Asks the runtime binary what it supports, once, at start-up. */

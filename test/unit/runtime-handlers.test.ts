@@ -107,6 +107,10 @@ test('recursive read-only: rro beside ro on the requested mounts only, and the k
 test('features: only a runtime that names itself runc 1.x is started through its exec fifo', () => {
   const runc = (version: unknown) => JSON.stringify({ annotations: { 'org.opencontainers.runc.version': version } });
   assert.equal(parseFeatures(runc('1.1.5+ds1'), true).execFifoStart, true);
+  // runc 1.x's state.json is what a stopped container is deleted from without runc.
+  assert.equal(parseFeatures(runc('1.1.5+ds1'), true).deletesStoppedDirectly, true);
+  assert.equal(parseFeatures(runc('2.0.0'), true).deletesStoppedDirectly, false);
+  assert.equal(parseFeatures(JSON.stringify({ annotations: { 'io.github.containers.crun.version': '1.9' } }), true).deletesStoppedDirectly, false);
   assert.equal(parseFeatures(runc('1.2.0-rc.1'), true).execFifoStart, true);
   assert.equal(parseFeatures(runc('2.0.0'), true).execFifoStart, false);
   assert.equal(parseFeatures(runc(1), true).execFifoStart, false);
