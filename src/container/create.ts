@@ -158,6 +158,7 @@ async function create(
     // The request's stop signal (Kubernetes 1.33+) wins over the image's STOPSIGNAL.
     stopSignal: config.stopSignal !== Signal.RUNTIME_DEFAULT && config.stopSignal !== Signal.UNRECOGNIZED ? signalToJSON(config.stopSignal) : image.config.stopSignal,
     pid: 0,
+    ownPidNamespace: containerPidMode({ config, pod: sandbox }) === NamespaceMode.CONTAINER,
     resources,
     config: ContainerConfig.toJSON(config),
     restoredFrom: archive?.path,

@@ -43,12 +43,17 @@ export async function stopContainer(
       return;
     }
   }
-  await runtime.kill(id, 'KILL', true).catch((err) => log.debug({ err }, 'SIGKILL not delivered'));
+  // In a PID namespace of its own, SIGKILL to the first process ends them all (the kernel kills
+  // the rest of the namespace), which is what `runc kill --all` is for: sent through a pidfd of
+  // the recorded process, one runc run fewer. A shared namespace, or a process that is not the
+  // recorded one any more, is left to the runtime, which kills by cgroup.
+  const direct = record.ownPidNamespace === true && (await signalProcess(record.pid, record.pidStart, 'SIGKILL').catch(() => false));
+  if (!direct) await runtime.kill(id, 'KILL', true).catch((err) => log.debug({ err }, 'SIGKILL not delivered'));
   if (!(await waitForSignalledExit(ctx, id, KILL_GRACE_MS, 'SIGKILL'))) {
     throw withContext(`StopContainer ${id}`, new Error(`still running ${KILL_GRACE_MS} ms after SIGKILL`));
   }
   await releaseAfterStop(ctx, id);
-  log.info({ step: 'stop', signal: 'SIGKILL', ms: t() }, 'container stopped');
+  log.info({ step: 'stop', signal: 'SIGKILL', kill: direct ? 'pidfd' : 'runtime', ms: t() }, 'container stopped');
 }
 
 /**

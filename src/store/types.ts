@@ -91,6 +91,11 @@ export interface ContainerRecord {
   pid: number;
   /** Start stamp of `pid`, checked before the pid is used. */
   pidStart?: ProcessStart;
+  /**
+   * The container has a PID namespace of its own, with `pid` as its first process: when that
+   * process dies the kernel kills every other one in the namespace.
+   */
+  ownPidNamespace?: boolean;
   /** The container's conmon: when it is gone, no exit file will come and runc's state decides. */
   conmonPid?: number;
   conmonStart?: ProcessStart;
