@@ -26,7 +26,7 @@ export interface StoppedDeletePlan {
 /**
  * The plan for deleting a container from its runc 1.x state.json, or undefined when the state
  * asks for more than removing cgroups and the state directory: poststop hooks to run, an Intel
- * RDT group, or fields that are not what runc writes. Pure, for unit tests.
+ * RDT group, systemd-managed cgroups, or fields that are not what runc writes. Pure, for unit tests.
  */
 export function stoppedDeletePlan(state: unknown): StoppedDeletePlan | undefined {
   if (typeof state !== 'object' || state === null) return undefined;
@@ -38,6 +38,9 @@ export function stoppedDeletePlan(state: unknown): StoppedDeletePlan | undefined
   if (s.intel_rdt_path) return undefined;
   const config = s.config;
   if (typeof config !== 'object' || config === null) return undefined;
+  // A systemd-managed cgroup is a unit too, which only runc (through systemd) stops.
+  const cgroupConfig = (config as Record<string, unknown>).cgroups;
+  if (typeof cgroupConfig === 'object' && cgroupConfig !== null && (cgroupConfig as Record<string, unknown>).Systemd === true) return undefined;
   const hooks = (config as Record<string, unknown>).hooks;
   if (hooks !== undefined && hooks !== null) {
     if (typeof hooks !== 'object') return undefined;

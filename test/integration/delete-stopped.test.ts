@@ -151,6 +151,7 @@ test('the plan takes only what runc 1.x writes, with nothing but cgroups to remo
   for (const [what, state] of [
     ['a poststop hook', { ...base, config: { hooks: { poststop: [{ path: '/bin/true' }] } } }],
     ['an Intel RDT group', { ...base, intel_rdt_path: '/sys/fs/resctrl/c' }],
+    ['cgroups managed by systemd', { ...base, config: { cgroups: { Systemd: true } } }],
     ['a cgroup outside /sys/fs/cgroup', { ...base, cgroup_paths: { pids: '/etc' } }],
     ['a path that climbs out', { ...base, cgroup_paths: { pids: '/sys/fs/cgroup/pids/../../../etc' } }],
     ['the cgroup root itself', { ...base, cgroup_paths: { pids: '/sys/fs/cgroup/' } }],
