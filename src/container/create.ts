@@ -116,7 +116,8 @@ async function create(
   const resources = config.linux?.resources ? resourceRequest(config.linux.resources) : undefined;
   let targetPid = 0;
   let target: ContainerRecord | undefined;
-  if (containerPidMode({ config, pod: sandbox }) === NamespaceMode.TARGET) {
+  const pidMode = containerPidMode({ config, pod: sandbox });
+  if (pidMode === NamespaceMode.TARGET) {
     const targetId = security?.namespaceOptions?.targetId ?? '';
     target = ctx.containers.find(targetId);
     if (!target || target.sandboxId !== sandbox.id) throw notFound(`PID namespace target container "${targetId}" not found in pod ${sandbox.id}`);
@@ -158,7 +159,7 @@ async function create(
     // The request's stop signal (Kubernetes 1.33+) wins over the image's STOPSIGNAL.
     stopSignal: config.stopSignal !== Signal.RUNTIME_DEFAULT && config.stopSignal !== Signal.UNRECOGNIZED ? signalToJSON(config.stopSignal) : image.config.stopSignal,
     pid: 0,
-    ownPidNamespace: containerPidMode({ config, pod: sandbox }) === NamespaceMode.CONTAINER,
+    ownPidNamespace: pidMode === NamespaceMode.CONTAINER,
     resources,
     config: ContainerConfig.toJSON(config),
     restoredFrom: archive?.path,

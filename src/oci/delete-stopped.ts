@@ -1,7 +1,7 @@
 import { constants, fstatSync, lstatSync, openSync, closeSync, readSync } from 'node:fs';
 import { rm, rmdir } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { readProcStat } from '../process/identity.js';
+import { bootId, checkProcess } from '../process/identity.js';
 
 /** runc's state.json is a few KB; anything far larger is not one. */
 const MAX_STATE_BYTES = 4 << 20;
@@ -109,8 +109,7 @@ export async function deleteStoppedDirectly(runtimeRoot: string, id: string): Pr
   }
   const plan = stoppedDeletePlan(parsed);
   if (!plan) return 'ask-runc';
-  const init = await readProcStat(plan.initPid);
-  if (init && init.startTime === plan.initStart && init.state !== 'Z' && init.state !== 'X') return 'ask-runc';
+  if ((await checkProcess(plan.initPid, { startTime: plan.initStart, bootId: bootId() })) === 'running') return 'ask-runc';
   // A cgroup that still holds a process (one that outlived init in a shared PID namespace) or
   // a child cgroup refuses rmdir: runc then kills and removes.
   const removed = await Promise.all(
