@@ -4,7 +4,8 @@ import { alreadyExists, failedPrecondition, invalidArgument, notFound, withConte
 import { ContainerConfig, NamespaceMode, Signal, signalToJSON, SupplementalGroupsPolicy } from '../gen/runtime/v1/api.js';
 import { mountRootfs, unmountRootfs } from '../image/rootfs.js';
 import { logger, stopwatch } from '../log/logger.js';
-import { startConmon } from '../oci/conmon.js';
+import { startConmon, type ConmonCreated } from '../oci/conmon.js';
+import { openSpecPipe, PENDING_SPEC } from '../oci/spec-pipe.js';
 import { processStart } from '../process/identity.js';
 import { verifiedPid } from '../process/verified-pid.js';
 import { hostDevices } from '../oci/host-devices.js';
@@ -206,6 +207,21 @@ async function create(
       early.catch(() => undefined);
       rollback.add('stop the waiting conmon', async () => (await early.catch(() => undefined))?.abandon());
     }
+    // runc 1.x is started now too, and waits for its spec on a pipe: its own start-up overlaps
+    // the rootfs and the spec as well.
+    const specPipe = early && runtime.features.readsSpecOnce ? await openSpecPipe(dir) : undefined;
+    let creating: Promise<ConmonCreated> | undefined;
+    if (early && specPipe) {
+      creating = early.then((waiting) => waiting.proceed());
+      creating.catch(() => undefined);
+      // The runtime reads end of file and fails; the pipe's read end stays open until it has
+      // ended, so that its number is not reused while the runtime may still open it by name.
+      rollback.add('end the runtime waiting for its spec', async () => {
+        specPipe.endFeed();
+        await creating!.catch(() => undefined);
+        specPipe.close();
+      });
+    }
 
     // The rootfs directory is left to mountRootfs: one it makes itself needs no look in mountinfo.
     if (sandbox.userns) await openToPodRoot(dir, ctx.paths.containersDir, sandbox.userns);
@@ -281,14 +297,28 @@ async function create(
       cdiEdits,
       checkpointArgs: archive?.spec.process?.args,
     });
-    await runtime.writeBundle(dir, spec);
+    const specJson = JSON.stringify(spec);
+    // With the pipe, the file waits beside the link until runc has read the spec (spec-pipe.ts).
+    await runtime.writeBundle(dir, specJson, specPipe ? PENDING_SPEC : undefined);
     endSpec();
 
-    // Idempotent, and needed also when conmon fails half-way (the runtime may have made its state).
-    rollback.add('delete runtime container', () => runtime.deleteForce(id));
+    // Idempotent, and needed also when conmon fails half-way (the runtime may have made its state);
+    // a runtime still reading its spec is waited for first.
+    rollback.add('delete runtime container', async () => {
+      await creating?.catch(() => undefined);
+      await runtime.deleteForce(id);
+    });
     const endCreate = timeline.begin('runcCreate');
-    const conmon = await (early ?? startConmon(ctx.config.conmon, { ...conmonOptions, restoreFrom }));
-    const created = await conmon.proceed();
+    let created: ConmonCreated;
+    if (specPipe && creating) {
+      // A runtime that fails before it has drained the pipe ends the wait too.
+      [, created] = await Promise.all([specPipe.feed(specJson), creating]);
+      // The link gives way to the file that exec, checkpoints and verbose status read.
+      await specPipe.finish();
+    } else {
+      const conmon = await (early ?? startConmon(ctx.config.conmon, { ...conmonOptions, restoreFrom }));
+      created = await conmon.proceed();
+    }
     endCreate();
     // runc holds its own copies of the idmapped mounts now.
     if (sandbox.userns) await releaseIdmapStaging(staging).catch((err) => log.warn({ err }, 'detaching staged idmapped mounts failed; RemoveContainer retries'));

@@ -17,7 +17,7 @@ export interface RuncState {
   bundle: string;
 }
 
-const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, execFifoStart: false, deletesStoppedDirectly: false, copiesItselfAtInit: false, notes: [] };
+const NO_FEATURES: HandlerFeatures = { recursiveReadOnlyMounts: false, userNamespaces: false, execFifoStart: false, deletesStoppedDirectly: false, readsSpecOnce: false, copiesItselfAtInit: false, notes: [] };
 
 /**
  * The one place an OCI runtime (runc, or crun, which takes the same command line) is invoked;
@@ -44,10 +44,10 @@ export class Runc {
     return this.root;
   }
 
-  async writeBundle(bundle: string, spec: OciSpec): Promise<void> {
+  async writeBundle(bundle: string, spec: OciSpec | string, file = 'config.json'): Promise<void> {
     // The spec holds the container's environment (Secrets among it): root's alone. Written by
     // rename, so a runtime started early (conmon on its start pipe) finds all of it or none.
-    await writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600, fsync: false });
+    await writeFileAtomic(join(bundle, file), typeof spec === 'string' ? spec : JSON.stringify(spec), { mode: 0o600, fsync: false });
   }
 
   /**

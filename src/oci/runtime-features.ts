@@ -18,6 +18,11 @@ export interface HandlerFeatures {
    */
   deletesStoppedDirectly: boolean;
   /**
+   * The runtime is runc 1.x, which reads config.json once, as `runc create` begins: it can be
+   * started before the spec exists and be given it through a pipe (spec-pipe.ts).
+   */
+  readsSpecOnce: boolean;
+  /**
    * The runtime is runc 1.0 or 1.1, whose `runc init` copies the runc binary into a sealed memfd
    * at every container start unless it already runs from one (sealed-runtime.ts gives it one).
    */
@@ -81,7 +86,7 @@ export function parseFeatures(output: string | undefined, kernelOk: boolean): Ha
   // runc 1.x: the exec fifo has been how a created container waits since runc 1.0.
   const execFifoStart = typeof runcVersion === 'string' && /^1\./.test(runcVersion);
   const copiesItselfAtInit = typeof runcVersion === 'string' && /^1\.[01]\./.test(runcVersion);
-  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, execFifoStart, deletesStoppedDirectly: execFifoStart, copiesItselfAtInit, notes };
+  return { recursiveReadOnlyMounts: rroOption && kernelOk, userNamespaces: userNs && idmap, execFifoStart, deletesStoppedDirectly: execFifoStart, readsSpecOnce: execFifoStart, copiesItselfAtInit, notes };
 }
 
 /** Asks the runtime binary what it supports, once, at start-up. */

@@ -121,6 +121,7 @@ test('a process left in a cgroup, or a state file that is a link, is left for ru
       userNamespaces: false,
       execFifoStart: true,
       deletesStoppedDirectly: true,
+      readsSpecOnce: true,
       copiesItselfAtInit: false,
       notes: [],
     });

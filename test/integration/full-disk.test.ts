@@ -14,6 +14,7 @@ import { REPO, cricketCli, startCricket, waitFor, type TestDaemon } from '../har
 import { containerConfig, containerStatus, podConfig, runPod, startContainer } from '../harness/pods.js';
 import { buildImage, layerBlob, libs, startRegistry, type TestRegistry } from '../harness/registry.js';
 import type { Message } from '../client/cri.js';
+import { processesWhere } from '../harness/processes.js';
 
 /** Room for the busybox and pause images and the records, and a few MiB for the filler. */
 const ROOT_FS_SIZE = '16m';
@@ -284,6 +285,9 @@ async function stateDiskFull(d: TestDaemon): Promise<void> {
   assert.equal(create.code, grpcStatus.RESOURCE_EXHAUSTED, create.details);
   assert.match(create.details, /CreateContainer late .*no space left on device/);
   assert.ok(create.details.includes(d.stateDir), `the path is named: ${create.details}`);
+  // runc, started before its spec was written, has ended with each call.
+  const runcRoot = join(d.stateDir, 'runc');
+  assert.deepEqual(processesWhere((argv) => (argv.includes('create') || argv.includes('run')) && (argv.includes(runcRoot) || argv.includes(`--root=${runcRoot}`))), [], 'runc processes');
 
   writeFileSync(join(ctl, 'go'), '');
   assert.ok(alive(d.pid()));

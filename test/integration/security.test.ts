@@ -1,11 +1,12 @@
 // Security contexts take effect inside the container, or are refused clearly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { startCricket, TEST_CGROUP_PARENT, type TestDaemon } from '../harness/cricket.js';
+import { startCricket, TEST_CGROUP_PARENT, waitFor, type TestDaemon } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
+import { processesWhere } from '../harness/processes.js';
 import type { Message } from '../client/cri.js';
 
 let d: TestDaemon;
@@ -117,6 +118,32 @@ test('invalid security settings are refused and leave nothing behind', async () 
       JSON.stringify(sc),
     );
   }
+  const after = ((await d.cri.runtime.call('ListContainers', {})) as { containers: unknown[] }).containers.length;
+  assert.equal(after, before);
+});
+
+test('a container refused once its runtime was started leaves no runtime waiting for its spec', async () => {
+  const before = ((await d.cri.runtime.call('ListContainers', {})) as { containers: unknown[] }).containers.length;
+  // The daemon's pipes: the spec pipe of a failed call must be closed with it.
+  const pipes = (): number => readdirSync(`/proc/${d.pid()}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${d.pid()}/fd/${fd}`).startsWith('pipe:');
+    } catch {
+      return false;
+    }
+  }).length;
+  const pipesBefore = pipes();
+  // The device is looked at while the spec is made, after `runc create` has started.
+  const devices = [{ container_path: '/dev/gone', host_path: join(d.dir, 'no-such-device'), permissions: 'rwm' }];
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(
+      d.cri.runtime.call('CreateContainer', { pod_sandbox_id: podId, config: containerConfig(`bad-${seq++}`, ['true'], { devices }) }),
+      { code: status.INVALID_ARGUMENT },
+    );
+  }
+  const root = join(d.stateDir, 'runc');
+  assert.deepEqual(processesWhere((argv) => argv.includes('create') && argv.includes(`--root=${root}`)), [], 'runc create processes');
+  await waitFor('the daemon\'s pipes to be closed', () => (pipes() <= pipesBefore ? true : undefined), 5_000);
   const after = ((await d.cri.runtime.call('ListContainers', {})) as { containers: unknown[] }).containers.length;
   assert.equal(after, before);
 });

@@ -110,6 +110,10 @@ test('features: only a runtime that names itself runc 1.x is started through its
   // runc 1.x's state.json is what a stopped container is deleted from without runc.
   assert.equal(parseFeatures(runc('1.1.5+ds1'), true).deletesStoppedDirectly, true);
   assert.equal(parseFeatures(runc('2.0.0'), true).deletesStoppedDirectly, false);
+  // runc 1.x decodes config.json once, as `runc create` begins: it can wait for it on a pipe.
+  assert.equal(parseFeatures(runc('1.1.5+ds1'), true).readsSpecOnce, true);
+  assert.equal(parseFeatures(runc('2.0.0'), true).readsSpecOnce, false);
+  assert.equal(parseFeatures(JSON.stringify({ annotations: { 'io.github.containers.crun.version': '1.9' } }), true).readsSpecOnce, false);
   assert.equal(parseFeatures(JSON.stringify({ annotations: { 'io.github.containers.crun.version': '1.9' } }), true).deletesStoppedDirectly, false);
   assert.equal(parseFeatures(runc('1.2.0-rc.1'), true).execFifoStart, true);
   assert.equal(parseFeatures(runc('2.0.0'), true).execFifoStart, false);

@@ -1,0 +1,150 @@
+// runc 1.x is started by conmon before its spec exists and reads it from a pipe cricket holds.
+// Real conmon and runc on a bundle of the test's own: a spec larger than a pipe's buffer gets
+// through whole; a feed that ends without a spec, and a daemon that dies before feeding, leave
+// neither a waiting runtime nor a container.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startConmon, type ConmonCreateOptions } from '../../src/oci/conmon.js';
+import { openSpecPipe, PENDING_SPEC } from '../../src/oci/spec-pipe.js';
+import { findProgram } from '../../src/process/find-program.js';
+import { TEST_CGROUP_PARENT, TEST_PREFIX, waitFor } from '../harness/cricket.js';
+import { processesWhere } from '../harness/processes.js';
+
+const PAUSE = fileURLToPath(new URL('../../../build/native/pause', import.meta.url));
+const runcBin = findProgram('runc');
+const conmonBin = findProgram('conmon');
+
+/** Processes whose command line names this container id: conmon, and runc while it runs. */
+function processesOf(id: string): number[] {
+  return processesWhere((argv) => argv.includes(id));
+}
+
+/** A bundle whose rootfs holds only the static pause binary, and conmon's options for it. */
+function rig(id: string): { dir: string; options: ConmonCreateOptions; spec: (env: string[]) => string } {
+  const dir = mkdtempSync(`${TEST_PREFIX}specpipe-`);
+  const bundle = join(dir, id);
+  for (const sub of [join(bundle, 'rootfs'), join(dir, 'exits'), join(dir, 'attach'), join(dir, 'runc')]) mkdirSync(sub, { recursive: true });
+  copyFileSync(PAUSE, join(bundle, 'rootfs', 'pause'));
+  const template = join(dir, 'template');
+  mkdirSync(template);
+  execFileSync(runcBin, ['spec', '--bundle', template]);
+  const base = JSON.parse(readFileSync(join(template, 'config.json'), 'utf8')) as {
+    process: { terminal: boolean; args: string[]; env: string[] };
+    root: { path: string; readonly: boolean };
+    linux: { cgroupsPath?: string };
+  };
+  const spec = (env: string[]): string => {
+    base.process.terminal = false;
+    base.process.args = ['/pause'];
+    base.process.env = env;
+    base.root = { path: join(bundle, 'rootfs'), readonly: true };
+    base.linux.cgroupsPath = `/${TEST_CGROUP_PARENT}/${id}`;
+    return JSON.stringify(base);
+  };
+  const options: ConmonCreateOptions = {
+    containerId: id,
+    name: 'app',
+    bundle,
+    logPath: join(dir, `${id}.log`),
+    exitDir: join(dir, 'exits'),
+    socketDir: join(dir, 'attach'),
+    runtimeCommand: [runcBin],
+    runcRoot: join(dir, 'runc'),
+    stdin: false,
+    stdinOnce: false,
+    tty: false,
+    timeoutMs: 20_000,
+  };
+  return { dir, options, spec };
+}
+
+function runcList(root: string): string {
+  return execFileSync(runcBin, ['--root', root, 'list', '-q'], { encoding: 'utf8' }).trim();
+}
+
+test('a runtime started before its spec reads a spec larger than the pipe\'s buffer whole', async () => {
+  const id = `specpipe-big-${process.pid}`;
+  const { dir, options, spec } = rig(id);
+  try {
+    const pipe = await openSpecPipe(options.bundle);
+    assert.ok(pipe, 'the addon makes pipes');
+    assert.ok(lstatSync(join(options.bundle, 'config.json')).isSymbolicLink());
+    const waiting = await startConmon(conmonBin, options);
+    const creating = waiting.proceed();
+    // 200 KiB of environment: the pipe holds 64 KiB, the rest goes as runc reads.
+    const env = Array.from({ length: 3200 }, (_, i) => `VAR_${i}=${'v'.repeat(56)}`);
+    const text = spec(['PATH=/', ...env, 'LAST=end']);
+    assert.ok(text.length > 200_000);
+    writeFileSync(join(options.bundle, PENDING_SPEC), text, { mode: 0o600 });
+    const [, created] = await Promise.all([pipe.feed(text), creating]);
+    await pipe.finish();
+    const config = join(options.bundle, 'config.json');
+    assert.ok(lstatSync(config).isFile(), 'config.json is a file once runc has read the spec');
+    assert.equal(readFileSync(config, 'utf8'), text);
+    assert.ok(!existsSync(join(options.bundle, PENDING_SPEC)));
+    assert.ok(created.containerPid > 0);
+    assert.equal(runcList(options.runcRoot), id);
+    execFileSync(runcBin, ['--root', options.runcRoot, 'start', id]);
+    await waitFor('the container to run /pause', () => (readFileSync(`/proc/${created.containerPid}/cmdline`, 'utf8').startsWith('/pause') ? true : undefined));
+    const environ = readFileSync(`/proc/${created.containerPid}/environ`, 'utf8').split('\0');
+    assert.equal(environ.filter((v) => v.startsWith('VAR_')).length, env.length, 'every variable arrived');
+    assert.ok(environ.includes(env[env.length - 1]!) && environ.includes('LAST=end'));
+    execFileSync(runcBin, ['--root', options.runcRoot, 'delete', '--force', id]);
+    await waitFor('conmon to end', () => (processesOf(id).length === 0 ? true : undefined));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a runtime whose spec feed ends unwritten fails at once and leaves no container', async () => {
+  const id = `specpipe-none-${process.pid}`;
+  const { dir, options } = rig(id);
+  try {
+    const pipe = (await openSpecPipe(options.bundle))!;
+    const waiting = await startConmon(conmonBin, options);
+    const creating = waiting.proceed();
+    creating.catch(() => undefined);
+    // Let runc reach its read of config.json, as when a CreateContainer fails after its start.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    pipe.endFeed();
+    await assert.rejects(creating, /runc create failed under conmon|conmon exited without reporting a pid/);
+    pipe.close();
+    await assert.rejects(pipe.feed('{}'), /closed/);
+    await waitFor('conmon and runc to end', () => (processesOf(id).length === 0 ? true : undefined));
+    assert.equal(runcList(options.runcRoot), '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a runtime whose daemon died before feeding its spec ends without a container', async () => {
+  const id = `specpipe-orphan-${process.pid}`;
+  const { dir, options } = rig(id);
+  try {
+    // A daemon of its own: it opens the pipe, lets conmon run runc, and dies without feeding.
+    const script = `import { startConmon } from ${JSON.stringify(fileURLToPath(new URL('../../src/oci/conmon.js', import.meta.url)))};
+      import { openSpecPipe } from ${JSON.stringify(fileURLToPath(new URL('../../src/oci/spec-pipe.js', import.meta.url)))};
+      const options = JSON.parse(process.argv[2]);
+      await openSpecPipe(options.bundle);
+      const waiting = await startConmon(process.argv[1], options);
+      waiting.proceed().catch(() => undefined);
+      setTimeout(() => process.exit(0), Number(process.argv[3]));`;
+    for (const [round, lifetimeMs] of [0, 150].entries()) {
+      const runId = `${id}-${round}`;
+      const opts = { ...options, containerId: runId, bundle: join(dir, runId) };
+      mkdirSync(opts.bundle);
+      const daemon = spawn(process.execPath, ['--input-type=module', '-e', script, conmonBin, JSON.stringify(opts), String(lifetimeMs)], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const [code] = (await once(daemon, 'exit')) as [number];
+      assert.equal(code, 0);
+      await waitFor('the orphaned conmon and runc to end', () => (processesOf(runId).length === 0 ? true : undefined));
+    }
+    assert.equal(runcList(options.runcRoot), '', 'no container was made');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
