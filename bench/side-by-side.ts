@@ -14,6 +14,7 @@ import { clientFloor, type ClientFloor } from './client-floor.js';
 import { goClientBuilt, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
 import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
+import { runtimeFloor, type RuntimeFloor } from './runtime-floor.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -131,6 +132,23 @@ async function lifecycle(t: Target): Promise<void> {
   note('lifecycle', t.name, 'CPU s per lifecycle (daemon)', cpu / SEQ);
   note('lifecycle', t.name, 'CPU s per lifecycle (helpers)', helperCpu / SEQ);
   note('lifecycle', t.name, 'CPU s per lifecycle (total)', (cpu + helperCpu) / SEQ);
+}
+
+/**
+ * The OCI runtime's floor under Create+Start (runtime-floor.ts), with a container cricket created
+ * (not started) in a pod of its own as the spec; runc only, the default handler.
+ */
+async function ociFloor(t: Target, work: string, stateDir: string): Promise<RuntimeFloor | undefined> {
+  if (HANDLER && HANDLER !== 'runc') return undefined;
+  const call = t.cri.runtime.call.bind(t.cri.runtime);
+  const config = pod(t, 'floor');
+  const { pod_sandbox_id } = await call<{ pod_sandbox_id: string }>('RunPodSandbox', { config, runtime_handler: HANDLER });
+  try {
+    const { container_id } = await call<{ container_id: string }>('CreateContainer', { pod_sandbox_id, config: container('app'), sandbox_config: config });
+    return await runtimeFloor(join(stateDir, 'containers', container_id, 'config.json'), work, SEQ);
+  } finally {
+    await teardown(t, { pod: pod_sandbox_id, container: '' });
+  }
 }
 
 /** N pods with one container each, all at once; then all torn down at once. */
@@ -325,8 +343,17 @@ async function main(): Promise<void> {
       logs: join(work, 'other'),
     });
   }
+  let ociRuntimeFloor: RuntimeFloor | undefined;
   try {
-    for (const scenario of [lifecycle, burst, 'relist' as const, ...(FORKS ? [forks] : [])]) {
+    for (const scenario of [lifecycle, 'floor' as const, burst, 'relist' as const, ...(FORKS ? [forks] : [])]) {
+      if (scenario === 'floor') {
+        process.stderr.write('[bench] the OCI runtime alone\n');
+        ociRuntimeFloor = await ociFloor(targets[0]!, work, d.stateDir).catch((err: Error) => {
+          process.stderr.write(`[bench] the OCI runtime's floor failed: ${err.message}\n`);
+          return undefined;
+        });
+        continue;
+      }
       if (scenario === 'relist') {
         process.stderr.write(`[bench] relist: ${targets.map((t) => t.name).join(' and ')}, round by round\n`);
         try {
@@ -360,11 +387,19 @@ async function main(): Promise<void> {
   }
   process.stderr.write('[bench] client floor\n');
   const floor = await clientFloor();
-  if (JSON_OUT) console.log(JSON.stringify({ loadavg: readFileSync('/proc/loadavg', 'utf8').trim(), results, clientFloor: floor }, null, 2));
+  if (JSON_OUT) console.log(JSON.stringify({ loadavg: readFileSync('/proc/loadavg', 'utf8').trim(), results, clientFloor: floor, ociRuntimeFloor }, null, 2));
   else {
     print();
+    if (ociRuntimeFloor) printRuntimeFloor(ociRuntimeFloor);
     printFloor(floor);
   }
+}
+
+function printRuntimeFloor(floor: RuntimeFloor): void {
+  console.log(`\nOCI runtime floor: runc create and the exec-fifo start of a bench container's own spec, with nothing around them (${floor.runs} runs)`);
+  console.log(`${'runc create + start p50 / p99 ms'.padEnd(62)}${floor.p50.toFixed(2).padStart(11)}${floor.p99.toFixed(2).padStart(11)}`);
+  const other = VS ? results['lifecycle | Create+StartContainer p50 ms']?.[VS_NAME] : undefined;
+  if (other) console.log(`${`as a share of ${VS_NAME}'s Create+StartContainer p50`.padEnd(62)}${(floor.p50 / other).toFixed(2).padStart(11)}`);
 }
 
 function printFloor(floor: ClientFloor): void {

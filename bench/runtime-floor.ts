@@ -1,0 +1,62 @@
+// The OCI runtime's floor under Create+Start: `runc create` of a bench container's own config.json
+// and the start through its exec fifo, run here with nothing around them (no CRI call, no conmon,
+// no overlay mount, no spec to build). A CRI runtime on the same runc cannot create and start
+// this container faster, so a Create+Start target below this floor is out of reach on this node.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findProgram } from '../src/process/find-program.js';
+import { TEST_CGROUP_PARENT } from '../test/harness/cricket.js';
+import { percentile } from './percentiles.js';
+
+export interface RuntimeFloor {
+  p50: number;
+  p99: number;
+  runs: number;
+}
+
+function runc(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // The container keeps the stdio runc has: /dev/null, so that nothing waits for its end.
+    const child = spawn(findProgram('runc'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runc ${args.join(' ')}: ${stderr.trim() || `exit ${code}`}`))));
+  });
+}
+
+/**
+ * `runs` creates and starts of a copy of `bundleConfig` (a created container's config.json, whose
+ * rootfs and pod namespaces stay in place meanwhile), each in a cgroup of its own, in a runc root
+ * under `work`; each container is deleted before the next.
+ */
+export async function runtimeFloor(bundleConfig: string, work: string, runs: number): Promise<RuntimeFloor> {
+  const spec = JSON.parse(readFileSync(bundleConfig, 'utf8')) as { linux: { cgroupsPath?: string } };
+  const root = join(work, 'floor-runc');
+  const bundle = join(work, 'floor-bundle');
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  mkdirSync(bundle, { recursive: true, mode: 0o700 });
+  const samples: number[] = [];
+  try {
+    // One uncounted run, as the lifecycles have their warm-up.
+    for (let i = 0; i <= runs; i++) {
+      const id = `bench-floor-${process.pid}-${i}`;
+      spec.linux.cgroupsPath = `/${TEST_CGROUP_PARENT}/${id}`;
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+      try {
+        const t = process.hrtime.bigint();
+        await runc(['--root', root, 'create', '--bundle', bundle, id]);
+        // What `runc start` does: read the fifo the created init waits on; it ends once init execs.
+        readFileSync(join(root, id, 'exec.fifo'));
+        if (i > 0) samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+      } finally {
+        await runc(['--root', root, 'delete', '--force', id]).catch(() => undefined);
+      }
+    }
+  } finally {
+    rmSync(bundle, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+  }
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), runs: samples.length };
+}
