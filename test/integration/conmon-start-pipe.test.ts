@@ -5,12 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startConmon, type ConmonCreateOptions } from '../../src/oci/conmon.js';
+import { startConmon } from '../../src/oci/conmon.js';
 import { findProgram } from '../../src/process/find-program.js';
 import { TEST_PREFIX, waitFor } from '../harness/cricket.js';
+import { conmonOptions } from '../harness/conmon-options.js';
 import { processesWhere } from '../harness/processes.js';
 
 /** Pids of the conmon processes whose command line names this container id. */
@@ -18,30 +19,11 @@ function conmonsOf(id: string): number[] {
   return processesWhere((argv) => argv[0]!.endsWith('conmon') && argv.includes(id));
 }
 
-function options(dir: string, id: string): ConmonCreateOptions {
-  const bundle = join(dir, id);
-  for (const sub of [bundle, join(dir, 'exits'), join(dir, 'attach'), join(dir, 'runc')]) mkdirSync(sub, { recursive: true });
-  return {
-    containerId: id,
-    name: 'app',
-    bundle,
-    logPath: join(dir, `${id}.log`),
-    exitDir: join(dir, 'exits'),
-    socketDir: join(dir, 'attach'),
-    runtimeCommand: [findProgram('runc')],
-    runcRoot: join(dir, 'runc'),
-    stdin: false,
-    stdinOnce: false,
-    tty: false,
-    timeoutMs: 20_000,
-  };
-}
-
 test('a waiting conmon that is abandoned is gone, and ran nothing', async () => {
   const dir = mkdtempSync(`${TEST_PREFIX}conmon-`);
   try {
     const id = `abandoned-${process.pid}`;
-    const waiting = await startConmon(findProgram('conmon'), options(dir, id));
+    const waiting = await startConmon(findProgram('conmon'), conmonOptions(dir, id));
     assert.equal(conmonsOf(id).length, 1, 'conmon runs, waiting on its start pipe');
     await waiting.abandon();
     assert.deepEqual(conmonsOf(id), []);
@@ -56,7 +38,7 @@ test('a conmon told to proceed on a bundle without config.json reports the runti
   const dir = mkdtempSync(`${TEST_PREFIX}conmon-`);
   try {
     const id = `no-spec-${process.pid}`;
-    const waiting = await startConmon(findProgram('conmon'), options(dir, id));
+    const waiting = await startConmon(findProgram('conmon'), conmonOptions(dir, id));
     await assert.rejects(waiting.proceed(), /runc create failed under conmon|conmon exited without reporting a pid/);
     await waitFor('conmon to end', () => (conmonsOf(id).length === 0 ? true : undefined));
   } finally {
@@ -73,7 +55,7 @@ test('a conmon whose daemon died before the start write ends without a container
       await startConmon(process.argv[1], JSON.parse(process.argv[2]));
       process.stdout.write('started\\n');
       process.exit(0);`;
-    const daemon = spawn(process.execPath, ['--input-type=module', '-e', script, findProgram('conmon'), JSON.stringify(options(dir, id))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const daemon = spawn(process.execPath, ['--input-type=module', '-e', script, findProgram('conmon'), JSON.stringify(conmonOptions(dir, id))], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [code] = (await once(daemon, 'exit')) as [number];
     assert.equal(code, 0);
     await waitFor('the orphaned conmon to end', () => (conmonsOf(id).length === 0 ? true : undefined));

@@ -13,6 +13,7 @@ import { startConmon, type ConmonCreateOptions } from '../../src/oci/conmon.js';
 import { openSpecPipe, PENDING_SPEC } from '../../src/oci/spec-pipe.js';
 import { findProgram } from '../../src/process/find-program.js';
 import { TEST_CGROUP_PARENT, TEST_PREFIX, waitFor } from '../harness/cricket.js';
+import { conmonOptions } from '../harness/conmon-options.js';
 import { processesWhere } from '../harness/processes.js';
 
 const PAUSE = fileURLToPath(new URL('../../../build/native/pause', import.meta.url));
@@ -27,9 +28,9 @@ function processesOf(id: string): number[] {
 /** A bundle whose rootfs holds only the static pause binary, and conmon's options for it. */
 function rig(id: string): { dir: string; options: ConmonCreateOptions; spec: (env: string[]) => string } {
   const dir = mkdtempSync(`${TEST_PREFIX}specpipe-`);
-  const bundle = join(dir, id);
-  for (const sub of [join(bundle, 'rootfs'), join(dir, 'exits'), join(dir, 'attach'), join(dir, 'runc')]) mkdirSync(sub, { recursive: true });
-  copyFileSync(PAUSE, join(bundle, 'rootfs', 'pause'));
+  const options = conmonOptions(dir, id);
+  mkdirSync(join(options.bundle, 'rootfs'));
+  copyFileSync(PAUSE, join(options.bundle, 'rootfs', 'pause'));
   const template = join(dir, 'template');
   mkdirSync(template);
   execFileSync(runcBin, ['spec', '--bundle', template]);
@@ -42,23 +43,9 @@ function rig(id: string): { dir: string; options: ConmonCreateOptions; spec: (en
     base.process.terminal = false;
     base.process.args = ['/pause'];
     base.process.env = env;
-    base.root = { path: join(bundle, 'rootfs'), readonly: true };
+    base.root = { path: join(options.bundle, 'rootfs'), readonly: true };
     base.linux.cgroupsPath = `/${TEST_CGROUP_PARENT}/${id}`;
     return JSON.stringify(base);
-  };
-  const options: ConmonCreateOptions = {
-    containerId: id,
-    name: 'app',
-    bundle,
-    logPath: join(dir, `${id}.log`),
-    exitDir: join(dir, 'exits'),
-    socketDir: join(dir, 'attach'),
-    runtimeCommand: [runcBin],
-    runcRoot: join(dir, 'runc'),
-    stdin: false,
-    stdinOnce: false,
-    tty: false,
-    timeoutMs: 20_000,
   };
   return { dir, options, spec };
 }
