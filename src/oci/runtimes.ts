@@ -5,6 +5,7 @@ import { nativeTool } from '../process/native-tools.js';
 import { refusesHybridCgroups, unifiedHoldsControllers } from './hybrid-cgroups.js';
 import { Runc } from './runc.js';
 import { probeFeatures } from './runtime-features.js';
+import { probeSpecPipe } from './spec-pipe-probe.js';
 import { sealedRuntimePath } from './sealed-runtime.js';
 
 /** The handler kubelet means by an empty RuntimeClass handler. */
@@ -95,12 +96,16 @@ export async function openRuntimes(config: RuntimeSettings, paths: RuntimeRoots)
   const hybrid = unifiedHoldsControllers();
   const handlers = await Promise.all(
     [...wanted].map(async ([name, { binary, root }]) => {
-      const features = await probeFeatures(binary, config.toolTimeoutMs);
+      let features = await probeFeatures(binary, config.toolTimeoutMs);
       // On a hybrid host whose cgroup2 side holds controllers, crun runs in a mount namespace
       // without that side: it then manages the v1 hierarchies alone, as runc does.
       const launcher = hybrid && refusesHybridCgroups(binary) ? [nativeTool('cricket-mount'), 'without-unified'] : [];
       const startFrom = features.copiesItselfAtInit ? sealedRuntimePath(binary, name) : binary;
-      logger.info({ handler: name, binary, startFrom, root, launcher, recursiveReadOnlyMounts: features.recursiveReadOnlyMounts, userNamespaces: features.userNamespaces, notes: features.notes }, 'runtime handler');
+      if (features.readsSpecOnce) {
+        const probe = await probeSpecPipe([...launcher, startFrom], config.toolTimeoutMs).catch((err: Error) => ({ works: false, why: err.message }));
+        if (!probe.works) features = { ...features, readsSpecOnce: false, notes: [...features.notes, `the runtime cannot read its spec from a pipe here: ${probe.why}`] };
+      }
+      logger.info({ handler: name, binary, startFrom, root, launcher, recursiveReadOnlyMounts: features.recursiveReadOnlyMounts, userNamespaces: features.userNamespaces, specPipe: features.readsSpecOnce, notes: features.notes }, 'runtime handler');
       return new Runc(startFrom, root, config.toolTimeoutMs, name, features, launcher);
     }),
   );

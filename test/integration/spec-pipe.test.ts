@@ -6,11 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startConmon, type ConmonCreateOptions } from '../../src/oci/conmon.js';
 import { openSpecPipe, PENDING_SPEC } from '../../src/oci/spec-pipe.js';
+import { probeSpecPipe } from '../../src/oci/spec-pipe-probe.js';
 import { findProgram } from '../../src/process/find-program.js';
 import { TEST_CGROUP_PARENT, TEST_PREFIX, waitFor } from '../harness/cricket.js';
 import { conmonOptions } from '../harness/conmon-options.js';
@@ -131,6 +132,26 @@ test('a runtime whose daemon died before feeding its spec ends without a contain
       await waitFor('the orphaned conmon and runc to end', () => (processesOf(runId).length === 0 ? true : undefined));
     }
     assert.equal(runcList(options.runcRoot), '', 'no container was made');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the start-up probe finds runc reading its spec from a pipe, and a runtime that cannot is turned away', async () => {
+  assert.deepEqual(await probeSpecPipe([runcBin], 10_000), { works: true });
+  const dir = mkdtempSync(`${TEST_PREFIX}specpipe-probe-`);
+  try {
+    // A runtime that cannot open the link (as under a security module that forbids it) and one
+    // that reports success without reading anything.
+    const refused = join(dir, 'refused');
+    writeFileSync(refused, '#!/bin/sh\necho "open config.json: permission denied" >&2\nexit 1\n', { mode: 0o700 });
+    const silent = join(dir, 'silent');
+    writeFileSync(silent, '#!/bin/sh\nexit 0\n', { mode: 0o700 });
+    const first = await probeSpecPipe([refused], 10_000);
+    assert.equal(first.works, false);
+    assert.match(first.why ?? '', /permission denied/);
+    assert.equal((await probeSpecPipe([silent], 10_000)).works, false);
+    assert.deepEqual(readdirSync('/tmp').filter((n) => n.startsWith('cricket-spec-pipe-probe-')), [], 'the probe leaves no directory');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
