@@ -173,9 +173,18 @@ async function create(
   const timeline = new StepTimeline();
   try {
     const endLayout = timeline.begin('layout');
-    // Both undo steps are idempotent, so they are listed before what they undo is made.
+    // The writable layer's directory shuts out the node's users; the upper dir itself is the
+    // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
+    // Made beside the bundle's steps, which do not need it.
+    const writableLayer = mkdir(rw, { recursive: true, mode: 0o700 }).then(() => Promise.all([mkdir(join(rw, 'upper'), { mode: 0o755 }), mkdir(join(rw, 'work'), { mode: 0o700 })]));
+    writableLayer.catch(() => undefined);
+    // Both undo steps are idempotent, so they are listed before what they undo is made; the layer
+    // is removed once its making has settled, so that no mkdir comes after the removal.
     rollback.add('remove container directory', () => rm(dir, { recursive: true, force: true }));
-    rollback.add('remove writable layer', () => rm(rw, { recursive: true, force: true }));
+    rollback.add('remove writable layer', async () => {
+      await writableLayer.catch(() => undefined);
+      await rm(rw, { recursive: true, force: true });
+    });
     const conmonLog = logPath || join(dir, 'output.log');
     // conmon opens its log as it starts: the log's directory and the bundle's come first.
     const [own, logDir] = await Promise.allSettled([
@@ -225,11 +234,7 @@ async function create(
 
     // The rootfs directory is left to mountRootfs: one it makes itself needs no look in mountinfo.
     if (sandbox.userns) await openToPodRoot(dir, ctx.paths.containersDir, sandbox.userns);
-    // The writable layer's directory shuts out the node's users; the upper dir itself is the
-    // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
-    await mkdir(rw, { recursive: true, mode: 0o700 });
-    await mkdir(join(rw, 'upper'), { mode: 0o755 });
-    await mkdir(join(rw, 'work'), { mode: 0o700 });
+    await writableLayer;
     endLayout();
 
     const layers = ctx.images.layerDirs(image);
