@@ -225,6 +225,8 @@ export function statePaths(config: CricketConfig) {
     runcRoot: join(config.stateDir, 'runc'),
     /** State root of a runtime handler other than runc, unless its config names one. */
     runtimeRoot: (handler: string) => join(config.stateDir, 'runtimes', handler),
+    /** Start-up probes' scratch bundles (spec-pipe-probe.ts), each removed when done. */
+    probes: join(config.stateDir, 'probes'),
     netns: join(config.stateDir, 'netns'),
     exits: join(config.stateDir, 'exits'),
     attach: join(config.stateDir, 'attach'),

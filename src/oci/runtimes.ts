@@ -64,6 +64,8 @@ export interface RuntimeSettings {
 export interface RuntimeRoots {
   runcRoot: string;
   runtimeRoot(handler: string): string;
+  /** Where the start-up probes make their scratch bundles. */
+  probes: string;
 }
 
 /**
@@ -102,7 +104,7 @@ export async function openRuntimes(config: RuntimeSettings, paths: RuntimeRoots)
       const launcher = hybrid && refusesHybridCgroups(binary) ? [nativeTool('cricket-mount'), 'without-unified'] : [];
       const startFrom = features.copiesItselfAtInit ? sealedRuntimePath(binary, name) : binary;
       if (features.readsSpecOnce) {
-        const probe = await probeSpecPipe([...launcher, startFrom], config.toolTimeoutMs).catch((err: Error) => ({ works: false, why: err.message }));
+        const probe = await probeSpecPipe([...launcher, startFrom], paths.probes, config.toolTimeoutMs).catch((err: Error) => ({ works: false, why: err.message }));
         if (!probe.works) features = { ...features, readsSpecOnce: false, notes: [...features.notes, `the runtime cannot read its spec from a pipe here: ${probe.why}`] };
       }
       logger.info({ handler: name, binary, startFrom, root, launcher, recursiveReadOnlyMounts: features.recursiveReadOnlyMounts, userNamespaces: features.userNamespaces, specPipe: features.readsSpecOnce, notes: features.notes }, 'runtime handler');

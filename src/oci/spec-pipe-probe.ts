@@ -1,5 +1,4 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, ProgramError } from '../process/run.js';
 import { openSpecPipe } from './spec-pipe.js';
@@ -17,10 +16,12 @@ export interface SpecPipeProbe {
  * Whether the runtime started as `command` (runc 1.x, after any launcher) reads a spec through a
  * spec pipe on this node. Where a security module keeps it from opening cricket's fds, or a
  * launcher puts it where cricket's /proc entry is not, it would fail every CreateContainer: it is
- * fed a spec without a process, which it must refuse for that, not for the open.
+ * fed a spec without a process, which it must refuse for that, not for the open. Its bundle is a
+ * directory of its own under `scratch`, removed when done.
  */
-export async function probeSpecPipe(command: readonly string[], timeoutMs: number): Promise<SpecPipeProbe> {
-  const dir = await mkdtemp(join(tmpdir(), 'cricket-spec-pipe-probe-'));
+export async function probeSpecPipe(command: readonly string[], scratch: string, timeoutMs: number): Promise<SpecPipeProbe> {
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(join(scratch, 'spec-pipe-'));
   try {
     const bundle = join(dir, 'bundle');
     await mkdir(bundle, { mode: 0o700 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startConmon, type ConmonCreateOptions } from '../../src/oci/conmon.js';
@@ -138,20 +138,22 @@ test('a runtime whose daemon died before feeding its spec ends without a contain
 });
 
 test('the start-up probe finds runc reading its spec from a pipe, and a runtime that cannot is turned away', async () => {
-  assert.deepEqual(await probeSpecPipe([runcBin], 10_000), { works: true });
   const dir = mkdtempSync(`${TEST_PREFIX}specpipe-probe-`);
+  const scratch = join(dir, 'probes');
   try {
+    assert.deepEqual(await probeSpecPipe([runcBin], scratch, 10_000), { works: true });
     // A runtime that cannot open the link (as under a security module that forbids it) and one
     // that reports success without reading anything.
     const refused = join(dir, 'refused');
     writeFileSync(refused, '#!/bin/sh\necho "open config.json: permission denied" >&2\nexit 1\n', { mode: 0o700 });
     const silent = join(dir, 'silent');
     writeFileSync(silent, '#!/bin/sh\nexit 0\n', { mode: 0o700 });
-    const first = await probeSpecPipe([refused], 10_000);
+    const first = await probeSpecPipe([refused], scratch, 10_000);
     assert.equal(first.works, false);
     assert.match(first.why ?? '', /permission denied/);
-    assert.equal((await probeSpecPipe([silent], 10_000)).works, false);
-    assert.deepEqual(readdirSync('/tmp').filter((n) => n.startsWith('cricket-spec-pipe-probe-')), [], 'the probe leaves no directory');
+    assert.equal((await probeSpecPipe([silent], scratch, 10_000)).works, false);
+    assert.deepEqual(readdirSync(scratch), [], 'the probe leaves nothing in its scratch directory');
+    assert.equal(statSync(scratch).mode & 0o777, 0o700);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
