@@ -2,10 +2,10 @@
 // and the start through its exec fifo, run here with nothing around them (no CRI call, no conmon,
 // no overlay mount, no spec to build). A CRI runtime on the same runc cannot create and start
 // this container faster, so a Create+Start target below this floor is out of reach on this node.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProgram } from '../src/process/find-program.js';
+import { run } from '../src/process/run.js';
 import { TEST_CGROUP_PARENT } from '../test/harness/cricket.js';
 import { percentile } from './percentiles.js';
 
@@ -15,16 +15,10 @@ export interface RuntimeFloor {
   runs: number;
 }
 
-function runc(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // The container keeps the stdio runc has: /dev/null, so that nothing waits for its end.
-    const child = spawn(findProgram('runc'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runc ${args.join(' ')}: ${stderr.trim() || `exit ${code}`}`))));
-  });
-}
+const runc = async (args: string[]): Promise<void> => {
+  // The container keeps runc's stdio: /dev/null, so that nothing waits for its end.
+  await run(findProgram('runc'), args, { timeoutMs: 30_000, detachedStdio: true });
+};
 
 /**
  * `runs` creates and starts of a copy of `bundleConfig` (a created container's config.json, whose

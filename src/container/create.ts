@@ -219,15 +219,14 @@ async function create(
     // runc 1.x is started now too, and waits for its spec on a pipe: its own start-up overlaps
     // the rootfs and the spec as well.
     const specPipe = early && runtime.features.readsSpecOnce ? await openSpecPipe(dir) : undefined;
-    let creating: Promise<ConmonCreated> | undefined;
-    if (early && specPipe) {
-      creating = early.then((waiting) => waiting.proceed());
+    const creating = specPipe && early!.then((waiting) => waiting.proceed());
+    if (specPipe && creating) {
       creating.catch(() => undefined);
       // The runtime reads end of file and fails; the pipe's read end stays open until it has
       // ended, so that its number is not reused while the runtime may still open it by name.
       rollback.add('end the runtime waiting for its spec', async () => {
         specPipe.endFeed();
-        await creating!.catch(() => undefined);
+        await creating.catch(() => undefined);
         specPipe.close();
       });
     }
