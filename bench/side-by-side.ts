@@ -14,7 +14,7 @@ import { clientFloor, type ClientFloor } from './client-floor.js';
 import { goClientBuilt, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
 import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
-import { runtimeFloor, type RuntimeFloor } from './runtime-floor.js';
+import { runtimeFloor, type FloorFigures, type RuntimeFloor } from './runtime-floor.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -396,10 +396,14 @@ async function main(): Promise<void> {
 }
 
 function printRuntimeFloor(floor: RuntimeFloor): void {
-  console.log(`\nOCI runtime floor: runc create and the exec-fifo start of a bench container's own spec, with nothing around them (${floor.runs} runs)`);
-  console.log(`${'runc create + start p50 / p99 ms'.padEnd(62)}${floor.p50.toFixed(2).padStart(11)}${floor.p99.toFixed(2).padStart(11)}`);
+  console.log(`\nOCI runtime floor: runc create and the exec-fifo start of a bench container's own spec, with nothing around them (${floor.runs} runs each way)`);
   const other = VS ? results['lifecycle | Create+StartContainer p50 ms']?.[VS_NAME] : undefined;
-  if (other) console.log(`${`as a share of ${VS_NAME}'s Create+StartContainer p50`.padEnd(62)}${(floor.p50 / other).toFixed(2).padStart(11)}`);
+  const ways: [string, FloorFigures | undefined][] = [['runc from its installed path', floor.installed], ['runc from a sealed copy (as cricket runs it)', floor.sealed]];
+  for (const [way, f] of ways) {
+    if (!f) continue;
+    console.log(`${`${way}: p50 / p99 ms`.padEnd(62)}${f.p50.toFixed(2).padStart(11)}${f.p99.toFixed(2).padStart(11)}`);
+    if (other) console.log(`${`  as a share of ${VS_NAME}'s Create+StartContainer p50`.padEnd(62)}${(f.p50 / other).toFixed(2).padStart(11)}`);
+  }
 }
 
 function printFloor(floor: ClientFloor): void {
