@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { syscalls, syscallsError } from './syscalls.js';
+import { daemonNodeFlags } from './node-flags.js';
 
 /**
  * `cricket serve` runs under native/cricket-init, a child subreaper: pause (left by `runc run
@@ -47,8 +48,7 @@ export function runUnderInit(script: string): void {
   }
   try {
     const env = Object.entries({ ...process.env, [MARK]: String(process.pid) }).map(([k, v]) => `${k}=${v ?? ''}`);
-    // --expose-gc: the daemon compacts its heap once its work goes quiet (daemon/memory-return.ts).
-    const nodeFlags = process.execArgv.includes('--expose-gc') ? process.execArgv : [...process.execArgv, '--expose-gc'];
+    const nodeFlags = daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS);
     addon.execve(init, [init, process.execPath, ...nodeFlags, script, ...process.argv.slice(2)], env);
   } catch (err) {
     state = { reason: err instanceof Error ? err.message : String(err) };

@@ -1,10 +1,12 @@
 // Once a wave of pod removals has passed, the daemon compacts its heap and trims the C heap:
-// `cricket serve` runs node with --expose-gc for it, and its log says what came back.
+// `cricket serve` runs node with --expose-gc for it and a capped young generation, and its log
+// says what came back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { useCricket, waitFor } from '../harness/cricket.js';
 import { podConfig, runPod } from '../harness/pods.js';
+import { DAEMON_SEMI_SPACE_MIB } from '../../src/process/node-flags.js';
 
 const d = useCricket({ env: { CRICKET_LOG_LEVEL: 'debug' } });
 
@@ -24,6 +26,7 @@ function returned(): Returned[] {
 test('after pods are removed, the daemon gives memory back once, not per pod', async () => {
   const cmdline = readFileSync(`/proc/${d.pid()}/cmdline`, 'utf8').split('\0');
   assert.ok(cmdline.includes('--expose-gc'), cmdline.join(' '));
+  assert.ok(cmdline.includes(`--max-semi-space-size=${DAEMON_SEMI_SPACE_MIB}`), cmdline.join(' '));
   const before = returned().length;
   const pods: string[] = [];
   for (let i = 0; i < 4; i++) pods.push((await runPod(d, podConfig(d, `memory-return-${i}`))).id);
