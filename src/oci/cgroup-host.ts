@@ -33,11 +33,13 @@ export function cgroupHost(): CgroupHost {
       controllerDir: () => CGROUP_ROOT,
     };
   } else {
+    // Asked for on every stats reading: each controller's directory is joined once.
+    const controllerDirs = new Map<string, string>();
     cached = {
       version: 1,
       hugetlb: existsSync(join(CGROUP_ROOT, 'hugetlb')),
       swap: existsSync(join(CGROUP_ROOT, 'memory', 'memory.memsw.limit_in_bytes')),
-      controllerDir: (controller) => join(CGROUP_ROOT, controller),
+      controllerDir: (controller) => controllerDirs.get(controller) ?? controllerDirs.set(controller, join(CGROUP_ROOT, controller)).get(controller)!,
     };
   }
   return cached;

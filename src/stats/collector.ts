@@ -15,6 +15,7 @@ import { matchesLabels } from '../pod/labels.js';
 import { nowNs } from '../store/clock.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
 import { cgroupUsage, type CgroupUsage } from './cgroup-usage.js';
+import { CpuReadings } from './cpu-readings.js';
 import { diskUsage } from './disk-usage.js';
 import { networkCounters } from './network-usage.js';
 
@@ -40,15 +41,13 @@ async function inSlices<T, R>(items: readonly T[], read: (item: T) => Promise<R>
  * (usage_nano_cores) needs two readings: the previous one of each cgroup is kept.
  */
 export class StatsCollector {
-  private readonly lastCpu = new Map<string, { at: bigint; cpuNs: bigint }>();
+  private readonly lastCpu = new CpuReadings();
 
   constructor(private readonly ctx: RuntimeContext) {}
 
   private cpu(key: string, at: bigint, usage: CgroupUsage | undefined): CpuUsage {
     if (!usage) return { timestamp: at, usageCoreNanoSeconds: u64(0n), usageNanoCores: u64(0n), psi: undefined };
-    const previous = this.lastCpu.get(key);
-    this.lastCpu.set(key, { at, cpuNs: usage.cpuNs });
-    if (this.lastCpu.size > 64) this.dropStaleReadings(at);
+    const previous = this.lastCpu.record(key, { at, cpuNs: usage.cpuNs });
     let nanoCores = 0n;
     if (previous && at > previous.at && usage.cpuNs >= previous.cpuNs) {
       nanoCores = ((usage.cpuNs - previous.cpuNs) * 1_000_000_000n) / (at - previous.at);
@@ -77,7 +76,7 @@ export class StatsCollector {
   private async readContainer(record: ContainerRecord, sandbox: SandboxRecord): Promise<{ stats: ContainerStats; usage: CgroupUsage | undefined }> {
     const at = nowNs();
     const usage = record.state === 'running' ? cgroupUsage(containerCgroupsPath(sandbox, record.id)) : undefined;
-    const disk = await diskUsage(join(this.ctx.paths.containerRw(record.id), 'upper'));
+    const disk = await diskUsage(`${this.ctx.paths.containerRw(record.id)}/upper`);
     const stats: ContainerStats = {
       attributes: { id: record.id, metadata: { name: record.name, attempt: record.attempt }, labels: record.labels, annotations: record.annotations },
       cpu: this.cpu(record.id, at, usage),
@@ -162,10 +161,5 @@ export class StatsCollector {
       (s) => (!filter?.id || s.id.startsWith(filter.id)) && (!filter || matchesLabels(s.labels, filter.labelSelector)),
     );
     return inSlices(selected, (s) => this.forSandbox(s));
-  }
-
-  /** Readings older than a minute belong to containers and pods no one asks about any more. */
-  private dropStaleReadings(now: bigint): void {
-    for (const [key, reading] of this.lastCpu) if (now - reading.at > 60_000_000_000n) this.lastCpu.delete(key);
   }
 }
