@@ -1,0 +1,50 @@
+// A stop sent moments after a start must reach the container's first process: it is PID 1 of its
+// namespace, and the kernel drops a signal it neither catches nor blocks.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { waitUntilSignalCanLand } from '../../src/container/signal-readiness.js';
+import { nowNs } from '../../src/store/clock.js';
+
+const syscallsModule = new URL('../../src/process/syscalls.js', import.meta.url).href;
+
+/** Runs `command` as PID 1 of a new PID namespace; resolves with the host pid of that process. */
+async function asNamespaceInit(command: string[]): Promise<{ child: ChildProcess; pid: number }> {
+  const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--', ...command], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for (let i = 0; i < 200; i++) {
+    const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+    if (children) return { child, pid: Number(children.split(' ')[0]) };
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('unshare started no child');
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+const status = (pid: number, field: string) => readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))?.split(/\s+/)[1];
+
+test("a process still named as runc's init is not taken at its runtime's handlers: the wait lasts until its exec", async () => {
+  // Stands in for runc's init between the exec fifo's end and the exec: its name, a SIGTERM
+  // handler of its runtime's, then, 300 ms on, the container's program, which traps SIGTERM.
+  const script = `
+    import { syscalls } from ${JSON.stringify(syscallsModule)};
+    process.title = 'runc:[2:INIT]';
+    process.on('SIGTERM', () => {});
+    setTimeout(() => syscalls().execve('/bin/sh', ['sh', '-c', 'trap "exit 5" TERM; while :; do sleep 0.02; done'], []), 300);
+  `;
+  const { child, pid } = await asNamespaceInit([process.execPath, '--input-type=module', '-e', script]);
+  const done = exited(child);
+  try {
+    for (let i = 0; i < 100 && status(pid, 'Name') !== 'runc:[2:INIT]'; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(status(pid, 'Name'), 'runc:[2:INIT]');
+    const t0 = Date.now();
+    await waitUntilSignalCanLand(pid, 'SIGTERM', nowNs());
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 150, `returned after ${waited} ms, while the process was still runc's init`);
+    assert.equal(status(pid, 'Name'), 'sh');
+    process.kill(pid, 'SIGTERM');
+    assert.equal(await done, 5, 'the trap ran: the signal was not dropped');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
