@@ -6,9 +6,9 @@
  * --max-semi-space-size=4 (MiB): V8 grows its young generation up to 16 MiB a semi-space when
  * many objects survive, as in a burst of pod starts, and never shrinks it again, not even on a
  * full collection: a daemon that ran 100 pods at once kept some 20 MiB more than a fresh one
- * after they were all gone. Capped at 4 MiB, it gives that back; the same bursts and relists
- * take no more CPU (bench figures in the README). An operator's own size, on node's command line
- * or in NODE_OPTIONS, wins.
+ * after they were all gone. Capped at 4 MiB, it gives that back for the same CPU per pod, at the
+ * cost of scavenges four times as frequent. An operator's own size, on node's command line or in
+ * NODE_OPTIONS, wins.
  */
 export const DAEMON_SEMI_SPACE_MIB = 4;
 

@@ -15,8 +15,7 @@ export interface CgroupUsage {
 
 /**
  * cgroup files are small and made by the kernel on read, with no disk behind them: they are read
- * on the event loop into one reused buffer. A cgroup's directory is normalized once and its files
- * named from it: path.join of every file was a third of a stats call's garbage. Going through the thread pool cost four pool trips
+ * on the event loop into one reused buffer. Going through the thread pool cost four pool trips
  * and a FileHandle per file, about 35 ms for 100 containers, and garbage that showed up as pauses
  * in the calls after a stats call.
  */
@@ -85,7 +84,8 @@ const big = (text: string): bigint => (/^\d+/.test(text.trim()) ? BigInt(text.tr
  */
 export function cgroupUsage(cgroupsPath: string): CgroupUsage | undefined {
   const host = cgroupHost();
-  // Normalized once, against "/": a path cannot climb out of the controller's directory.
+  // Normalized once, against "/", so that it cannot climb out of a controller's directory; the
+  // files are named from it (a path.join per file was a third of a stats call's garbage).
   const cgroup = join('/', cgroupsPath);
   if (host.version === 2) {
     const dir = `${host.controllerDir('')}${cgroup}`;
