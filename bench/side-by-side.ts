@@ -312,8 +312,10 @@ async function main(): Promise<void> {
     process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${new URL('./cpu-profile.js', import.meta.url).href}`.trim();
     process.env.CRICKET_CPU_PROF_DIR = CPU_PROF;
   }
-  const work = mkdtempSync(`${TEST_PREFIX}bench-vs-`);
+  if (VS && !VS_PID) throw new Error('--vs needs --vs-pid, the other daemon\'s pid, for its CPU and memory');
+  // The daemon first: a start that fails then leaves no directory of the benchmark's behind.
   const d: TestDaemon = await startCricket();
+  const work = mkdtempSync(`${TEST_PREFIX}bench-vs-`);
   delete process.env.NODE_OPTIONS;
   delete process.env.CRICKET_CPU_PROF_DIR;
   const targets: Target[] = [{
@@ -331,7 +333,6 @@ async function main(): Promise<void> {
   }];
   let other: CriClients | undefined;
   if (VS) {
-    if (!VS_PID) throw new Error('--vs needs --vs-pid, the other daemon\'s pid, for its CPU and memory');
     other = criClients(VS, { deadlineMs: 120_000 });
     targets.push({
       name: VS_NAME,

@@ -125,15 +125,25 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
       cri.close();
     }
   };
-  cricketCli(['image', 'import', BUSYBOX_LAYOUT, '--name', BUSYBOX, '--root', root]);
-  await launch();
-  const cri = criClients(socket);
   const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child!.once('exit', resolve));
     child.kill(signal);
     await exited;
   };
+  try {
+    cricketCli(['image', 'import', BUSYBOX_LAYOUT, '--name', BUSYBOX, '--root', root]);
+    await launch();
+  } catch (err) {
+    // A daemon that never came up leaves nothing behind either: its directory goes with it.
+    // SIGTERM: the init wrapper passes it on, where a SIGKILL would orphan the daemon under it.
+    await kill();
+    releaseStateTmpfs(stateDir);
+    opts.release?.(dir);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const cri = criClients(socket);
   return {
     dir, socket, root, stateDir, cri, logFile,
     pid: () => daemonPid(child!.pid!),
