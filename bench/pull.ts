@@ -27,8 +27,9 @@ function layerEntries(k: number): TarSpec[] {
 
 async function main(): Promise<void> {
   const { tar } = await libs();
-  const work = mkdtempSync(`${TEST_PREFIX}bench-pull-`);
   const reg = await startRegistry();
+  // After the registry: a registry that fails to start leaves no directory of the benchmark's.
+  const work = mkdtempSync(`${TEST_PREFIX}bench-pull-`);
   try {
     const layers = [busyboxLayer()];
     const plainTars: Buffer[] = [];
