@@ -71,6 +71,21 @@ test('StopContainer sends SIGTERM, then SIGKILL after the timeout', async () => 
   await call('RemoveContainer', { container_id: stubborn });
 });
 
+test('a stop right after the start reaches a PID 1 that waits for SIGTERM with sigwaitinfo', async () => {
+  // The built-in pause image as an app container (as critest runs its pause image): it blocks
+  // SIGTERM and waits for it, which /proc shows as neither caught nor blocked.
+  const pod = podConfig(d, 'sigwait');
+  const { id } = await runPod(d, pod);
+  const c = await startContainer(d, id, pod, containerConfig('waiter', [], { image: { image: 'cricket.local/pause:built-in' } }));
+  const t0 = Date.now();
+  await call('StopContainer', { container_id: c, timeout: 30 });
+  const elapsed = Date.now() - t0;
+  const status = await containerStatus(d, c);
+  assert.equal(status.exit_code, 0, 'SIGTERM was taken, not dropped');
+  assert.ok(elapsed < 1800, `the stop waited ${elapsed} ms: the 2 s set-up window was waited out`);
+  await call('RemoveContainer', { container_id: c });
+});
+
 test('a container can be removed and created again without the pod IP changing', async () => {
   const pod = podConfig(d, 'recreate');
   const { id, ip } = await runPod(d, pod);

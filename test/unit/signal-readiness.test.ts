@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { waitUntilSignalCanLand } from '../../src/container/signal-readiness.js';
 import { nowNs } from '../../src/store/clock.js';
@@ -44,6 +45,48 @@ test("a process still named as runc's init is not taken at its runtime's handler
     assert.equal(status(pid, 'Name'), 'sh');
     process.kill(pid, 'SIGTERM');
     assert.equal(await done, 5, 'the trap ran: the signal was not dropped');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('a PID 1 waiting in sigwaitinfo for the signal is ready at once, though /proc shows it neither caught nor blocked', async () => {
+  // cricket's pause blocks SIGTERM and waits for it with sigwaitinfo, as tini and dumb-init do.
+  const pause = fileURLToPath(new URL('../../../build/native/pause', import.meta.url));
+  const { child, pid } = await asNamespaceInit([pause]);
+  const done = exited(child);
+  try {
+    for (let i = 0; i < 200 && !readFileSync(`/proc/${pid}/wchan`, 'utf8').includes('sigtimedwait'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.match(readFileSync(`/proc/${pid}/wchan`, 'utf8'), /sigtimedwait/);
+    const bit = 1n << 14n; // SIGTERM
+    assert.equal(BigInt(`0x${status(pid, 'SigCgt')}`) & bit, 0n);
+    assert.equal(BigInt(`0x${status(pid, 'SigBlk')}`) & bit, 0n, 'the kernel lifts the waited set out of the mask /proc shows');
+    const t0 = Date.now();
+    await waitUntilSignalCanLand(pid, 'SIGTERM', nowNs());
+    const waited = Date.now() - t0;
+    assert.ok(waited < 1000, `waited ${waited} ms of the 2 s window for a process already waiting for the signal`);
+    process.kill(pid, 'SIGTERM');
+    assert.equal(await done, 0, 'pause took SIGTERM and ended');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('a PID 1 that blocks the signal is ready at once: the signal is queued, not dropped', async () => {
+  const blockTerm = 'import signal, time; signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]); time.sleep(30)';
+  const { child, pid } = await asNamespaceInit(['python3', '-c', blockTerm]);
+  const bit = 1n << 14n; // SIGTERM
+  try {
+    for (let i = 0; i < 300 && !(BigInt(`0x${status(pid, 'SigBlk') ?? '0'}`) & bit); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(BigInt(`0x${status(pid, 'SigCgt')}`) & bit, 0n, 'no handler');
+    assert.notEqual(BigInt(`0x${status(pid, 'SigBlk')}`) & bit, 0n, 'blocked');
+    const t0 = Date.now();
+    await waitUntilSignalCanLand(pid, 'SIGTERM', nowNs());
+    const waited = Date.now() - t0;
+    assert.ok(waited < 1000, `waited ${waited} ms of the 2 s window for a process that blocks the signal`);
+    process.kill(pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.notEqual(BigInt(`0x${status(pid, 'ShdPnd')}`) & bit, 0n, 'the signal waits, queued, for the process to take it');
   } finally {
     child.kill('SIGKILL');
   }
