@@ -11,8 +11,8 @@ const RUNC_INIT_NAME = 'runc:[';
 const RT_SIGTIMEDWAIT: Partial<Record<string, number>> = { x64: 128, arm64: 137 };
 
 /**
- * The kernel drops signals to the first process of a PID namespace unless it catches or blocks them. A
- * stop that arrives while a just-started process is still loading would be lost, and the
+ * The kernel drops signals to the first process of a PID namespace unless it catches or blocks
+ * them. A stop that arrives while a just-started process is still loading would be lost, and the
  * container would only end at SIGKILL after the whole grace period. So for a PID-1 process
  * started moments ago, wait (briefly) until it catches, blocks or waits for the signal before
  * sending it.
