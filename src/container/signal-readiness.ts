@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readProcFile } from '../process/identity.js';
+import { checkProcess, readProcFile, type ProcessStart } from '../process/identity.js';
 
 /** How long after its start a container's first process may still be setting up its handlers. */
 const SETUP_WINDOW_MS = 2000;
@@ -22,11 +22,14 @@ const RT_SIGTIMEDWAIT: Partial<Record<string, number>> = { x64: 128, arm64: 137 
  * every signal, which the exec resets an instant later. Its handlers say nothing until its name
  * is no longer runc's.
  */
-export async function waitUntilSignalCanLand(pid: number, signal: string, startedAtNs: bigint): Promise<void> {
+export async function waitUntilSignalCanLand(pid: number, pidStart: ProcessStart | undefined, signal: string, startedAtNs: bigint): Promise<void> {
   const number = constants.signals[(signal.startsWith('SIG') ? signal : `SIG${signal}`) as keyof typeof constants.signals];
   if (!pid || !number) return;
   const bit = 1n << BigInt(number - 1);
   const deadline = Number(startedAtNs / 1_000_000n) + SETUP_WINDOW_MS;
+  if (Date.now() >= deadline) return;
+  // Its /proc files, its memory included, are read only while the pid is the recorded process.
+  if ((await checkProcess(pid, pidStart)) !== 'running') return;
   while (Date.now() < deadline) {
     const status = readProcFile(`/proc/${pid}/status`);
     if (!status) return;

@@ -31,7 +31,7 @@ export async function stopContainer(
   const runtime = runtimeOf(ctx, record);
   if (timeoutSeconds > 0) {
     const signal = record.stopSignal || 'SIGTERM';
-    await waitUntilSignalCanLand(record.pid, signal, BigInt(record.startedAt));
+    await waitUntilSignalCanLand(record.pid, record.pidStart, signal, BigInt(record.startedAt));
     // The stop signal goes to the container's first process, as `runc kill` would send it, but
     // straight through a pidfd of the recorded process: one runc run fewer per stop.
     const direct = nodeSignal(signal);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { waitUntilSignalCanLand } from '../../src/container/signal-readiness.js';
 import { nowNs } from '../../src/store/clock.js';
+import { processStart } from '../../src/process/identity.js';
 
 const syscallsModule = new URL('../../src/process/syscalls.js', import.meta.url).href;
 
@@ -39,7 +40,7 @@ test("a process still named as runc's init is not taken at its runtime's handler
     for (let i = 0; i < 100 && status(pid, 'Name') !== 'runc:[2:INIT]'; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(status(pid, 'Name'), 'runc:[2:INIT]');
     const t0 = Date.now();
-    await waitUntilSignalCanLand(pid, 'SIGTERM', nowNs());
+    await waitUntilSignalCanLand(pid, await processStart(pid), 'SIGTERM', nowNs());
     const waited = Date.now() - t0;
     assert.ok(waited >= 150, `returned after ${waited} ms, while the process was still runc's init`);
     assert.equal(status(pid, 'Name'), 'sh');
@@ -62,7 +63,7 @@ test('a PID 1 waiting in sigwaitinfo for the signal is ready at once, though /pr
     assert.equal(BigInt(`0x${status(pid, 'SigCgt')}`) & bit, 0n);
     assert.equal(BigInt(`0x${status(pid, 'SigBlk')}`) & bit, 0n, 'the kernel lifts the waited set out of the mask /proc shows');
     const t0 = Date.now();
-    await waitUntilSignalCanLand(pid, 'SIGTERM', nowNs());
+    await waitUntilSignalCanLand(pid, await processStart(pid), 'SIGTERM', nowNs());
     const waited = Date.now() - t0;
     assert.ok(waited < 1000, `waited ${waited} ms of the 2 s window for a process already waiting for the signal`);
     process.kill(pid, 'SIGTERM');
@@ -81,12 +82,27 @@ test('a PID 1 that blocks the signal is ready at once: the signal is queued, not
     assert.equal(BigInt(`0x${status(pid, 'SigCgt')}`) & bit, 0n, 'no handler');
     assert.notEqual(BigInt(`0x${status(pid, 'SigBlk')}`) & bit, 0n, 'blocked');
     const t0 = Date.now();
-    await waitUntilSignalCanLand(pid, 'SIGTERM', nowNs());
+    await waitUntilSignalCanLand(pid, await processStart(pid), 'SIGTERM', nowNs());
     const waited = Date.now() - t0;
     assert.ok(waited < 1000, `waited ${waited} ms of the 2 s window for a process that blocks the signal`);
     process.kill(pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 50));
     assert.notEqual(BigInt(`0x${status(pid, 'ShdPnd')}`) & bit, 0n, 'the signal waits, queued, for the process to take it');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('a pid that is not the recorded process any more is not looked at, nor waited for', async () => {
+  // A PID 1 with no handler, which the wait would otherwise watch for the whole window.
+  const { child, pid } = await asNamespaceInit(['sleep', '30']);
+  try {
+    const start = await processStart(pid);
+    assert.ok(start);
+    const t0 = Date.now();
+    await waitUntilSignalCanLand(pid, { ...start, startTime: start.startTime + 1 }, 'SIGTERM', nowNs());
+    const waited = Date.now() - t0;
+    assert.ok(waited < 500, `waited ${waited} ms for a process that is not the recorded one`);
   } finally {
     child.kill('SIGKILL');
   }
