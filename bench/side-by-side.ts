@@ -192,7 +192,11 @@ async function relistRound(t: Target, m: Made, s: RelistSamples, withStats: bool
   });
   await timed(s.PodSandboxStatus, () => call('PodSandboxStatus', { pod_sandbox_id: m.pod }));
   await timed(s.ContainerStatus, () => call('ContainerStatus', { container_id: m.container }));
-  if (withStats) await timed(s.ListContainerStats, () => call('ListContainerStats', {}));
+  if (!withStats) return;
+  await timed(s.ListContainerStats, () => call('ListContainerStats', {}));
+  // kubelet's image manager and eviction manager ask for these every few seconds, not every relist.
+  await timed(s.ListImages, () => t.cri.image.call('ListImages', {}));
+  await timed(s.ImageFsInfo, () => t.cri.image.call('ImageFsInfo', {}));
 }
 
 /**
@@ -207,7 +211,7 @@ async function relist(targets: Target[]): Promise<void> {
   for (const t of targets) note('memory', t.name, 'daemon RSS idle MiB', daemonRss(t));
   const made = new Map<Target, Made[]>();
   for (const t of targets) made.set(t, await inBatches(RELIST_PODS, 10, (i) => runPodWithContainer(t, `relist-${i}`)));
-  const keys = ['ListPodSandbox+ListContainers', 'PodSandboxStatus', 'ContainerStatus', 'ListContainerStats'];
+  const keys = ['ListPodSandbox+ListContainers', 'PodSandboxStatus', 'ContainerStatus', 'ListContainerStats', 'ListImages', 'ImageFsInfo'];
   const fresh = (): RelistSamples => Object.fromEntries(keys.map((k) => [k, []]));
   const samples = new Map(targets.map((t) => [t, fresh()]));
   const warm = new Map(targets.map((t) => [t, fresh()]));

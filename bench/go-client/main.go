@@ -35,7 +35,7 @@ type plan struct {
 	Targets []target `json:"targets"`
 	Rounds  int      `json:"rounds"`
 	Warmup  int      `json:"warmup"`
-	// Every how many counted rounds ListContainerStats is called too.
+	// Every how many counted rounds ListContainerStats, ListImages and ImageFsInfo are called too.
 	StatsEvery int `json:"statsEvery"`
 }
 
@@ -60,7 +60,10 @@ func stringField1(s string) []byte {
 	return append(out, s...)
 }
 
-const service = "/runtime.v1.RuntimeService/"
+const (
+	service      = "/runtime.v1.RuntimeService/"
+	imageService = "/runtime.v1.ImageService/"
+)
 
 type runtimeConn struct {
 	t       target
@@ -69,10 +72,14 @@ type runtimeConn struct {
 }
 
 func (r *runtimeConn) call(method string, req []byte) error {
+	return r.callOn(service, method, req)
+}
+
+func (r *runtimeConn) callOn(svc string, method string, req []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	reply := []byte{}
-	if err := r.conn.Invoke(ctx, service+method, &req, &reply, grpc.ForceCodec(rawCodec{})); err != nil {
+	if err := r.conn.Invoke(ctx, svc+method, &req, &reply, grpc.ForceCodec(rawCodec{})); err != nil {
 		return fmt.Errorf("%s on %s: %w", method, r.t.Name, err)
 	}
 	return nil
@@ -106,10 +113,17 @@ func (r *runtimeConn) round(i int, count bool, stats bool) error {
 	if err := r.timed("ContainerStatus", count, func() error { return r.call("ContainerStatus", stringField1(p.Container)) }); err != nil {
 		return err
 	}
-	if stats {
-		return r.timed("ListContainerStats", count, func() error { return r.call("ListContainerStats", empty) })
+	if !stats {
+		return nil
 	}
-	return nil
+	if err := r.timed("ListContainerStats", count, func() error { return r.call("ListContainerStats", empty) }); err != nil {
+		return err
+	}
+	// Asked for every few seconds by kubelet's image and eviction managers, with the stats here.
+	if err := r.timed("ListImages", count, func() error { return r.callOn(imageService, "ListImages", empty) }); err != nil {
+		return err
+	}
+	return r.timed("ImageFsInfo", count, func() error { return r.callOn(imageService, "ImageFsInfo", empty) })
 }
 
 func run() error {

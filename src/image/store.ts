@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CricketError, failedPrecondition, invalidArgument, isErrno, withContext } from '../errors.js';
@@ -16,6 +16,7 @@ import { withFileLock } from './lock.js';
 import { looksLikeImageId, normalizeTag, parseReference } from './reference.js';
 import type { ImageRecord } from './types.js';
 import { readLayerMeta, unpackLayer, type LayerMeta } from './unpack.js';
+import { StoreUsage, type DiskUsage } from './store-usage.js';
 
 /** Progress of an import, for a CLI's progress line. */
 export interface ImportProgress {
@@ -81,11 +82,14 @@ export class ImageStore {
   private images: ImageRecord[] = [];
   private indexKey = '';
   private readonly inflight = new SingleFlight<LayerMeta>();
+  private readonly usageMeter: StoreUsage;
 
   private constructor(
     readonly root: string,
     readonly limits: ImageLimits,
-  ) {}
+  ) {
+    this.usageMeter = new StoreUsage(root);
+  }
 
   get indexPath(): string {
     return join(this.root, 'index.json');
@@ -459,7 +463,6 @@ export class ImageStore {
       const trash = join(this.root, 'layers', `.trash-${process.pid}-${randomBytes(6).toString('hex')}`);
       // Renamed first so that no reader ever sees a layer half deleted.
       await rename(dir, trash).then(() => rm(trash, { recursive: true, force: true }), () => undefined).catch(() => undefined);
-      this.usageCache.delete(chainId.slice(7));
     }
   }
 
@@ -520,7 +523,6 @@ export class ImageStore {
         try {
           renameSync(join(layersDir, name), to);
           trash.push(to);
-          this.usageCache.delete(name);
         } catch (err) {
           if (!isErrno(err, 'ENOENT')) throw err;
         }
@@ -537,63 +539,9 @@ export class ImageStore {
     return { layers: trash.length, blobs: blobCount };
   }
 
-  /** Disk usage of complete layers, per layer directory name (layers never change once there). */
-  private readonly usageCache = new Map<string, { bytes: number; inodes: number }>();
-
-  /**
-   * Bytes (allocated blocks) and inodes the store occupies, for ImageFsInfo. Complete layers are
-   * walked once and remembered; blobs, the index and work in progress are looked at each time.
-   */
-  usage(): { bytes: number; inodes: number } {
-    let bytes = 0;
-    let inodes = 0;
-    const walk = (path: string, seen: Set<bigint>): { bytes: number; inodes: number } => {
-      const acc = { bytes: 0, inodes: 0 };
-      const visit = (p: string): void => {
-        let st;
-        try {
-          st = lstatSync(p, { bigint: true });
-        } catch {
-          return; // removed while we looked
-        }
-        if (!seen.has(st.ino)) {
-          seen.add(st.ino);
-          acc.inodes++;
-          acc.bytes += Number(st.blocks) * 512;
-        }
-        if (st.isDirectory()) {
-          let names: string[] = [];
-          try {
-            names = readdirSync(p);
-          } catch {
-            return;
-          }
-          for (const n of names) visit(join(p, n));
-        }
-      };
-      visit(path);
-      return acc;
-    };
-    inodes++; // the store's own directory
-    for (const name of readdirSync(this.root)) {
-      if (name === 'layers') continue;
-      const u = walk(join(this.root, name), new Set());
-      bytes += u.bytes;
-      inodes += u.inodes;
-    }
-    const layersDir = join(this.root, 'layers');
-    inodes++;
-    for (const name of readdirSync(layersDir)) {
-      const complete = /^[0-9a-f]{64}$/.test(name) && existsSync(join(layersDir, name, 'layer.json'));
-      let u = complete ? this.usageCache.get(name) : undefined;
-      if (!u) {
-        u = walk(join(layersDir, name), new Set());
-        if (complete) this.usageCache.set(name, u);
-      }
-      bytes += u.bytes;
-      inodes += u.inodes;
-    }
-    return { bytes, inodes };
+  /** Bytes (allocated blocks) and inodes the store occupies, for ImageFsInfo (store-usage.ts). */
+  usage(): DiskUsage {
+    return this.usageMeter.measure();
   }
 }
 
