@@ -1,5 +1,7 @@
 import { existsSync, lstatSync, readdirSync, type BigIntStats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SingleFlight } from '../store/keyed-queue.js';
 
 export interface DiskUsage {
   /** Allocated blocks, in bytes. */
@@ -17,6 +19,9 @@ const CONTENT_NAME = /^[0-9a-f]{64}$/;
  */
 const SETTLED_MS = 2000;
 
+/** Entries of a tree looked at together while it is walked (lstat calls in flight). */
+const WALK_BATCH = 64;
+
 interface Listing {
   /** The directory's inode and change times when it was read. */
   stamp: string;
@@ -29,14 +34,16 @@ interface Listing {
 
 /**
  * The image store's disk usage, for ImageFsInfo, which kubelet asks for every few seconds. A walk
- * of the whole store on each call would stat every blob and every file of every layer's directory
- * tree; here the store's own directories (its root, `blobs/` and below, `layers/`) are listed again
- * only when their times change, and what is named by a digest (a blob, a complete layer) is
- * measured once. Work in progress (temporary names, `tmp/`, layers being unpacked) is walked on
- * every call.
+ * of the whole store on each call would stat every blob and every file of every layer's tree;
+ * here the store's own directories (its root, `blobs/` and below, `layers/`) are listed again only
+ * when their times change, and what is named by a digest (a blob, a complete layer) is measured
+ * once. Trees (a new layer, a layer being unpacked, `tmp/`) are walked through the thread pool, a
+ * batch of entries at a time, so that a layer of a million files never holds the event loop; a
+ * settled store is counted without leaving it.
  */
 export class StoreUsage {
   private readonly listings = new Map<string, Listing>();
+  private readonly walks = new SingleFlight<DiskUsage>();
 
   /** `settledMs`: how long a directory must have been left alone for its listing to be kept. */
   constructor(
@@ -44,13 +51,15 @@ export class StoreUsage {
     private readonly settledMs = SETTLED_MS,
   ) {}
 
-  measure(): DiskUsage {
+  /** The usage now: at once when no tree needs a walk (a settled store), else once walked. */
+  measure(): DiskUsage | Promise<DiskUsage> {
     const total: DiskUsage = { bytes: 0, inodes: 0 };
     const visited = new Set<string>();
-    this.visitStoreDir(this.root, total, visited);
+    const trees: Promise<void>[] = [];
+    this.visitStoreDir(this.root, total, visited, trees);
     // Directories gone from the store take their listings with them.
     for (const dir of this.listings.keys()) if (!visited.has(dir)) this.listings.delete(dir);
-    return total;
+    return trees.length === 0 ? total : Promise.all(trees).then(() => total);
   }
 
   /** The store's own directories: root, blobs/ and its subdirectories, layers/. */
@@ -59,11 +68,11 @@ export class StoreUsage {
     return parent === join(this.root, 'blobs');
   }
 
-  private visitStoreDir(path: string, total: DiskUsage, visited: Set<string>): void {
+  private visitStoreDir(path: string, total: DiskUsage, visited: Set<string>, trees: Promise<void>[]): void {
     const st = lstatQuiet(path);
     if (!st?.isDirectory()) return;
     visited.add(path);
-    add(total, { bytes: Number(st.blocks) * 512, inodes: 1 });
+    add(total, ownUsage(st));
     const listing = this.listing(path, st);
     for (const name of listing.names) {
       const known = listing.named.get(name);
@@ -73,14 +82,27 @@ export class StoreUsage {
       }
       const child = join(path, name);
       if (this.isStoreDir(path, name)) {
-        this.visitStoreDir(child, total, visited);
+        this.visitStoreDir(child, total, visited, trees);
         continue;
       }
-      const usage = walk(child);
-      add(total, usage);
+      const cst = lstatQuiet(child);
+      if (!cst) continue;
       // A digest-named file is a whole blob (written aside, then renamed); a digest-named
       // directory is a whole layer once its layer.json is there (unpacked aside, then renamed).
-      if (CONTENT_NAME.test(name) && (lstatQuiet(child)?.isFile() || existsSync(join(child, 'layer.json')))) listing.named.set(name, usage);
+      const whole = CONTENT_NAME.test(name) && (!cst.isDirectory() || existsSync(join(child, 'layer.json')));
+      // A file, or an empty directory (tmp/ between pulls), is counted here and now.
+      if (!cst.isDirectory() || isEmptyDir(child)) {
+        const usage = ownUsage(cst);
+        add(total, usage);
+        if (whole) listing.named.set(name, usage);
+        continue;
+      }
+      trees.push(
+        this.walks.run(child, () => walkTree(child)).then((usage) => {
+          add(total, usage);
+          if (whole) listing.named.set(name, usage);
+        }),
+      );
     }
   }
 
@@ -107,29 +129,49 @@ export class StoreUsage {
   }
 }
 
-/** Every inode under `path` (itself included) once, hard links counted once. */
-function walk(path: string): DiskUsage {
+/**
+ * Every inode under `root` (itself included) once, hard links counted once, through the thread
+ * pool: one directory at a time, its entries looked at WALK_BATCH at a time. Only directories
+ * wait in the stack, never the files of a wide tree.
+ */
+async function walkTree(root: string): Promise<DiskUsage> {
   const total: DiskUsage = { bytes: 0, inodes: 0 };
   const seen = new Set<bigint>();
-  const visit = (p: string): void => {
-    const st = lstatQuiet(p);
-    if (!st) return;
-    if (!seen.has(st.ino)) {
-      seen.add(st.ino);
-      total.inodes++;
-      total.bytes += Number(st.blocks) * 512;
-    }
-    if (!st.isDirectory()) return;
-    let names: string[] = [];
-    try {
-      names = readdirSync(p);
-    } catch {
-      return;
-    }
-    for (const n of names) visit(join(p, n));
+  const count = (st: BigIntStats): void => {
+    if (seen.has(st.ino)) return;
+    seen.add(st.ino);
+    add(total, ownUsage(st));
   };
-  visit(path);
+  const top = await lstat(root, { bigint: true }).catch(() => undefined);
+  if (!top) return total;
+  count(top);
+  if (!top.isDirectory()) return total;
+  const dirs = [root];
+  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+    const names = await readdir(dir).catch((): string[] => []);
+    for (let i = 0; i < names.length; i += WALK_BATCH) {
+      const paths = names.slice(i, i + WALK_BATCH).map((n) => join(dir!, n));
+      const stats = await Promise.all(paths.map((p) => lstat(p, { bigint: true }).catch(() => undefined)));
+      stats.forEach((st, k) => {
+        if (!st) return; // removed while we looked
+        count(st);
+        if (st.isDirectory()) dirs.push(paths[k]!);
+      });
+    }
+  }
   return total;
+}
+
+function ownUsage(st: BigIntStats): DiskUsage {
+  return { bytes: Number(st.blocks) * 512, inodes: 1 };
+}
+
+function isEmptyDir(path: string): boolean {
+  try {
+    return readdirSync(path).length === 0;
+  } catch {
+    return true; // removed while we looked
+  }
 }
 
 function lstatQuiet(path: string): BigIntStats | undefined {

@@ -540,7 +540,7 @@ export class ImageStore {
   }
 
   /** Bytes (allocated blocks) and inodes the store occupies, for ImageFsInfo (store-usage.ts). */
-  usage(): DiskUsage {
+  usage(): DiskUsage | Promise<DiskUsage> {
     return this.usageMeter.measure();
   }
 }

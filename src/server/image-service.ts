@@ -3,6 +3,7 @@ import { invalidArgument } from '../errors.js';
 import { Puller } from '../image/pull.js';
 import type { RegistriesConfig } from '../image/registry-config.js';
 import type { ImageStore } from '../image/store.js';
+import type { DiskUsage } from '../image/store-usage.js';
 import type { ImageRecord } from '../image/types.js';
 import { logger } from '../log/logger.js';
 import { imageChecks } from './request-checks.js';
@@ -87,8 +88,7 @@ export function imageService(images: ImageStore, opts: ImageServiceOptions = {})
       return {};
     }),
     imageFsInfo: unary('ImageFsInfo', () => {
-      const { bytes, inodes } = images.usage();
-      return {
+      const reply = ({ bytes, inodes }: DiskUsage) => ({
         imageFilesystems: [{
           timestamp: BigInt(Date.now()) * 1_000_000n,
           fsId: { mountpoint: images.root },
@@ -96,7 +96,10 @@ export function imageService(images: ImageStore, opts: ImageServiceOptions = {})
           inodesUsed: { value: BigInt(inodes) },
         }],
         containerFilesystems: [],
-      };
+      });
+      // A settled store is counted at once and answered in the request's own turn (unary.ts).
+      const usage = images.usage();
+      return usage instanceof Promise ? usage.then(reply) : reply(usage);
     }),
   };
   return withUnimplemented<ImageServiceServer>(

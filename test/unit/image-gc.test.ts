@@ -38,7 +38,7 @@ describe('image store garbage collection', () => {
     const [b] = await store.importPath(layout('b', [shared, onlyB]));
     const layerNames = () => readdirSync(join(store.root, 'layers')).sort();
     assert.equal(layerNames().length, 3);
-    const usage = store.usage();
+    const usage = await store.usage();
     assert.ok(usage.bytes > 0 && usage.inodes > 5);
 
     // b is removed while a container runs from it: nothing of it goes yet.
@@ -64,6 +64,6 @@ describe('image store garbage collection', () => {
     await store.remove(a!.id);
     assert.deepEqual(layerNames(), []);
     assert.deepEqual(readdirSync(join(store.root, 'blobs', 'sha256')), []);
-    assert.ok(store.usage().bytes < usage.bytes);
+    assert.ok((await store.usage()).bytes < usage.bytes);
   });
 });
