@@ -1,4 +1,4 @@
-import { ImageServiceService, type Image, type ImageServiceServer } from '../gen/runtime/v1/api.js';
+import { Image, ImageServiceService, type ImageServiceServer, type ListImagesResponse } from '../gen/runtime/v1/api.js';
 import { invalidArgument } from '../errors.js';
 import { Puller } from '../image/pull.js';
 import type { RegistriesConfig } from '../image/registry-config.js';
@@ -6,6 +6,7 @@ import type { ImageStore } from '../image/store.js';
 import type { DiskUsage } from '../image/store-usage.js';
 import type { ImageRecord } from '../image/types.js';
 import { logger } from '../log/logger.js';
+import { encodedReply, ItemEncodings, messageOfFields } from './encoded-reply.js';
 import { imageChecks } from './request-checks.js';
 import { strictDefinition, withRequestChecks } from './strict-service.js';
 import { listImageRecords, streamImagesHandler } from './stream-images.js';
@@ -31,6 +32,15 @@ export function toCriImage(record: ImageRecord): Image {
   };
 }
 
+/** ListImagesResponse.images, the field each image's kept bytes are framed as. */
+const LIST_IMAGES_IMAGES = 1;
+
+/**
+ * Each image's wire bytes as a ListImages item, made once per version of its record: records are
+ * frozen and replaced whole when the store's index changes.
+ */
+const imageItems = new ItemEncodings(LIST_IMAGES_IMAGES, (record: ImageRecord) => Image.encode(toCriImage(record)).finish());
+
 export interface ImageServiceOptions {
   registries?: RegistriesConfig;
   /** Ids of the images containers were created from: their layers outlive RemoveImage. */
@@ -43,9 +53,7 @@ export function imageService(images: ImageStore, opts: ImageServiceOptions = {})
   const puller = opts.puller ?? new Puller(images, opts.registries ?? {});
   const inUse = opts.imagesInUse ?? (() => new Set<string>());
   const implemented: Partial<ImageServiceServer> = {
-    listImages: unary('ListImages', (req) => {
-      return { images: listImageRecords(images, req.filter).map(toCriImage) };
-    }),
+    listImages: unary('ListImages', (req) => encodedReply<ListImagesResponse>(messageOfFields(listImageRecords(images, req.filter).map((r) => imageItems.of(r))))),
     ...streamImagesHandler(images, toCriImage),
     imageStatus: unary('ImageStatus', async (req) => {
       const ref = req.image?.image;

@@ -20,6 +20,13 @@ test('ListImages shows the imported image and the pinned pause image', async () 
   assert.equal(pause.uid?.value, '65535');
   const filtered = await d.cri.image.call<{ images: CriImage[] }>('ListImages', { filter: { image: { image: 'cricket.local/busybox' } } });
   assert.deepEqual(filtered.images.map((i) => i.id), [busybox.id]);
+  // The list's items (kept wire bytes) read back as ImageStatus's freshly encoded images, and
+  // stay the same when listed again.
+  for (const listed of images) {
+    const { image } = await d.cri.image.call<{ image: CriImage }>('ImageStatus', { image: { image: listed.id } });
+    assert.deepEqual(listed, image);
+  }
+  assert.deepEqual((await d.cri.image.call<{ images: CriImage[] }>('ListImages', {})).images, images);
 });
 
 test('ImageStatus by tag, id and id prefix; unknown images give an empty answer', async () => {
