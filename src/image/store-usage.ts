@@ -136,10 +136,13 @@ export class StoreUsage {
  */
 async function walkTree(root: string): Promise<DiskUsage> {
   const total: DiskUsage = { bytes: 0, inodes: 0 };
-  const seen = new Set<bigint>();
+  // Only files with more than one name can be met twice: the set stays small in a large tree.
+  const linked = new Set<bigint>();
   const count = (st: BigIntStats): void => {
-    if (seen.has(st.ino)) return;
-    seen.add(st.ino);
+    if (!st.isDirectory() && st.nlink > 1n) {
+      if (linked.has(st.ino)) return;
+      linked.add(st.ino);
+    }
     add(total, ownUsage(st));
   };
   const top = await lstat(root, { bigint: true }).catch(() => undefined);

@@ -1,7 +1,7 @@
 // ImageFsInfo's figures: the whole store counted, without walking what cannot have changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -101,4 +101,17 @@ test('a large tree is walked through the thread pool: the event loop turns meanw
   clearInterval(ticker);
   assert.deepEqual(measured, bruteForce(root));
   assert.ok(turns >= 5, `the event loop turned ${turns} times during a walk of ${measured.inodes} inodes`);
+});
+
+test('a file with two names in a layer counts once', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'store-usage-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  for (const d of ['blobs/sha256', 'layers', 'tmp']) mkdirSync(join(root, d), { recursive: true });
+  layer(root, hex('a'), 1);
+  const file = join(root, 'layers', hex('a'), 'fs', 'etc', 'f0');
+  linkSync(file, join(root, 'layers', hex('a'), 'fs', 'etc', 'again'));
+  const plain = bruteForce(root); // counts both names
+  const measured = await new StoreUsage(root, 50).measure();
+  assert.equal(measured.inodes, plain.inodes - 1);
+  assert.equal(measured.bytes, plain.bytes - lstatSync(file).blocks * 512);
 });
