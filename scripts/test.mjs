@@ -30,10 +30,9 @@ const selected = only.length ? only : [...files('dist/test/unit'), ...files('dis
 const ordered = [...selected, 'dist/test/verify/no-leftovers.test.js'];
 
 // The leftover check fails on what an earlier run left too; say so now, so that failure names
-// its cause. (The prefix is the harness's, test/harness/cricket.ts.)
-const slot = Number.parseInt(process.env.CRICKET_TEST_SLOT ?? '0', 10) || 0;
-const prefix = slot ? `cricket-t${slot}-` : 'cricket-test-';
-const earlier = readdirSync('/tmp').filter((n) => n.startsWith(prefix));
+// its cause. The slot's prefix is the built harness's own.
+const { TEST_PREFIX } = await import('../dist/test/harness/cricket.js');
+const earlier = readdirSync('/tmp').filter((n) => `/tmp/${n}`.startsWith(TEST_PREFIX));
 if (earlier.length) console.log(`[test] left in /tmp before this run, the leftover check will fail on them: ${earlier.join(', ')}`);
 
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...ordered], {

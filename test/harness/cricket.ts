@@ -131,15 +131,19 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
     child.kill(signal);
     await exited;
   };
+  // The daemon ended (SIGTERM: the init wrapper passes it on, where a SIGKILL would orphan the
+  // daemon under it), then what it keeps on the host for a next start.
+  const dismantle = async () => {
+    await kill();
+    releaseStateTmpfs(stateDir);
+    opts.release?.(dir);
+  };
   try {
     cricketCli(['image', 'import', BUSYBOX_LAYOUT, '--name', BUSYBOX, '--root', root]);
     await launch();
   } catch (err) {
     // A daemon that never came up leaves nothing behind either: its directory goes with it.
-    // SIGTERM: the init wrapper passes it on, where a SIGKILL would orphan the daemon under it.
-    await kill();
-    releaseStateTmpfs(stateDir);
-    opts.release?.(dir);
+    await dismantle();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -167,9 +171,7 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
         }
       } finally {
         cri.close();
-        await kill();
-        releaseStateTmpfs(stateDir);
-        opts.release?.(dir);
+        await dismantle();
       }
       assertNothingLeftUnder(dir);
       rmSync(dir, { recursive: true, force: true });
