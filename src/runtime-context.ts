@@ -3,6 +3,7 @@ import type { CricketConfig, StatePaths } from './config/config.js';
 import type { ImageLeases } from './image/leases.js';
 import type { ImageStore } from './image/store.js';
 import type { CniNetwork } from './network/cni.js';
+import type { CgroupLockPrimer } from './oci/cgroup-lock-primer.js';
 import type { RuntimeRegistry } from './oci/runtimes.js';
 import type { EventBus } from './store/events.js';
 import type { KeyedQueue } from './store/keyed-queue.js';
@@ -32,6 +33,8 @@ export interface RuntimeContext {
   network: CniNetwork;
   /** OCI runtime handlers (runc, crun): pick a pod's with `forSandbox`, never a fixed one. */
   runtimes: RuntimeRegistry;
+  /** Readies the kernel's cgroup migration lock ahead of runc: prime() as a create or exec begins. */
+  cgroupLock: CgroupLockPrimer;
   /**
    * Serialises operations on one pod or container id. Order: a pod's lock before any of its
    * containers' locks.

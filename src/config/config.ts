@@ -28,6 +28,11 @@ export interface CricketConfig {
   };
   /** CDI spec directories, lowest priority first (a later directory's device wins). */
   cdiSpecDirs: string[];
+  /**
+   * Before runc moves a new process into its cgroups, move the daemon into its own cgroup (a
+   * no-op) so that the kernel's migration lock is ready when runc needs it (oci/cgroup-lock-primer.ts).
+   */
+  primeCgroupLock: boolean;
   /** Upper bound for external tool calls that should be quick (runc create/start/delete, CNI). */
   toolTimeoutMs: number;
   /** Per registry host: mirrors, CA files, insecure (plain HTTP), credentials (`[registries."HOST"]`). */
@@ -77,6 +82,7 @@ export function defaultConfig(): CricketConfig {
       confTemplate: '',
     },
     cdiSpecDirs: ['/etc/cdi', '/var/run/cdi'],
+    primeCgroupLock: true,
     toolTimeoutMs: 60_000,
     registries: {},
     images: { ...DEFAULT_IMAGE_LIMITS },
@@ -141,6 +147,10 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   if (doc.conmon !== undefined) config.conmon = str(doc.conmon, 'conmon');
   if (doc.runtimes !== undefined) config.runtimes = parseRuntimes(doc.runtimes, file);
   if (doc.pause_image !== undefined) config.pauseImage = str(doc.pause_image, 'pause_image');
+  if (doc.prime_cgroup_lock !== undefined) {
+    if (typeof doc.prime_cgroup_lock !== 'boolean') throw invalidArgument(`config ${file}: prime_cgroup_lock must be true or false`);
+    config.primeCgroupLock = doc.prime_cgroup_lock;
+  }
   if (doc.registries !== undefined) config.registries = parseRegistriesConfig(doc.registries, file);
   if (doc.images !== undefined) config.images = parseImageLimits(doc.images, file);
   if (doc.cdi_spec_dirs !== undefined) {

@@ -108,6 +108,8 @@ async function create(
   const total = stopwatch();
   const meta = config.metadata!;
   const log = logger.child({ pod: sandbox.id, container: id, name: meta.name });
+  // runc, under conmon, moves the container's init into its cgroups some 10 ms from now.
+  ctx.cgroupLock.prime();
   const security = config.linux?.securityContext;
   if (security?.runAsGroup && !security.runAsUser && !security.runAsUsername) {
     throw invalidArgument(`container ${meta.name}: run_as_group needs run_as_user or run_as_username`);

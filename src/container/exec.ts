@@ -84,6 +84,8 @@ export async function startExec(ctx: RuntimeContext, containerId: string, cmd: s
   const id = record.id;
   const bundle = ctx.paths.containerDir(id);
   const runtime = runtimeOf(ctx, record);
+  // `runc exec` moves the new process into the container's cgroups.
+  ctx.cgroupLock.prime();
   const execId = randomBytes(6).toString('hex');
   const specFile = join(bundle, `exec-${execId}.json`);
   const pidFile = join(bundle, `exec-${execId}.pid`);

@@ -10,6 +10,8 @@ import { ImageStore } from '../image/store.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { CniNetwork } from '../network/cni.js';
 import { openRuntimes } from '../oci/runtimes.js';
+import { cgroupHost } from '../oci/cgroup-host.js';
+import { startCgroupLockPrimer } from '../oci/cgroup-lock-primer.js';
 import type { ExitWaiter, RuntimeContext } from '../runtime-context.js';
 import { listenUnix } from '../server/listen-unix.js';
 import { GrpcServer } from '../server/grpc-server.js';
@@ -73,6 +75,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       podCidrFile: paths.podCidr,
     }),
     runtimes,
+    cgroupLock: startCgroupLockPrimer(config.primeCgroupLock, cgroupHost()),
     locks: new KeyedQueue(),
     removals: new BackgroundRemovals(),
     events: new EventBus(),

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RuntimeContext } from '../runtime-context.js';
 import { logger } from '../log/logger.js';
+import { observeCgroupLockPrimes } from './cgroup-lock.js';
 import { observeStartSteps } from './pod-steps.js';
 import { recordRpcMetrics } from './rpc.js';
 import { setRpcRecorder } from './rpc-recorder.js';
@@ -19,6 +20,7 @@ export async function startMetricsServer(ctx: RuntimeContext, options: { address
   setRpcRecorder(recordRpcMetrics);
   const untap = observeStartSteps(ctx.events);
   const unregister = registerStateGauges(ctx);
+  const unobservePrimes = observeCgroupLockPrimes(ctx.cgroupLock);
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
@@ -50,6 +52,7 @@ export async function startMetricsServer(ctx: RuntimeContext, options: { address
       setRpcRecorder(undefined);
       untap();
       unregister();
+      unobservePrimes();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

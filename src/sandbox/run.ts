@@ -88,6 +88,8 @@ export async function runPodSandbox(ctx: RuntimeContext, config: PodSandboxConfi
 async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandboxConfig, runtimeHandler: string, digest: string): Promise<string> {
   const meta = config.metadata!;
   const total = stopwatch();
+  // runc moves pause into the pod's cgroups some 10 ms from now: have the lock ready by then.
+  ctx.cgroupLock.prime();
   const nsOpts = config.linux?.securityContext?.namespaceOptions;
   const namespaces = {
     network: nsOpts?.network ?? NamespaceMode.POD,

@@ -59,6 +59,9 @@ test('metrics: RPC histograms and errors, pod start steps, pods and containers b
   assert.ok((before.samples.get('cricket_process_resident_memory_bytes') ?? 0) > 0, 'process metrics');
   const runBefore = before.samples.get('cricket_rpc_duration_seconds_count{method="RunPodSandbox",code="OK"}') ?? 0;
 
+  const primesBefore = before.samples.get('cricket_cgroup_lock_prime_duration_seconds_count') ?? 0;
+  const daemonCgroups = readFileSync(`/proc/${d.pid()}/cgroup`, 'utf8');
+
   const file = join(EXAMPLES, 'two-containers.yaml');
   await cliOk(['play', ...playFlags(d), '--wait', file]);
   // A call that fails, counted by its code.
@@ -78,6 +81,10 @@ test('metrics: RPC histograms and errors, pod start steps, pods and containers b
     assert.equal(s.get(`cricket_container_start_step_duration_seconds_count{step="${step}"}`), 2, `container step ${step}`);
   }
   assert.equal(s.get('cricket_pods{state="ready"}'), 1);
+  // The no-op cgroup moves ahead of runc happened, and left the daemon where it was.
+  assert.equal(after.types.get('cricket_cgroup_lock_prime_duration_seconds'), 'histogram');
+  assert.ok((s.get('cricket_cgroup_lock_prime_duration_seconds_count') ?? 0) > primesBefore, 'cgroup lock primes');
+  assert.equal(readFileSync(`/proc/${d.pid()}/cgroup`, 'utf8'), daemonCgroups);
   assert.ok((s.get('cricket_containers{state="running"}') ?? 0) + (s.get('cricket_containers{state="exited"}') ?? 0) === 2);
 
   const notFound = await get(url.replace('/metrics', '/other'));

@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { logger } from '../log/logger.js';
+import { CGROUP_ROOT, type CgroupHost } from './cgroup-host.js';
+
+/*
+ * Every move of a process into a cgroup (runc does it for a container's init, for pause and for
+ * each exec) takes the kernel's cgroup_threadgroup_rwsem for writing. That per-cpu rwsem makes a
+ * writer wait for an RCU grace period unless another writer came through within about the last
+ * one; here a grace period is 5-11 ms, and runc meets that wait once or twice per container start.
+ * A move of the daemon into the cgroup it is already in changes nothing but takes the same lock:
+ * started when a create begins, it waits out the grace period on a pool thread while conmon and
+ * runc start up, and runc's own moves then find the lock ready. On a node whose cgroup2 is
+ * mounted with favordynmods there is no wait to take away, and the move costs microseconds.
+ */
+
+/** The daemon's own cgroup, as one line of /proc/self/cgroup names it, and its cgroup.procs. */
+export interface OwnCgroup {
+  line: string;
+  procsFile: string;
+}
+
+const V1_PREFERENCE = ['pids', 'cpu', 'memory', 'devices', 'freezer', 'blkio', 'cpuset', 'cpuacct'];
+
+/**
+ * Where the daemon can be moved into the cgroup it is in: the unified hierarchy on cgroup v2, one
+ * controller's hierarchy on v1. undefined when /proc/self/cgroup names none this host mounts, or a
+ * cgroup that is gone.
+ */
+export function ownCgroup(selfCgroup: string, host: Pick<CgroupHost, 'version' | 'controllerDir'>): OwnCgroup | undefined {
+  const lines = selfCgroup.split('\n').filter(Boolean);
+  const usable = (path: string | undefined): path is string =>
+    !!path && path.startsWith('/') && !path.endsWith(' (deleted)') && !path.split('/').includes('..');
+  if (host.version === 2) {
+    const line = lines.find((l) => l.startsWith('0::'));
+    const path = line?.slice(3);
+    if (!line || !usable(path)) return undefined;
+    return { line, procsFile: join(CGROUP_ROOT, path, 'cgroup.procs') };
+  }
+  for (const controller of V1_PREFERENCE) {
+    for (const line of lines) {
+      const [, controllers, ...rest] = line.split(':');
+      const path = rest.join(':');
+      if (!controllers?.split(',').includes(controller) || !usable(path)) continue;
+      return { line, procsFile: join(host.controllerDir(controller), path, 'cgroup.procs') };
+    }
+  }
+  return undefined;
+}
+
+/** The file operations the primer makes; the daemon's are the real ones. */
+export interface PrimerIo {
+  readSelfCgroup(): Promise<string>;
+  writeProcs(file: string, pid: number): Promise<void>;
+}
+
+const realIo: PrimerIo = {
+  readSelfCgroup: () => readFile('/proc/self/cgroup', 'utf8'),
+  writeProcs: (file, pid) => writeFile(file, `${pid}\n`),
+};
+
+export class CgroupLockPrimer {
+  private inFlight: Promise<void> | undefined;
+  /** Primes done. */
+  primes = 0;
+  /** Told how long each prime waited (the metrics endpoint listens here when it is on). */
+  onPrimed: ((seconds: number) => void) | undefined;
+
+  constructor(
+    private target: OwnCgroup | undefined,
+    private readonly pid: number = process.pid,
+    private readonly io: PrimerIo = realIo,
+  ) {}
+
+  get enabled(): boolean {
+    return this.target !== undefined;
+  }
+
+  /**
+   * Starts a prime unless one is under way (the lock stays ready for a grace period after it, so
+   * one at a time is enough). Never throws; a failure turns priming off.
+   */
+  prime(): void {
+    if (!this.target || this.inFlight) return;
+    this.inFlight = this.once().finally(() => {
+      this.inFlight = undefined;
+    });
+  }
+
+  /** The prime under way, if any (tests wait for it). */
+  settled(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  private async once(): Promise<void> {
+    const target = this.target!;
+    try {
+      // Moved since start-up (a service manager's doing): writing the old cgroup would move the
+      // daemon back, so priming stops instead.
+      const now = await this.io.readSelfCgroup();
+      if (!now.split('\n').includes(target.line)) {
+        this.target = undefined;
+        logger.info({ was: target.line }, 'the daemon is in another cgroup than at start-up; cgroup lock priming stops');
+        return;
+      }
+      const started = process.hrtime.bigint();
+      await this.io.writeProcs(target.procsFile, this.pid);
+      this.primes++;
+      this.onPrimed?.(Number(process.hrtime.bigint() - started) / 1e9);
+    } catch (err) {
+      this.target = undefined;
+      logger.warn({ err, file: target.procsFile }, 'a no-op cgroup move of the daemon failed; cgroup lock priming stops');
+    }
+  }
+}
+
+/**
+ * The daemon's primer: on when asked for and the daemon's own cgroup is found and really holds it
+ * (checked once here, so that a wrong path can never move the daemon elsewhere).
+ */
+export function startCgroupLockPrimer(enabled: boolean, host: CgroupHost): CgroupLockPrimer {
+  if (!enabled) return new CgroupLockPrimer(undefined);
+  let target: OwnCgroup | undefined;
+  try {
+    target = ownCgroup(readFileSync('/proc/self/cgroup', 'utf8'), host);
+    const members = target ? readFileSync(target.procsFile, 'utf8').split('\n') : [];
+    if (target && !members.includes(String(process.pid))) {
+      logger.info({ file: target.procsFile }, 'the daemon is not listed in the cgroup it names; no cgroup lock priming');
+      target = undefined;
+    }
+  } catch (err) {
+    logger.info({ err }, 'the daemon\'s own cgroup cannot be read; no cgroup lock priming');
+    target = undefined;
+  }
+  return new CgroupLockPrimer(target);
+}
