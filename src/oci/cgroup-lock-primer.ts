@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../log/logger.js';
 import { CGROUP_ROOT, type CgroupHost } from './cgroup-host.js';
 
@@ -60,17 +61,31 @@ const realIo: PrimerIo = {
   writeProcs: (file, pid) => writeFile(file, `${pid}\n`),
 };
 
+/**
+ * How the lock is kept ready: a move every `intervalMs` (below a grace period, so it never goes
+ * back to its idle mode in between) until `lingerMs` after the last prime() call, so that the
+ * CreateContainer that follows a RunPodSandbox finds it ready too.
+ */
+export interface PrimerTiming {
+  intervalMs: number;
+  lingerMs: number;
+}
+
+export const DEFAULT_PRIMER_TIMING: PrimerTiming = { intervalMs: 4, lingerMs: 100 };
+
 export class CgroupLockPrimer {
-  private inFlight: Promise<void> | undefined;
-  /** Primes done. */
+  private loop: Promise<void> | undefined;
+  private warmUntil = 0;
+  /** Moves done. */
   primes = 0;
-  /** Told how long each prime waited (the metrics endpoint listens here when it is on). */
+  /** Told how long each move waited (the metrics endpoint listens here when it is on). */
   onPrimed: ((seconds: number) => void) | undefined;
 
   constructor(
     private target: OwnCgroup | undefined,
     private readonly pid: number = process.pid,
     private readonly io: PrimerIo = realIo,
+    private readonly timing: PrimerTiming = DEFAULT_PRIMER_TIMING,
   ) {}
 
   get enabled(): boolean {
@@ -78,19 +93,28 @@ export class CgroupLockPrimer {
   }
 
   /**
-   * Starts a prime unless one is under way (the lock stays ready for a grace period after it, so
-   * one at a time is enough). Never throws; a failure turns priming off.
+   * Keeps the lock ready from now until the linger time after this call: a move at once unless
+   * one is under way, then one per interval. Never throws; a failure turns priming off.
    */
   prime(): void {
-    if (!this.target || this.inFlight) return;
-    this.inFlight = this.once().finally(() => {
-      this.inFlight = undefined;
+    if (!this.target) return;
+    this.warmUntil = Math.max(this.warmUntil, performance.now() + this.timing.lingerMs);
+    this.loop ??= this.keepReady().finally(() => {
+      this.loop = undefined;
     });
   }
 
-  /** The prime under way, if any (tests wait for it). */
+  /** Resolves once no move is under way or due (tests wait for it). */
   settled(): Promise<void> {
-    return this.inFlight ?? Promise.resolve();
+    return this.loop ?? Promise.resolve();
+  }
+
+  private async keepReady(): Promise<void> {
+    for (;;) {
+      await this.once();
+      if (!this.target || performance.now() >= this.warmUntil) return;
+      await sleep(this.timing.intervalMs);
+    }
   }
 
   private async once(): Promise<void> {
@@ -119,7 +143,7 @@ export class CgroupLockPrimer {
  * The daemon's primer: on when asked for and the daemon's own cgroup is found and really holds it
  * (checked once here, so that a wrong path can never move the daemon elsewhere).
  */
-export function startCgroupLockPrimer(enabled: boolean, host: CgroupHost): CgroupLockPrimer {
+export function startCgroupLockPrimer(enabled: boolean, host: CgroupHost, timing = DEFAULT_PRIMER_TIMING): CgroupLockPrimer {
   if (!enabled) return new CgroupLockPrimer(undefined);
   let target: OwnCgroup | undefined;
   try {
@@ -133,5 +157,5 @@ export function startCgroupLockPrimer(enabled: boolean, host: CgroupHost): Cgrou
     logger.info({ err }, 'the daemon\'s own cgroup cannot be read; no cgroup lock priming');
     target = undefined;
   }
-  return new CgroupLockPrimer(target);
+  return new CgroupLockPrimer(target, process.pid, undefined, timing);
 }

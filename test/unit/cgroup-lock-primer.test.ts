@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config/config.js';
 import { cgroupHost } from '../../src/oci/cgroup-host.js';
-import { CgroupLockPrimer, ownCgroup, startCgroupLockPrimer, type PrimerIo } from '../../src/oci/cgroup-lock-primer.js';
+import { CgroupLockPrimer, ownCgroup, startCgroupLockPrimer, type PrimerIo, type PrimerTiming } from '../../src/oci/cgroup-lock-primer.js';
 
 const v1Host = { version: 1 as const, controllerDir: (c: string) => `/sys/fs/cgroup/${c}` };
 const v2Host = { version: 2 as const, controllerDir: () => '/sys/fs/cgroup' };
@@ -29,6 +29,8 @@ test('ownCgroup: the unified line on v2, a controller hierarchy on v1, nothing f
   assert.equal(ownCgroup('', v2Host), undefined);
 });
 
+const ONE_SHOT: PrimerTiming = { intervalMs: 1, lingerMs: 0 };
+
 function fakeIo(selfCgroup: () => string, write: (file: string, pid: number) => Promise<void>): PrimerIo {
   return { readSelfCgroup: async () => selfCgroup(), writeProcs: write };
 }
@@ -40,7 +42,7 @@ test('primer: one move at a time, the daemon\'s pid into its own cgroup.procs', 
     writes.push([file, pid]);
     return new Promise<void>((resolve) => (release = resolve));
   });
-  const primer = new CgroupLockPrimer({ line: '0::/svc', procsFile: '/sys/fs/cgroup/svc/cgroup.procs' }, 4242, io);
+  const primer = new CgroupLockPrimer({ line: '0::/svc', procsFile: '/sys/fs/cgroup/svc/cgroup.procs' }, 4242, io, ONE_SHOT);
   const waits: number[] = [];
   primer.onPrimed = (s) => waits.push(s);
   primer.prime();
@@ -60,10 +62,27 @@ test('primer: one move at a time, the daemon\'s pid into its own cgroup.procs', 
   assert.equal(primer.primes, 2);
 });
 
+test('primer: keeps moving every interval until the linger time after the last prime', async () => {
+  const writes: number[] = [];
+  const primer = new CgroupLockPrimer({ line: '0::/svc', procsFile: '/p' }, 1, fakeIo(() => '0::/svc\n', async () => void writes.push(performance.now())), { intervalMs: 5, lingerMs: 40 });
+  const t0 = performance.now();
+  primer.prime();
+  await new Promise((r) => setTimeout(r, 20));
+  primer.prime(); // extends the window to about 60 ms after t0
+  await primer.settled();
+  const last = writes[writes.length - 1]! - t0;
+  assert.ok(writes.length >= 5, `moves kept coming: ${writes.length}`);
+  assert.ok(writes.length <= 14, `no more than one per interval: ${writes.length}`);
+  assert.ok(last >= 55, `the second prime extended the window: last move at ${last.toFixed(1)} ms`);
+  const done = writes.length;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(writes.length, done, 'nothing after the window');
+});
+
 test('primer: stops for good when the daemon was moved, or a move fails', async () => {
   let self = '0::/svc\n';
   const writes: string[] = [];
-  const moved = new CgroupLockPrimer({ line: '0::/svc', procsFile: '/p' }, 1, fakeIo(() => self, async (f) => void writes.push(f)));
+  const moved = new CgroupLockPrimer({ line: '0::/svc', procsFile: '/p' }, 1, fakeIo(() => self, async (f) => void writes.push(f)), ONE_SHOT);
   self = '0::/elsewhere\n';
   moved.prime();
   await moved.settled();
@@ -78,7 +97,7 @@ test('primer: stops for good when the daemon was moved, or a move fails', async 
   const failing = new CgroupLockPrimer({ line: '0::/svc', procsFile: '/p' }, 1, fakeIo(() => '0::/svc\n', async () => {
     calls++;
     throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-  }));
+  }), { intervalMs: 1, lingerMs: 1000 });
   failing.prime();
   await failing.settled();
   failing.prime();
@@ -90,7 +109,7 @@ test('primer: stops for good when the daemon was moved, or a move fails', async 
 test('primer on this host: on when asked, and a prime leaves the process in its cgroups', async (t) => {
   assert.equal(startCgroupLockPrimer(false, cgroupHost()).enabled, false);
   if (process.getuid?.() !== 0) return t.skip('needs root to write cgroup.procs');
-  const primer = startCgroupLockPrimer(true, cgroupHost());
+  const primer = startCgroupLockPrimer(true, cgroupHost(), ONE_SHOT);
   assert.equal(primer.enabled, true, 'this process\'s own cgroup is found and lists it');
   const before = readFileSync('/proc/self/cgroup', 'utf8');
   primer.prime();
