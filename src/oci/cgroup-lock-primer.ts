@@ -9,11 +9,12 @@ import { CGROUP_ROOT, type CgroupHost } from './cgroup-host.js';
  * Every move of a process into a cgroup (runc does it for a container's init, for pause and for
  * each exec) takes the kernel's cgroup_threadgroup_rwsem for writing. That per-cpu rwsem makes a
  * writer wait for an RCU grace period unless another writer came through within about the last
- * one; here a grace period is 5-11 ms, and runc meets that wait once or twice per container start.
- * A move of the daemon into the cgroup it is already in changes nothing but takes the same lock:
- * started when a create begins, it waits out the grace period on a pool thread while conmon and
- * runc start up, and runc's own moves then find the lock ready. On a node whose cgroup2 is
- * mounted with favordynmods there is no wait to take away, and the move costs microseconds.
+ * one (5-11 ms on the nodes measured), and runc meets that wait once or twice per start. A move
+ * of the daemon into the cgroup it is already in changes nothing but takes the same lock: started
+ * as a create or exec begins, it waits out the grace period on a pool thread while conmon and runc
+ * start up, and repeated while such calls keep coming, it keeps the lock out of its idle mode, so
+ * runc's own moves find it ready. On a node whose cgroup2 is mounted with favordynmods there is
+ * no wait to take away, and a move costs microseconds.
  */
 
 /** The daemon's own cgroup, as one line of /proc/self/cgroup names it, and its cgroup.procs. */
