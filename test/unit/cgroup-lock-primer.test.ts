@@ -71,7 +71,7 @@ test('primer: keeps moving every interval until the linger time after the last p
   primer.prime(); // extends the window to about 60 ms after t0
   await primer.settled();
   const last = writes[writes.length - 1]! - t0;
-  assert.ok(writes.length >= 5, `moves kept coming: ${writes.length}`);
+  assert.ok(writes.length >= 3, `moves kept coming: ${writes.length}`);
   assert.ok(writes.length <= 14, `no more than one per interval: ${writes.length}`);
   assert.ok(last >= 55, `the second prime extended the window: last move at ${last.toFixed(1)} ms`);
   const done = writes.length;
