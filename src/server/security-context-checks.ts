@@ -108,7 +108,8 @@ export function checkContainerSecurity(sc: LinuxContainerSecurityContext | undef
 const CGROUP_FILE = /^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$/;
 
 /**
- * Ranges the kernel takes (cfs period 1 ms..1 s, quota at least 1 ms) and the least memory a
+ * Ranges the kernel takes (cfs period 1 ms..1 s, quota at least 1 ms, cpu shares 2..262144, which
+ * the kernel would round a 1 up from and runc then reports as a failure) and the least memory a
  * container can start in (runc's init runs inside the limit; Docker's minimum): values outside
  * them fail inside runc as a cgroup write error instead of saying which field was wrong. 0 means
  * unset; quota and swap also take -1 (unlimited).
@@ -123,7 +124,7 @@ export function checkResources(r: LinuxContainerResources | undefined, path: str
   if (!r) return;
   checkRange(r.cpuPeriod, `${path}.cpu_period`, (v) => v === 0n || (v >= 1000n && v <= 1_000_000n), '0 or 1000..1000000 µs');
   checkRange(r.cpuQuota, `${path}.cpu_quota`, (v) => v === 0n || v === -1n || v >= 1000n, '0, -1 or at least 1000 µs');
-  checkRange(r.cpuShares, `${path}.cpu_shares`, (v) => v >= 0n && v <= 262_144n, '0..262144');
+  checkRange(r.cpuShares, `${path}.cpu_shares`, (v) => v === 0n || (v >= 2n && v <= 262_144n), '0 or 2..262144');
   checkRange(r.memoryLimitInBytes, `${path}.memory_limit_in_bytes`, (v) => v === 0n || v >= MIN_MEMORY, `0 or at least ${MIN_MEMORY} bytes`);
   checkRange(r.memorySwapLimitInBytes, `${path}.memory_swap_limit_in_bytes`, (v) => v >= -1n, '-1 or more');
   // The kernel's memory+swap limit can never be below the memory limit it includes.

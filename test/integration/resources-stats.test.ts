@@ -33,12 +33,15 @@ test('CPU, memory and OOM score limits are set, and UpdateContainerResources cha
   const { status: s } = await call<{ status: { resources: { linux: { memory_limit_in_bytes: string } } } }>('ContainerStatus', { container_id: c });
   assert.equal(s.resources.linux.memory_limit_in_bytes, String(128 * 1024 * 1024));
   await assert.rejects(call('UpdateContainerResources', { container_id: c, linux: { memory_limit_in_bytes: -1 } }), { code: status.INVALID_ARGUMENT });
+  // The kernel would round one share up to two and runc would fail on reading that back.
+  await assert.rejects(call('UpdateContainerResources', { container_id: c, linux: { cpu_shares: 1 } }), { code: status.INVALID_ARGUMENT });
+  assert.equal(cgroupFile('cpu', c, 'cpu.shares'), '256');
 });
 
 test('negative or malformed resources are refused', async () => {
   const pod = podConfig(d, 'bad-limits');
   const { id: podId } = await runPod(d, pod);
-  for (const resources of [{ memory_limit_in_bytes: -5 }, { cpu_shares: -1 }, { cpuset_cpus: 'zero' }, { oom_score_adj: 5000 }]) {
+  for (const resources of [{ memory_limit_in_bytes: -5 }, { cpu_shares: -1 }, { cpu_shares: 1 }, { cpu_shares: 262_145 }, { cpuset_cpus: 'zero' }, { oom_score_adj: 5000 }]) {
     await assert.rejects(call('CreateContainer', { pod_sandbox_id: podId, config: containerConfig('bad', ['true'], { linux: { resources } }) }), { code: status.INVALID_ARGUMENT }, JSON.stringify(resources));
   }
   const { containers } = await call<{ containers: unknown[] }>('ListContainers', { filter: { pod_sandbox_id: podId } });
