@@ -32,7 +32,8 @@ const WRONG_STATE = /cannot start a container that has stopped|cannot start an a
  * container already uses depends on the container's state.
  */
 const CGROUP_VALUE_REFUSED = /failed to write .*: (?:invalid argument|numerical result out of range)/;
-const CGROUP_VALUE_BUSY = /failed to write .*memory[^:]*: device or resource busy/;
+// runc 1.0 passes the kernel's EBUSY on; 1.1 replaces it with the usage it found.
+const CGROUP_VALUE_BUSY = /failed to write .*memory[^:]*: device or resource busy|unable to set memory limit to \d+ \(current usage: \d+/;
 
 /** A peer cricket had to reach (a registry) could not be reached: the caller may retry. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Message } from '../client/cri.js';
 import { TEST_CGROUP_PARENT, useCricket } from '../harness/cricket.js';
@@ -73,6 +74,42 @@ test('UpdatePodSandboxResources limits the pod cgroup to resources plus overhead
     assert.equal(status.resources.linux.cpu_quota, '50000');
     assert.equal(status.resources.linux.cpu_shares, '512');
     if (v1) assert.equal(readFileSync(join('/sys/fs/cgroup/cpu', parent, c, 'cpu.cfs_quota_us'), 'utf8').trim(), '50000');
+  } finally {
+    await call('StopPodSandbox', { pod_sandbox_id: id });
+    await call('RemovePodSandbox', { pod_sandbox_id: id });
+    removePodCgroup(parent);
+  }
+});
+
+test('a pod memory limit below what the pod uses is FAILED_PRECONDITION, and the pod cgroup stays as it was', async (t) => {
+  if (!v1) return t.skip('cgroup v2 lowers memory.max by reclaiming, it does not refuse');
+  const pod = podConfig(d, 'resize-busy');
+  const uid = (pod.metadata as { uid: string }).uid;
+  const parent = `${TEST_CGROUP_PARENT}/pod${uid}`;
+  (pod.linux as Message).cgroup_parent = `/${parent}`;
+  const { id } = await runPod(d, pod);
+  try {
+    await call('UpdatePodSandboxResources', { pod_sandbox_id: id, resources: { cpu_shares: 512, cpu_quota: 50000, cpu_period: 100000, memory_limit_in_bytes: 128 * MiB } });
+    // 16 MB of tmpfs pages, charged to the container, inside the pod's cgroup.
+    await startContainer(d, id, pod, containerConfig('holder', ['sh', '-c', 'head -c 16000000 /dev/zero > /dev/shm/held && sleep 3600']));
+    const deadline = Date.now() + 10_000;
+    while (Number(podCgroupFile(parent, 'memory', 'memory.usage_in_bytes', '')) < 16_000_000 && Date.now() < deadline) await sleep(50);
+    assert.ok(Number(podCgroupFile(parent, 'memory', 'memory.usage_in_bytes', '')) >= 16_000_000, 'the pod holds its 16 MB');
+    // The CPU writes come first and are undone when the memory write is refused.
+    await assert.rejects(
+      call('UpdatePodSandboxResources', { pod_sandbox_id: id, resources: { cpu_shares: 256, cpu_quota: 20000, cpu_period: 50000, memory_limit_in_bytes: 8 * MiB } }),
+      (err: { code: number; details: string }) => {
+        assert.equal(err.code, grpc.status.FAILED_PRECONDITION, err.details);
+        assert.match(err.details, /memory\.limit_in_bytes: the pod uses more memory than that/);
+        return true;
+      },
+    );
+    assert.equal(podCgroupFile(parent, 'cpu', 'cpu.shares', ''), '512');
+    assert.equal(podCgroupFile(parent, 'cpu', 'cpu.cfs_quota_us', ''), '50000');
+    assert.equal(podCgroupFile(parent, 'cpu', 'cpu.cfs_period_us', ''), '100000');
+    assert.equal(podCgroupFile(parent, 'memory', 'memory.limit_in_bytes', ''), String(128 * MiB));
+    const { info } = await call<{ info: { info: string } }>('PodSandboxStatus', { pod_sandbox_id: id, verbose: true });
+    assert.equal((JSON.parse(info.info) as { podResources: { resources: { memoryLimitInBytes: number } } }).podResources.resources.memoryLimitInBytes, 128 * MiB);
   } finally {
     await call('StopPodSandbox', { pod_sandbox_id: id });
     await call('RemovePodSandbox', { pod_sandbox_id: id });

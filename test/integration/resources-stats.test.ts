@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { TEST_CGROUP_PARENT, TEST_SUBNET, useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, httpGetEventually, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
@@ -36,6 +37,25 @@ test('CPU, memory and OOM score limits are set, and UpdateContainerResources cha
   // The kernel would round one share up to two and runc would fail on reading that back.
   await assert.rejects(call('UpdateContainerResources', { container_id: c, linux: { cpu_shares: 1 } }), { code: status.INVALID_ARGUMENT });
   assert.equal(cgroupFile('cpu', c, 'cpu.shares'), '256');
+});
+
+test('a memory limit below what the container uses is FAILED_PRECONDITION, and the limit stays', async (t) => {
+  if (!v1) return t.skip('cgroup v2 lowers memory.max by reclaiming, it does not refuse');
+  const pod = podConfig(d, 'busy-memory');
+  const { id: podId } = await runPod(d, pod);
+  // 16 MB of tmpfs pages, charged to the container that wrote them.
+  const c = await startContainer(d, podId, pod, containerConfig('holder', ['sh', '-c', 'head -c 16000000 /dev/zero > /dev/shm/held && sleep 3600'], {
+    linux: { resources: { memory_limit_in_bytes: 64 * 1024 * 1024 } },
+  }));
+  const deadline = Date.now() + 10_000;
+  while (Number(cgroupFile('memory', c, 'memory.usage_in_bytes')) < 16_000_000 && Date.now() < deadline) await sleep(50);
+  assert.ok(Number(cgroupFile('memory', c, 'memory.usage_in_bytes')) >= 16_000_000, 'the container holds its 16 MB');
+  await assert.rejects(call('UpdateContainerResources', { container_id: c, linux: { memory_limit_in_bytes: 8 * 1024 * 1024 } }), (err: { code: number; details: string }) => {
+    assert.equal(err.code, status.FAILED_PRECONDITION, err.details);
+    assert.match(err.details, /current usage/);
+    return true;
+  });
+  assert.equal(cgroupFile('memory', c, 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
 });
 
 test('negative or malformed resources are refused', async () => {
