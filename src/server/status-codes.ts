@@ -21,10 +21,10 @@ const BAD_PROCESS = /unable to start container process: (?:exec: .*: (?:executab
 
 /**
  * runc's words when the container changed state between cricket's check and runc's action (a
- * StartContainer or ExecSync racing the process's exit, a StopContainer or another
- * StartContainer): the container is no longer in the state the call needs.
+ * StartContainer, ExecSync or UpdateContainerResources racing the process's exit, a StopContainer
+ * or another StartContainer): the container is no longer in the state the call needs.
  */
-const WRONG_STATE = /cannot start a container that has stopped|cannot start an already running container|cannot exec in a stopped container/;
+const WRONG_STATE = /cannot start a container that has stopped|cannot start an already running container|cannot exec in a stopped container|msg="container not running"/;
 
 /**
  * The kernel refusing a cgroup value the request asked for, as runc reports it: a value this node

@@ -14,6 +14,8 @@ test("runc's words for a cgroup value the kernel refused give the request's stat
   assert.equal(code('level=error msg="unable to set memory limit to 8388608 (current usage: 30384128, peak usage: 30904320)"'), status.FAILED_PRECONDITION);
   assert.equal(code('failed to write "8388608" to "/sys/fs/cgroup/memory/p/c1/memory.limit_in_bytes": write /sys/fs/cgroup/memory/p/c1/memory.limit_in_bytes: device or resource busy'), status.FAILED_PRECONDITION);
   assert.equal(code('failed to write "99" to "/sys/fs/cgroup/cpuset/p/c1/cpuset.cpus": write /sys/fs/cgroup/cpuset/p/c1/cpuset.cpus: invalid argument'), status.INVALID_ARGUMENT);
+  // The container's process ended between cricket's check and runc's update.
+  assert.equal(code('time="2026-12-04T17:29:11Z" level=error msg="container not running"'), status.FAILED_PRECONDITION);
   // Anything else from runc stays INTERNAL, with runc's words.
   const other = toServiceError(runcUpdateFailure('container "c1" does not have a cgroup manager'));
   assert.equal(other.code, status.INTERNAL);
