@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { criClients, type CriClients, type Message } from '../test/client/cri.js';
 import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
-import { clientFloor, type ClientFloor } from './client-floor.js';
+import { clientFloor, type ClientFloor, type ServerFloors } from './client-floor.js';
 import { goClientBuilt, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
 import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
@@ -420,9 +420,15 @@ function printRuntimeFloor(floor: RuntimeFloor): void {
 
 function printFloor(floor: ClientFloor): void {
   console.log('\nclient floor: this client, PodSandboxStatus to a server answering fixed bytes at once (no runtime answers faster)');
-  console.log(`${'grpc-js server p50 / p99 ms'.padEnd(62)}${floor.grpcJs.p50.toFixed(3).padStart(11)}${floor.grpcJs.p99.toFixed(3).padStart(11)}`);
-  console.log(`${"cricket's gRPC server and listener p50 / p99 ms".padEnd(62)}${floor.cricket.p50.toFixed(3).padStart(11)}${floor.cricket.p99.toFixed(3).padStart(11)}`);
-  console.log(`${'Node http2 server, no gRPC layer, p50 / p99 ms'.padEnd(62)}${floor.http2.p50.toFixed(3).padStart(11)}${floor.http2.p99.toFixed(3).padStart(11)}`);
+  const lines = (floors: ServerFloors, after: string) => {
+    console.log(`${`grpc-js server${after} p50 / p99 ms`.padEnd(62)}${floors.grpcJs.p50.toFixed(3).padStart(11)}${floors.grpcJs.p99.toFixed(3).padStart(11)}`);
+    console.log(`${`cricket's gRPC server and listener${after} p50 / p99 ms`.padEnd(62)}${floors.cricket.p50.toFixed(3).padStart(11)}${floors.cricket.p99.toFixed(3).padStart(11)}`);
+    console.log(`${`Node http2 server, no gRPC layer${after} p50 / p99 ms`.padEnd(62)}${floors.http2.p50.toFixed(3).padStart(11)}${floors.http2.p99.toFixed(3).padStart(11)}`);
+  };
+  lines(floor, '');
+  // The lifecycle's calls come one at a time, each after the client and the daemon were quiet.
+  console.log(`each call after ${floor.afterIdle.gapMs} ms without any (${floor.afterIdle.rounds} calls each), as the lifecycle's calls come:`);
+  lines(floor.afterIdle, ', after idle');
 }
 
 /** The pods' cgroup parent, once empty (cgroup v2, or each v1 hierarchy). */
