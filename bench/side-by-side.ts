@@ -421,9 +421,8 @@ function printRuntimeFloor(floor: RuntimeFloor): void {
 function printFloor(floor: ClientFloor): void {
   console.log('\nclient floor: this client, PodSandboxStatus to a server answering fixed bytes at once (no runtime answers faster)');
   const lines = (floors: ServerFloors, after: string) => {
-    console.log(`${`grpc-js server${after} p50 / p99 ms`.padEnd(62)}${floors.grpcJs.p50.toFixed(3).padStart(11)}${floors.grpcJs.p99.toFixed(3).padStart(11)}`);
-    console.log(`${`cricket's gRPC server and listener${after} p50 / p99 ms`.padEnd(62)}${floors.cricket.p50.toFixed(3).padStart(11)}${floors.cricket.p99.toFixed(3).padStart(11)}`);
-    console.log(`${`Node http2 server, no gRPC layer${after} p50 / p99 ms`.padEnd(62)}${floors.http2.p50.toFixed(3).padStart(11)}${floors.http2.p99.toFixed(3).padStart(11)}`);
+    const servers = [['grpc-js server', floors.grpcJs], ["cricket's gRPC server and listener", floors.cricket], ['Node http2 server, no gRPC layer', floors.http2]] as const;
+    for (const [server, f] of servers) console.log(`${`${server}${after} p50 / p99 ms`.padEnd(62)}${f.p50.toFixed(3).padStart(11)}${f.p99.toFixed(3).padStart(11)}`);
   };
   lines(floor, '');
   // The lifecycle's calls come one at a time, each after the client and the daemon were quiet.

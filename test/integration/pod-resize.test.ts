@@ -4,10 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Message } from '../client/cri.js';
-import { TEST_CGROUP_PARENT, useCricket } from '../harness/cricket.js';
+import { TEST_CGROUP_PARENT, useCricket, waitFor } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
 
 const d = useCricket();
@@ -27,13 +26,27 @@ function removePodCgroup(parent: string): void {
   for (const h of hierarchies) if (existsSync(join(h, parent))) rmdirSync(join(h, parent));
 }
 
-test('UpdatePodSandboxResources limits the pod cgroup to resources plus overhead', async () => {
-  const pod = podConfig(d, 'resize');
+/**
+ * A pod with a cgroup parent of its own, as kubelet gives every pod; `use` runs with it, then the
+ * pod is stopped and removed and the cgroup parent, which kubelet would remove, goes too.
+ */
+async function withOwnCgroupPod(name: string, use: (pod: Message, id: string, parent: string) => Promise<void>): Promise<void> {
+  const pod = podConfig(d, name);
   const uid = (pod.metadata as { uid: string }).uid;
   const parent = `${TEST_CGROUP_PARENT}/pod${uid}`;
   (pod.linux as Message).cgroup_parent = `/${parent}`;
   const { id } = await runPod(d, pod);
   try {
+    await use(pod, id, parent);
+  } finally {
+    await call('StopPodSandbox', { pod_sandbox_id: id });
+    await call('RemovePodSandbox', { pod_sandbox_id: id });
+    removePodCgroup(parent);
+  }
+}
+
+test('UpdatePodSandboxResources limits the pod cgroup to resources plus overhead', async () => {
+  await withOwnCgroupPod('resize', async (pod, id, parent) => {
     const c = await startContainer(d, id, pod, containerConfig('app', ['sleep', '3600'], {
       linux: { resources: { memory_limit_in_bytes: 64 * MiB, cpu_shares: 512, cpu_quota: 50000, cpu_period: 100000 } },
     }));
@@ -74,26 +87,17 @@ test('UpdatePodSandboxResources limits the pod cgroup to resources plus overhead
     assert.equal(status.resources.linux.cpu_quota, '50000');
     assert.equal(status.resources.linux.cpu_shares, '512');
     if (v1) assert.equal(readFileSync(join('/sys/fs/cgroup/cpu', parent, c, 'cpu.cfs_quota_us'), 'utf8').trim(), '50000');
-  } finally {
-    await call('StopPodSandbox', { pod_sandbox_id: id });
-    await call('RemovePodSandbox', { pod_sandbox_id: id });
-    removePodCgroup(parent);
-  }
+  });
 });
 
 test('a pod memory limit below what the pod uses is FAILED_PRECONDITION, and the pod cgroup stays as it was', async (t) => {
   if (!v1) return t.skip('cgroup v2 lowers memory.max by reclaiming, it does not refuse');
-  const pod = podConfig(d, 'resize-busy');
-  const uid = (pod.metadata as { uid: string }).uid;
-  const parent = `${TEST_CGROUP_PARENT}/pod${uid}`;
-  (pod.linux as Message).cgroup_parent = `/${parent}`;
-  const { id } = await runPod(d, pod);
-  try {
+  await withOwnCgroupPod('resize-busy', async (pod, id, parent) => {
     await call('UpdatePodSandboxResources', { pod_sandbox_id: id, resources: { cpu_shares: 512, cpu_quota: 50000, cpu_period: 100000, memory_limit_in_bytes: 128 * MiB } });
     // 16 MB of tmpfs pages, charged to the container, inside the pod's cgroup.
     await startContainer(d, id, pod, containerConfig('holder', ['sh', '-c', 'head -c 16000000 /dev/zero > /dev/shm/held && sleep 3600']));
-    const deadline = Date.now() + 10_000;
-    while (Number(podCgroupFile(parent, 'memory', 'memory.usage_in_bytes', '')) < 16_000_000 && Date.now() < deadline) await sleep(50);
+    const usage = () => Number(podCgroupFile(parent, 'memory', 'memory.usage_in_bytes', ''));
+    await waitFor('the pod to hold 16 MB', () => (usage() >= 16_000_000 ? true : undefined), 10_000);
     assert.ok(Number(podCgroupFile(parent, 'memory', 'memory.usage_in_bytes', '')) >= 16_000_000, 'the pod holds its 16 MB');
     // The CPU writes come first and are undone when the memory write is refused.
     await assert.rejects(
@@ -110,11 +114,7 @@ test('a pod memory limit below what the pod uses is FAILED_PRECONDITION, and the
     assert.equal(podCgroupFile(parent, 'memory', 'memory.limit_in_bytes', ''), String(128 * MiB));
     const { info } = await call<{ info: { info: string } }>('PodSandboxStatus', { pod_sandbox_id: id, verbose: true });
     assert.equal((JSON.parse(info.info) as { podResources: { resources: { memoryLimitInBytes: number } } }).podResources.resources.memoryLimitInBytes, 128 * MiB);
-  } finally {
-    await call('StopPodSandbox', { pod_sandbox_id: id });
-    await call('RemovePodSandbox', { pod_sandbox_id: id });
-    removePodCgroup(parent);
-  }
+  });
 });
 
 test('UpdatePodSandboxResources refuses what it cannot do', async () => {

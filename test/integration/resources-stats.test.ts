@@ -3,9 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
-import { TEST_CGROUP_PARENT, TEST_SUBNET, useCricket } from '../harness/cricket.js';
+import { TEST_CGROUP_PARENT, TEST_SUBNET, useCricket, waitFor } from '../harness/cricket.js';
 import { containerConfig, containerStatus, httpGetEventually, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 import type { Message } from '../client/cri.js';
 
@@ -47,8 +46,8 @@ test('a memory limit below what the container uses is FAILED_PRECONDITION, and t
   const c = await startContainer(d, podId, pod, containerConfig('holder', ['sh', '-c', 'head -c 16000000 /dev/zero > /dev/shm/held && sleep 3600'], {
     linux: { resources: { memory_limit_in_bytes: 64 * 1024 * 1024 } },
   }));
-  const deadline = Date.now() + 10_000;
-  while (Number(cgroupFile('memory', c, 'memory.usage_in_bytes')) < 16_000_000 && Date.now() < deadline) await sleep(50);
+  const usage = () => Number(cgroupFile('memory', c, 'memory.usage_in_bytes'));
+  await waitFor('the container to hold 16 MB', () => (usage() >= 16_000_000 ? true : undefined), 10_000);
   assert.ok(Number(cgroupFile('memory', c, 'memory.usage_in_bytes')) >= 16_000_000, 'the container holds its 16 MB');
   await assert.rejects(call('UpdateContainerResources', { container_id: c, linux: { memory_limit_in_bytes: 8 * 1024 * 1024 } }), (err: { code: number; details: string }) => {
     assert.equal(err.code, status.FAILED_PRECONDITION, err.details);
