@@ -78,13 +78,26 @@ test('a runtime started before its spec reads a spec larger than the pipe\'s buf
     assert.ok(created.containerPid > 0);
     assert.equal(runcList(options.runcRoot), id);
     execFileSync(runcBin, ['--root', options.runcRoot, 'start', id]);
-    await waitFor('the container to run /pause', () => (readFileSync(`/proc/${created.containerPid}/cmdline`, 'utf8').startsWith('/pause') ? true : undefined));
-    const environ = readFileSync(`/proc/${created.containerPid}/environ`, 'utf8').split('\0');
+    // The kernel sets a new program's argument bounds before its environment's, so /pause can
+    // show in cmdline while environ still reads empty: wait for the environment's last entry.
+    const environ = await waitFor('the container to run /pause with its environment', () => {
+      if (!readFileSync(`/proc/${created.containerPid}/cmdline`, 'utf8').startsWith('/pause')) return undefined;
+      const entries = readFileSync(`/proc/${created.containerPid}/environ`, 'utf8').split('\0');
+      return entries.includes('LAST=end') ? entries : undefined;
+    });
     assert.equal(environ.filter((v) => v.startsWith('VAR_')).length, env.length, 'every variable arrived');
     assert.ok(environ.includes(env[env.length - 1]!) && environ.includes('LAST=end'));
     execFileSync(runcBin, ['--root', options.runcRoot, 'delete', '--force', id]);
     await waitFor('conmon to end', () => (processesOf(id).length === 0 ? true : undefined));
   } finally {
+    // After a failed assertion too, no container, conmon or cgroup outlives the test; the
+    // assertion's own error is the one reported.
+    try {
+      execFileSync(runcBin, ['--root', options.runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
+    } catch {
+      // never created, or deleted above
+    }
+    await waitFor('conmon to end', () => (processesOf(id).length === 0 ? true : undefined)).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 });
