@@ -104,6 +104,12 @@ export async function startConmon(conmon: string, opts: ConmonCreateOptions): Pr
     async proceed() {
       told = true;
       startPipe.end('go');
+      // conmon's first process writes the monitor's pid file and exits once it has forked the
+      // monitor, long before runc is done: the file is read meanwhile, not after the report.
+      const monitorPid = child.exited
+        .then(() => readFile(join(opts.bundle, 'conmon.pid'), 'utf8'))
+        .catch(() => '0')
+        .then((text) => Number.parseInt(text, 10));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.timeoutMs)));
       const message = await Promise.race([outcome, timedOut]);
@@ -117,8 +123,7 @@ export async function startConmon(conmon: string, opts: ConmonCreateOptions): Pr
       if (message.data < 0) {
         throw new Error(`runc create failed under conmon: ${(message.message ?? stderr).trim()}`);
       }
-      const conmonPid = Number.parseInt(await readFile(join(opts.bundle, 'conmon.pid'), 'utf8').catch(() => '0'), 10);
-      return { containerPid: message.data, conmonPid };
+      return { containerPid: message.data, conmonPid: await monitorPid };
     },
     async abandon() {
       if (told) return;

@@ -45,6 +45,10 @@ test('pause and conmon live in cricket\'s process tree and leave no zombie after
   const conmonPid = Number(readFileSync(join(d.stateDir, 'containers', c, 'conmon.pid'), 'utf8'));
   const containerPid = d.runcState(c)!.pid;
   const [pause, conmon] = [stat(pausePid)!, stat(conmonPid)!];
+  // The record names the monitor conmon forked off (its pid file), with that process's start.
+  const record = JSON.parse(readFileSync(join(d.root, 'containers', `${c}.json`), 'utf8')) as { conmonPid: number; conmonStart?: { startTime: number } };
+  assert.equal(record.conmonPid, conmonPid);
+  assert.equal(record.conmonStart?.startTime, conmon.startTime);
   assert.notEqual(pause.ppid, 1, 'pause was left to the host init');
   assert.notEqual(conmon.ppid, 1, 'conmon was left to the host init');
   assert.ok(descendsFrom(pausePid, top), `pause's parent ${pause.ppid} is not in the tree of ${top}`);
