@@ -14,23 +14,49 @@
  * (dying of the same signal if the daemon died of one). If it is SIGKILLed, the kernel kills the
  * daemon too (PR_SET_PDEATHSIG). Pods and containers are not its children's children by design:
  * they outlive both, as they outlive the daemon.
+ *
+ * Only stdin, stdout and stderr go on to the daemon: any other descriptor its caller left open
+ * (a shell's pipe, a job runner's socket) would otherwise be held by every conmon and runc the
+ * daemon starts, long after the caller and the daemon are gone.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
+/* Closes every descriptor above stderr: close_range(2), or one by one on kernels before 5.9. */
+static int close_inherited(void) {
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return 0;
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return -1;
+    int own = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        char *end;
+        long fd = strtol(entry->d_name, &end, 10);
+        if (*end == '\0' && end != entry->d_name && fd > 2 && fd != own) close((int)fd);
+    }
+    closedir(dir);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s PROGRAM [ARGS...]\n", argv[0]);
         return 2;
+    }
+    if (close_inherited() != 0) {
+        perror("cricket-init: closing inherited descriptors");
+        return 1;
     }
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
         perror("cricket-init: PR_SET_CHILD_SUBREAPER");

@@ -4,6 +4,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { after, before } from 'node:test';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { criClients, type CriClients, type Message } from '../client/cri.js';
@@ -61,6 +62,8 @@ export interface TestDaemon {
   pid(): number;
   /** Pid of the process the harness started: cricket-init, which passes signals on to the daemon. */
   servePid(): number;
+  /** The harness's end of the extra descriptor `cricket serve` was started with, if asked for. */
+  inheritedEnd(): Readable | undefined;
 }
 
 export function cricketCli(args: string[]): string {
@@ -82,6 +85,8 @@ export interface StartOptions {
   network?: { bridge: string; subnet: string };
   /** Extra environment of the daemon (CRICKET_LOG_LEVEL, say); its log level is info otherwise. */
   env?: Record<string, string>;
+  /** Starts `cricket serve` with one more descriptor open (fd 3), as a careless caller leaves one. */
+  extraInheritedFd?: boolean;
 }
 
 export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon> {
@@ -107,7 +112,8 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
   const launch = async () => {
     const log = createWriteStream(logFile, { flags: 'a' });
     // The daemon's own log goes to its file in full, whatever level the test runner uses.
-    child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CRICKET_LOG_LEVEL: 'info', ...opts.env } });
+    const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', ...(opts.extraInheritedFd ? ['pipe' as const] : [])];
+    child = spawn(process.execPath, args, { stdio, env: { ...process.env, CRICKET_LOG_LEVEL: 'info', ...opts.env } });
     child.stderr!.pipe(log);
     const cri = criClients(socket, { deadlineMs: 5000 });
     try {
@@ -152,6 +158,7 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
     dir, socket, root, stateDir, cri, logFile,
     pid: () => daemonPid(child!.pid!),
     servePid: () => child!.pid!,
+    inheritedEnd: () => (opts.extraInheritedFd ? (child!.stdio[3] as Readable) : undefined),
     runcState(id) {
       try {
         const out = execFileSync('runc', ['--root', join(stateDir, 'runc'), 'state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
