@@ -7,10 +7,15 @@ import { initWrapperState } from '../process/init-wrapper.js';
 /** `cricket serve`: runs the daemon in the foreground until SIGINT or SIGTERM. */
 export async function serveCommand(flags: Record<string, string>): Promise<number> {
   installProcessGuards();
+  // The caller's umask would decide the modes of what cricket makes without naming one (a
+  // container's log directory, a missing hostPath): a careless 000 would leave them writable by
+  // every user of the node. 022, as a service manager gives.
+  const callerUmask = process.umask(0o022);
   const config = loadConfig(flags);
   const init = initWrapperState();
   if (init.initPid) logger.info({ initPid: init.initPid }, 'running under cricket-init, which reaps what cricket starts');
   else logger.warn({ reason: init.reason }, 'running without cricket-init: orphaned pause and conmon processes are left to the host init to reap');
+  if (callerUmask !== 0o022) logger.info({ callerUmask: callerUmask.toString(8).padStart(3, '0') }, 'umask set to 022');
   const daemon = await startDaemon(config);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -87,6 +87,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Starts `cricket serve` with one more descriptor open (fd 3), as a careless caller leaves one. */
   extraInheritedFd?: boolean;
+  /** The umask `cricket serve` is started with (the test runner's own by default). */
+  umask?: number;
 }
 
 export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon> {
@@ -113,7 +115,13 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
     const log = createWriteStream(logFile, { flags: 'a' });
     // The daemon's own log goes to its file in full, whatever level the test runner uses.
     const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', ...(opts.extraInheritedFd ? ['pipe' as const] : [])];
-    child = spawn(process.execPath, args, { stdio, env: { ...process.env, CRICKET_LOG_LEVEL: 'info', ...opts.env } });
+    // A child takes its parent's umask when it is made.
+    const runnerUmask = opts.umask === undefined ? undefined : process.umask(opts.umask);
+    try {
+      child = spawn(process.execPath, args, { stdio, env: { ...process.env, CRICKET_LOG_LEVEL: 'info', ...opts.env } });
+    } finally {
+      if (runnerUmask !== undefined) process.umask(runnerUmask);
+    }
     child.stderr!.pipe(log);
     const cri = criClients(socket, { deadlineMs: 5000 });
     try {

@@ -1,0 +1,55 @@
+// `cricket serve` started by a careless caller: with a descriptor left open (a shell's pipe, a
+// job runner's socket) and a umask of 000. The daemon, its monitors and the pod processes outlive
+// that caller: holding its descriptor would keep its reader waiting for an end of file until the
+// node's last container is gone; taking its umask would make what cricket creates without naming
+// a mode writable by every user of the node.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { useCricket, waitFor } from '../harness/cricket.js';
+import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
+import { processesWhere } from '../harness/processes.js';
+
+const d = useCricket({ extraInheritedFd: true, umask: 0o000 });
+
+function descriptorsAbove2(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => Number(fd) > 2).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return 'gone';
+    }
+  });
+}
+
+test('a descriptor the caller left open reaches neither cricket-init, the daemon, conmon nor pause', async () => {
+  const pod = podConfig(d, 'inherited-fd');
+  const { id } = await runPod(d, pod);
+  const c = await startContainer(d, id, pod, containerConfig('app', ['sleep', '3600']));
+  const end = d.inheritedEnd();
+  assert.ok(end, 'the harness started cricket serve with a descriptor 3');
+  // A socket pair whose end the harness reads from the start: it reads end of file once no
+  // process holds the other end any more, and cricket-init, the daemon, pause and conmon all run.
+  await waitFor('the end of file on the inherited descriptor', () => (end.readableEnded ? true : undefined), 5000);
+  assert.equal(d.runcState(id)?.status, 'running', 'pause runs');
+  assert.equal(processesWhere((argv) => argv[0]?.endsWith('conmon') === true && argv.includes(c)).length, 1, 'the container\'s conmon runs');
+  assert.ok(existsSync(`/proc/${d.pid()}`), 'the daemon runs');
+  assert.deepEqual(descriptorsAbove2(d.servePid()), [], 'cricket-init keeps nothing but its stdio');
+});
+
+test('under a caller\'s umask of 000, what cricket makes without naming a mode is writable by root alone', async () => {
+  const umask = readFileSync(`/proc/${d.pid()}/status`, 'utf8').split('\n').find((l) => l.startsWith('Umask:'));
+  assert.equal(umask?.split(/\s+/)[1], '0022', 'the daemon set its own umask');
+  const pod = podConfig(d, 'umask');
+  const { id } = await runPod(d, pod);
+  // A hostPath that does not exist yet is made by cricket, as is the container's log directory.
+  const hostPath = join(d.dir, 'made-by-cricket', 'data');
+  const config = containerConfig('writer', ['sleep', '3600'], { mounts: [{ container_path: '/data', host_path: hostPath }] });
+  await startContainer(d, id, pod, config);
+  const made = [hostPath, dirname(hostPath), join(String(pod.log_directory), 'writer')];
+  for (const dir of made) {
+    const mode = statSync(dir).mode & 0o777;
+    assert.equal(mode & 0o022, 0, `${dir} is ${mode.toString(8)}`);
+  }
+});
