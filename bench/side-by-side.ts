@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { criClients, type CriClients, type Message } from '../test/client/cri.js';
 import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
@@ -314,7 +314,8 @@ async function main(): Promise<void> {
   if (CPU_PROF) {
     mkdirSync(CPU_PROF, { recursive: true });
     process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${new URL('./cpu-profile.js', import.meta.url).href}`.trim();
-    process.env.CRICKET_CPU_PROF_DIR = CPU_PROF;
+    // The daemon leaves its working directory for /: the profile's directory is made absolute here.
+    process.env.CRICKET_CPU_PROF_DIR = resolve(CPU_PROF);
   }
   if (VS && !VS_PID) throw new Error('--vs needs --vs-pid, the other daemon\'s pid, for its CPU and memory');
   // The daemon first: a start that fails then leaves no directory of the benchmark's behind.

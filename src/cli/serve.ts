@@ -12,6 +12,10 @@ export async function serveCommand(flags: Record<string, string>): Promise<numbe
   // every user of the node. 022, as a service manager gives.
   const callerUmask = process.umask(0o022);
   const config = loadConfig(flags);
+  // Relative paths are resolved by now. conmon and pause outlive the daemon and start in its
+  // working directory: left where the caller was, they would keep that file system from being
+  // unmounted for as long as a container runs.
+  process.chdir('/');
   const init = initWrapperState();
   if (init.initPid) logger.info({ initPid: init.initPid }, 'running under cricket-init, which reaps what cricket starts');
   else logger.warn({ reason: init.reason }, 'running without cricket-init: orphaned pause and conmon processes are left to the host init to reap');

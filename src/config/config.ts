@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { invalidArgument } from '../errors.js';
 import { DEFAULT_IMAGE_LIMITS, parseImageLimits, type ImageLimits } from '../image/limits.js';
@@ -107,15 +107,18 @@ export function loadConfig(flags: Flags): CricketConfig {
     if (flags.config !== undefined) throw invalidArgument(`cannot read config ${file}: ${(err as Error).message}`);
   }
   if (text !== undefined) applyToml(config, text, file);
-  if (flags.socket) config.socket = flags.socket;
-  if (flags.root) config.root = flags.root;
-  if (flags['state-dir']) config.stateDir = flags['state-dir'];
-  if (flags['cni-conf-dir']) config.cni.confDir = flags['cni-conf-dir'];
-  if (flags['cni-bin-dir']) config.cni.binDirs = flags['cni-bin-dir'].split(':');
+  // A relative path on the command line means what it does in a shell: from the working
+  // directory, which the daemon leaves for / once started (serve.ts).
+  if (flags.socket) config.socket = resolve(flags.socket);
+  if (flags.root) config.root = resolve(flags.root);
+  if (flags['state-dir']) config.stateDir = resolve(flags['state-dir']);
+  if (flags['cni-conf-dir']) config.cni.confDir = resolve(flags['cni-conf-dir']);
+  if (flags['cni-bin-dir']) config.cni.binDirs = flags['cni-bin-dir'].split(':').map((dir) => resolve(dir));
   if (flags['pod-subnet']) config.cni.defaultSubnet = flags['pod-subnet'];
   if (flags['cni-bridge']) config.cni.defaultBridge = flags['cni-bridge'];
-  if (flags.runc) config.runc = flags.runc;
-  if (flags.conmon) config.conmon = flags.conmon;
+  // A bare program name is looked up in PATH; one with a slash is a path.
+  if (flags.runc) config.runc = flags.runc.includes('/') ? resolve(flags.runc) : flags.runc;
+  if (flags.conmon) config.conmon = flags.conmon.includes('/') ? resolve(flags.conmon) : flags.conmon;
   if (flags['streaming-address']) config.streaming.address = flags['streaming-address'];
   if (flags['streaming-port'] !== undefined) config.streaming.port = parsePort(flags['streaming-port'], '--streaming-port');
   if (flags['metrics-address']) config.metrics = { ...config.metrics, enabled: true, address: flags['metrics-address'] };
@@ -140,11 +143,18 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
     if (typeof v !== 'string') throw invalidArgument(`config ${file}: ${key} must be a string`);
     return v;
   };
-  if (doc.socket !== undefined) config.socket = str(doc.socket, 'socket');
-  if (doc.root !== undefined) config.root = str(doc.root, 'root');
-  if (doc.state_dir !== undefined) config.stateDir = str(doc.state_dir, 'state_dir');
-  if (doc.runc !== undefined) config.runc = str(doc.runc, 'runc');
-  if (doc.conmon !== undefined) config.conmon = str(doc.conmon, 'conmon');
+  // A file's relative path would depend on where the daemon happened to be started.
+  const path = (v: unknown, key: string): string => {
+    const text = str(v, key);
+    if (!isAbsolute(text)) throw invalidArgument(`config ${file}: ${key} must be an absolute path, not ${JSON.stringify(text)}`);
+    return text;
+  };
+  if (doc.socket !== undefined) config.socket = path(doc.socket, 'socket');
+  if (doc.root !== undefined) config.root = path(doc.root, 'root');
+  if (doc.state_dir !== undefined) config.stateDir = path(doc.state_dir, 'state_dir');
+  const program = (v: unknown, key: string): string => (str(v, key).includes('/') ? path(v, key) : str(v, key));
+  if (doc.runc !== undefined) config.runc = program(doc.runc, 'runc');
+  if (doc.conmon !== undefined) config.conmon = program(doc.conmon, 'conmon');
   if (doc.runtimes !== undefined) config.runtimes = parseRuntimes(doc.runtimes, file);
   if (doc.pause_image !== undefined) config.pauseImage = str(doc.pause_image, 'pause_image');
   if (doc.prime_cgroup_lock !== undefined) {
@@ -155,18 +165,18 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   if (doc.images !== undefined) config.images = parseImageLimits(doc.images, file);
   if (doc.cdi_spec_dirs !== undefined) {
     if (!Array.isArray(doc.cdi_spec_dirs)) throw invalidArgument(`config ${file}: cdi_spec_dirs must be a list`);
-    config.cdiSpecDirs = doc.cdi_spec_dirs.map((d, i) => str(d, `cdi_spec_dirs[${i}]`));
+    config.cdiSpecDirs = doc.cdi_spec_dirs.map((d, i) => path(d, `cdi_spec_dirs[${i}]`));
   }
   const cni = doc.cni as Record<string, unknown> | undefined;
   if (cni) {
-    if (cni.conf_dir !== undefined) config.cni.confDir = str(cni.conf_dir, 'cni.conf_dir');
+    if (cni.conf_dir !== undefined) config.cni.confDir = path(cni.conf_dir, 'cni.conf_dir');
     if (cni.bin_dirs !== undefined) {
       if (!Array.isArray(cni.bin_dirs)) throw invalidArgument(`config ${file}: cni.bin_dirs must be a list`);
-      config.cni.binDirs = cni.bin_dirs.map((d, i) => str(d, `cni.bin_dirs[${i}]`));
+      config.cni.binDirs = cni.bin_dirs.map((d, i) => path(d, `cni.bin_dirs[${i}]`));
     }
     if (cni.default_bridge !== undefined) config.cni.defaultBridge = str(cni.default_bridge, 'cni.default_bridge');
     if (cni.default_subnet !== undefined) config.cni.defaultSubnet = str(cni.default_subnet, 'cni.default_subnet');
-    if (cni.conf_template !== undefined) config.cni.confTemplate = str(cni.conf_template, 'cni.conf_template');
+    if (cni.conf_template !== undefined) config.cni.confTemplate = str(cni.conf_template, 'cni.conf_template') && path(cni.conf_template, 'cni.conf_template');
   }
   const streaming = doc.streaming as Record<string, unknown> | undefined;
   if (streaming) {

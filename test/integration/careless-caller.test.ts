@@ -1,8 +1,9 @@
 // `cricket serve` started by a careless caller: with a descriptor left open (a shell's pipe, a
-// job runner's socket) and a umask of 000. The daemon, its monitors and the pod processes outlive
-// that caller: holding its descriptor would keep its reader waiting for an end of file until the
-// node's last container is gone; taking its umask would make what cricket creates without naming
-// a mode writable by every user of the node.
+// job runner's socket), a umask of 000, in a working directory of its own. The daemon, its
+// monitors and the pod processes outlive that caller: holding its descriptor would keep its
+// reader waiting for an end of file until the node's last container is gone; its working
+// directory would keep its file system from being unmounted; taking its umask would make what
+// cricket creates without naming a mode writable by every user of the node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -23,7 +24,7 @@ function descriptorsAbove2(pid: number): string[] {
   });
 }
 
-test('a descriptor the caller left open reaches neither cricket-init, the daemon, conmon nor pause', async () => {
+test('a descriptor and a working directory the caller left reach neither cricket-init, the daemon, conmon nor pause', async () => {
   const pod = podConfig(d, 'inherited-fd');
   const { id } = await runPod(d, pod);
   const c = await startContainer(d, id, pod, containerConfig('app', ['sleep', '3600']));
@@ -33,9 +34,14 @@ test('a descriptor the caller left open reaches neither cricket-init, the daemon
   // process holds the other end any more, and cricket-init, the daemon, pause and conmon all run.
   await waitFor('the end of file on the inherited descriptor', () => (end.readableEnded ? true : undefined), 5000);
   assert.equal(d.runcState(id)?.status, 'running', 'pause runs');
-  assert.equal(processesWhere((argv) => argv[0]?.endsWith('conmon') === true && argv.includes(c)).length, 1, 'the container\'s conmon runs');
+  const conmons = processesWhere((argv) => argv[0]?.endsWith('conmon') === true && argv.includes(c));
+  assert.equal(conmons.length, 1, 'the container\'s conmon runs');
   assert.ok(existsSync(`/proc/${d.pid()}`), 'the daemon runs');
   assert.deepEqual(descriptorsAbove2(d.servePid()), [], 'cricket-init keeps nothing but its stdio');
+  // Nor do the daemon and the monitors that outlive it keep the caller's working directory.
+  assert.notEqual(process.cwd(), '/');
+  assert.equal(readlinkSync(`/proc/${d.pid()}/cwd`), '/');
+  assert.equal(readlinkSync(`/proc/${conmons[0]}/cwd`), '/');
 });
 
 test('under a caller\'s umask of 000, what cricket makes without naming a mode is writable by root alone', async () => {
