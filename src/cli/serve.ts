@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/config.js';
-import { installProcessGuards } from '../daemon/process-guards.js';
+import { ignoreStraySignals, installProcessGuards } from '../daemon/process-guards.js';
 import { startDaemon } from '../daemon/start.js';
 import { logger } from '../log/logger.js';
 import { initWrapperState } from '../process/init-wrapper.js';
@@ -7,6 +7,7 @@ import { initWrapperState } from '../process/init-wrapper.js';
 /** `cricket serve`: runs the daemon in the foreground until SIGINT or SIGTERM. */
 export async function serveCommand(flags: Record<string, string>): Promise<number> {
   installProcessGuards();
+  ignoreStraySignals();
   // The caller's umask would decide the modes of what cricket makes without naming one (a
   // container's log directory, a missing hostPath): a careless 000 would leave them writable by
   // every user of the node. 022, as a service manager gives.

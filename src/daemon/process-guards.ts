@@ -41,3 +41,19 @@ export function installProcessGuards(exit: (code: number) => void = (code) => pr
     setTimeout(() => exit(EXIT_SOFTWARE), 1000).unref();
   });
 }
+
+/** Signals that would end the daemon or open a door into it if left to Node's defaults. */
+export const STRAY_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const;
+
+/**
+ * An operator's habit from other daemons (a log rotation hook's `kill -USR1`, a `kill -HUP` to
+ * reload) must neither stop cricket nor open it up: Node's answer to SIGUSR1 is its debugger on
+ * 127.0.0.1:9229, which asks no one for credentials, so any user of the node could run code in
+ * the root daemon; SIGUSR2 and SIGHUP would end it. A listener replaces each default; the signal
+ * is logged and otherwise ignored (the configuration is read at start only).
+ */
+export function ignoreStraySignals(): void {
+  for (const signal of STRAY_SIGNALS) {
+    process.on(signal, () => logger.warn({ signal }, 'signal ignored: cricket has nothing to reload or reopen on it (restart it to apply a new configuration)'));
+  }
+}

@@ -59,3 +59,28 @@ test('under a caller\'s umask of 000, what cricket makes without naming a mode i
     assert.equal(mode & 0o022, 0, `${dir} is ${mode.toString(8)}`);
   }
 });
+
+/** Whether any socket listens on this TCP port of 127.0.0.1 (Node's debugger takes 9229). */
+function listensOn(port: number): boolean {
+  const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8').split('\n').some((line) => {
+    const fields = line.trim().split(/\s+/);
+    return fields[1] === hex && fields[3] === '0A';
+  });
+}
+
+test('SIGUSR1, SIGUSR2 and SIGHUP, to cricket-init or to the daemon, neither stop it nor open its debugger', async () => {
+  assert.equal(listensOn(9229), false, 'nothing listens on the debugger port before');
+  const daemon = d.pid();
+  const logged = () => readFileSync(d.logFile, 'utf8').split('\n').filter((l) => l.includes('signal ignored')).length;
+  const before = logged();
+  // One at a time: two of a kind pending at once would be delivered as one.
+  for (const [i, [pid, signal]] of ([[d.servePid(), 'SIGUSR1'], [daemon, 'SIGUSR1'], [d.servePid(), 'SIGUSR2'], [d.servePid(), 'SIGHUP']] as const).entries()) {
+    process.kill(pid, signal);
+    await waitFor(`the daemon to log ${signal}`, () => (logged() - before > i ? true : undefined), 5000);
+  }
+  await d.cri.runtime.call('Version', {});
+  assert.equal(d.pid(), daemon, 'the same daemon answers');
+  assert.equal(listensOn(9229), false, 'Node\'s debugger did not open');
+  assert.ok(!readFileSync(d.logFile, 'utf8').includes('Debugger listening'));
+});
