@@ -6,9 +6,11 @@
 // cricket creates without naming a mode writable by every user of the node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { useCricket, waitFor } from '../harness/cricket.js';
+import { CRICKET, useCricket, waitFor } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
 import { processesWhere } from '../harness/processes.js';
 
@@ -83,4 +85,22 @@ test('SIGUSR1, SIGUSR2 and SIGHUP, to cricket-init or to the daemon, neither sto
   assert.equal(d.pid(), daemon, 'the same daemon answers');
   assert.equal(listensOn(9229), false, 'Node\'s debugger did not open');
   assert.ok(!readFileSync(d.logFile, 'utf8').includes('Debugger listening'));
+});
+
+test('a long-running CLI command does not open the debugger on SIGUSR1 either', async () => {
+  const pod = podConfig(d, 'cli-usr1');
+  const { id } = await runPod(d, pod);
+  await startContainer(d, id, pod, containerConfig('talker', ['sh', '-c', 'while true; do echo tick; sleep 0.2; done']));
+  const follower = spawn(process.execPath, [CRICKET, 'logs', '-f', id, '--socket', d.socket], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    // Following: a line has come through.
+    await once(follower.stdout!, 'data');
+    follower.kill('SIGUSR1');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(follower.exitCode, null, 'still following');
+    assert.equal(listensOn(9229), false, 'Node\'s debugger did not open');
+  } finally {
+    follower.kill('SIGTERM');
+    if (follower.exitCode === null) await once(follower, 'exit');
+  }
 });
