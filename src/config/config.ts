@@ -176,7 +176,11 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
     }
     if (cni.default_bridge !== undefined) config.cni.defaultBridge = str(cni.default_bridge, 'cni.default_bridge');
     if (cni.default_subnet !== undefined) config.cni.defaultSubnet = str(cni.default_subnet, 'cni.default_subnet');
-    if (cni.conf_template !== undefined) config.cni.confTemplate = str(cni.conf_template, 'cni.conf_template') && path(cni.conf_template, 'cni.conf_template');
+    if (cni.conf_template !== undefined) {
+      // Empty: no template, as by default.
+      const template = str(cni.conf_template, 'cni.conf_template');
+      config.cni.confTemplate = template === '' ? '' : path(template, 'cni.conf_template');
+    }
   }
   const streaming = doc.streaming as Record<string, unknown> | undefined;
   if (streaming) {

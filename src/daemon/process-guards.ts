@@ -43,7 +43,7 @@ export function installProcessGuards(exit: (code: number) => void = (code) => pr
 }
 
 /** Signals that would end the daemon or open a door into it if left to Node's defaults. */
-export const STRAY_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const;
+const STRAY_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const;
 
 /**
  * An operator's habit from other daemons (a log rotation hook's `kill -USR1`, a `kill -HUP` to
