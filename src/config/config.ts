@@ -152,7 +152,11 @@ function applyToml(config: CricketConfig, text: string, file: string): void {
   if (doc.socket !== undefined) config.socket = path(doc.socket, 'socket');
   if (doc.root !== undefined) config.root = path(doc.root, 'root');
   if (doc.state_dir !== undefined) config.stateDir = path(doc.state_dir, 'state_dir');
-  const program = (v: unknown, key: string): string => (str(v, key).includes('/') ? path(v, key) : str(v, key));
+  // A bare program name is looked up in PATH; one with a slash is a path.
+  const program = (v: unknown, key: string): string => {
+    const text = str(v, key);
+    return text.includes('/') ? path(text, key) : text;
+  };
   if (doc.runc !== undefined) config.runc = program(doc.runc, 'runc');
   if (doc.conmon !== undefined) config.conmon = program(doc.conmon, 'conmon');
   if (doc.runtimes !== undefined) config.runtimes = parseRuntimes(doc.runtimes, file);

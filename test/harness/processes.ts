@@ -13,3 +13,8 @@ export function processesWhere(match: (argv: string[]) => boolean): number[] {
   }
   return found;
 }
+
+/** Pids of the conmon processes whose command line names this container id. */
+export function conmonsOf(id: string): number[] {
+  return processesWhere((argv) => argv[0]!.endsWith('conmon') && argv.includes(id));
+}

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'n
 import { dirname, join } from 'node:path';
 import { CRICKET, useCricket, waitFor } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
-import { processesWhere } from '../harness/processes.js';
+import { conmonsOf } from '../harness/processes.js';
 
 const d = useCricket({ extraInheritedFd: true, umask: 0o000 });
 
@@ -36,7 +36,7 @@ test('a descriptor and a working directory the caller left reach neither cricket
   // process holds the other end any more, and cricket-init, the daemon, pause and conmon all run.
   await waitFor('the end of file on the inherited descriptor', () => (end.readableEnded ? true : undefined), 5000);
   assert.equal(d.runcState(id)?.status, 'running', 'pause runs');
-  const conmons = processesWhere((argv) => argv[0]?.endsWith('conmon') === true && argv.includes(c));
+  const conmons = conmonsOf(c);
   assert.equal(conmons.length, 1, 'the container\'s conmon runs');
   assert.ok(existsSync(`/proc/${d.pid()}`), 'the daemon runs');
   assert.deepEqual(descriptorsAbove2(d.servePid()), [], 'cricket-init keeps nothing but its stdio');

@@ -12,12 +12,7 @@ import { startConmon } from '../../src/oci/conmon.js';
 import { findProgram } from '../../src/process/find-program.js';
 import { TEST_PREFIX, waitFor } from '../harness/cricket.js';
 import { conmonOptions } from '../harness/conmon-options.js';
-import { processesWhere } from '../harness/processes.js';
-
-/** Pids of the conmon processes whose command line names this container id. */
-function conmonsOf(id: string): number[] {
-  return processesWhere((argv) => argv[0]!.endsWith('conmon') && argv.includes(id));
-}
+import { conmonsOf } from '../harness/processes.js';
 
 test('a waiting conmon that is abandoned is gone, and ran nothing', async () => {
   const dir = mkdtempSync(`${TEST_PREFIX}conmon-`);
