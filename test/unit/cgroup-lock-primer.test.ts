@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config/config.js';
 import { cgroupHost } from '../../src/oci/cgroup-host.js';
-import { CgroupLockPrimer, ownCgroup, startCgroupLockPrimer, type PrimerIo, type PrimerTiming } from '../../src/oci/cgroup-lock-primer.js';
+import { CgroupLockPrimer, KeptPrimerFiles, ownCgroup, startCgroupLockPrimer, type PrimerIo, type PrimerTiming } from '../../src/oci/cgroup-lock-primer.js';
 
 const v1Host = { version: 1 as const, controllerDir: (c: string) => `/sys/fs/cgroup/${c}` };
 const v2Host = { version: 2 as const, controllerDir: () => '/sys/fs/cgroup' };
@@ -112,11 +112,41 @@ test('primer on this host: on when asked, and a prime leaves the process in its 
   const primer = startCgroupLockPrimer(true, cgroupHost(), ONE_SHOT);
   assert.equal(primer.enabled, true, 'this process\'s own cgroup is found and lists it');
   const before = readFileSync('/proc/self/cgroup', 'utf8');
-  primer.prime();
-  await primer.settled();
-  assert.equal(primer.primes, 1);
+  for (let i = 0; i < 3; i++) {
+    primer.prime();
+    await primer.settled();
+  }
+  assert.equal(primer.primes, 3, 'the kept files serve every move');
   assert.equal(primer.enabled, true);
   assert.equal(readFileSync('/proc/self/cgroup', 'utf8'), before);
+});
+
+test('kept primer files: each read is the file as it is now, each write goes out whole', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const own = new KeptPrimerFiles();
+  assert.equal(await own.readSelfCgroup(), readFileSync('/proc/self/cgroup', 'utf8'));
+  assert.equal(await own.readSelfCgroup(), readFileSync('/proc/self/cgroup', 'utf8'), 'a second read starts over');
+  const dir = mkdtempSync(join(tmpdir(), 'cricket-unit-kept-'));
+  try {
+    const self = join(dir, 'cgroup');
+    writeFileSync(self, '0::/first/one\n');
+    const files = new KeptPrimerFiles(self);
+    assert.equal(await files.readSelfCgroup(), '0::/first/one\n');
+    writeFileSync(self, '0::/b\n');
+    assert.equal(await files.readSelfCgroup(), '0::/b\n', 'the same open file, read again from its start');
+    writeFileSync(self, 'x'.repeat(20_000));
+    assert.equal((await files.readSelfCgroup()).length, 20_000, 'a file larger than the buffer is read whole');
+    const procs = join(dir, 'cgroup.procs');
+    writeFileSync(procs, '');
+    await files.writeProcs(procs, 7);
+    await files.writeProcs(procs, 7);
+    assert.equal(readFileSync(procs, 'utf8'), '7\n7\n');
+    await assert.rejects(files.writeProcs(join(dir, 'missing'), 7), /ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('config: prime_cgroup_lock is on by default, a boolean when given', async () => {
