@@ -4,7 +4,7 @@ import type { SandboxRecord } from '../store/types.js';
  * cgroupfs paths: under the parent kubelet gave the pod, or under /cricket for pods started by
  * hand, so that everything cricket starts can be found (and is gone after removal).
  */
-export function podCgroupParent(record: SandboxRecord): string {
+export function podCgroupParent(record: Pick<SandboxRecord, 'cgroupParent'>): string {
   return record.cgroupParent || '/cricket';
 }
 
