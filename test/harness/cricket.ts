@@ -64,6 +64,8 @@ export interface TestDaemon {
   servePid(): number;
   /** The harness's end of the extra descriptor `cricket serve` was started with, if asked for. */
   inheritedEnd(): Readable | undefined;
+  /** Starts taking the daemon's stderr into logFile, if it was left unread (stderrUnread). */
+  readStderr(): void;
 }
 
 export function cricketCli(args: string[]): string {
@@ -89,6 +91,8 @@ export interface StartOptions {
   extraInheritedFd?: boolean;
   /** The umask `cricket serve` is started with (the test runner's own by default). */
   umask?: number;
+  /** Leaves the daemon's stderr, a pipe, unread until readStderr() (a reader that stopped). */
+  stderrUnread?: boolean;
 }
 
 export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon> {
@@ -111,6 +115,8 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
   }
   if (opts.cniBinDirs) args.push('--cni-bin-dir', [...opts.cniBinDirs(dir), '/opt/cni/bin', '/usr/lib/cni'].join(':'));
   let child: ChildProcess | undefined;
+  let reading = false;
+  let readStderr = () => undefined as void;
   const launch = async () => {
     const log = createWriteStream(logFile, { flags: 'a' });
     // The daemon's own log goes to its file in full, whatever level the test runner uses.
@@ -122,7 +128,13 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
     } finally {
       if (runnerUmask !== undefined) process.umask(runnerUmask);
     }
-    child.stderr!.pipe(log);
+    reading = false;
+    readStderr = () => {
+      if (reading) return;
+      reading = true;
+      child!.stderr!.pipe(log);
+    };
+    if (!opts.stderrUnread) readStderr();
     const cri = criClients(socket, { deadlineMs: 5000 });
     try {
       for (let i = 0; ; i++) {
@@ -148,6 +160,8 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
   // The daemon ended (SIGTERM: the init wrapper passes it on, where a SIGKILL would orphan the
   // daemon under it), then what it keeps on the host for a next start.
   const dismantle = async () => {
+    // A daemon flushes its log as it exits: a pipe nobody reads would hold it there.
+    readStderr();
     await kill();
     releaseStateTmpfs(stateDir);
     opts.release?.(dir);
@@ -167,6 +181,7 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
     pid: () => daemonPid(child!.pid!),
     servePid: () => child!.pid!,
     inheritedEnd: () => (opts.extraInheritedFd ? (child!.stdio[3] as Readable) : undefined),
+    readStderr: () => readStderr(),
     runcState(id) {
       try {
         const out = execFileSync('runc', ['--root', join(stateDir, 'runc'), 'state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
