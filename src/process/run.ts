@@ -22,6 +22,13 @@ export interface RunOptions {
   detachedStdio?: boolean;
 }
 
+/**
+ * What is kept of a program's stdout and of its stderr. The programs run here answer in a few
+ * kilobytes (a CNI result, runc's state or error); one that goes on writing (a plugin stuck in a
+ * loop) is stopped there instead of filling the daemon's memory until its timeout.
+ */
+export const MAX_CAPTURED_BYTES = 8 * 1024 * 1024;
+
 export class ProgramError extends Error {
   constructor(
     readonly program: string,
@@ -30,8 +37,12 @@ export class ProgramError extends Error {
     readonly stdout: string,
     readonly stderr: string,
     readonly timedOut: boolean,
+    /** The stream the program wrote more to than is kept, and was killed for. */
+    readonly overflowed?: 'stdout' | 'stderr',
   ) {
-    const what = timedOut ? 'timed out' : `exited with ${exitCode ?? 'a signal'}`;
+    const what = overflowed
+      ? `wrote more than ${MAX_CAPTURED_BYTES / 1048576} MiB to ${overflowed} and was killed`
+      : timedOut ? 'timed out' : `exited with ${exitCode ?? 'a signal'}`;
     const detail = stderr.trim() || stdout.trim();
     super(`${program} ${args.slice(0, 3).join(' ')} ${what}${detail ? `: ${detail}` : ''}`);
     this.name = 'ProgramError';
@@ -60,10 +71,25 @@ export async function run(program: string, args: readonly string[], opts: RunOpt
     timedOut = true;
     child.kill('SIGKILL');
   }, opts.timeoutMs ?? 60_000);
-  const drained = (s: Readable | undefined, into: Buffer[]): Promise<void> =>
+  let overflowed: 'stdout' | 'stderr' | undefined;
+  const drained = (s: Readable | undefined, into: Buffer[], name: 'stdout' | 'stderr'): Promise<void> =>
     s
       ? new Promise((resolve) => {
-          s.on('data', (chunk: Buffer) => into.push(chunk));
+          let kept = 0;
+          s.on('data', (chunk: Buffer) => {
+            if (overflowed) return;
+            kept += chunk.length;
+            if (kept <= MAX_CAPTURED_BYTES) {
+              into.push(chunk);
+              return;
+            }
+            overflowed = name;
+            child.kill('SIGKILL');
+            // A child of the program's may hold the pipes too: ours are closed, so that its next
+            // write fails and the call ends now.
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+          });
           s.on('error', () => resolve());
           s.on('close', () => resolve());
         })
@@ -74,10 +100,12 @@ export async function run(program: string, args: readonly string[], opts: RunOpt
     child.stdin.on('error', () => undefined); // A program that exits without reading its input.
     child.stdin.end(opts.input ?? '');
   }
-  const [exit] = await Promise.all([child.exited, drained(child.stdout, stdout), drained(child.stderr, stderr)]);
+  const [exit] = await Promise.all([child.exited, drained(child.stdout, stdout, 'stdout'), drained(child.stderr, stderr, 'stderr')]);
   clearTimeout(timer);
   const out = Buffer.concat(stdout).toString();
   const err = Buffer.concat(stderr).toString();
-  if (exit.code === 0 && !timedOut) return { stdout: out, stderr: err };
-  throw new ProgramError(program, args, exit.code ?? undefined, out, err, timedOut);
+  if (exit.code === 0 && !timedOut && !overflowed) return { stdout: out, stderr: err };
+  // The message carries the program's own words, the start of them for one that overflowed.
+  const clip = (text: string) => (overflowed && text.length > 4096 ? `${text.slice(0, 4096)}…` : text);
+  throw new ProgramError(program, args, exit.code ?? undefined, clip(out), clip(err), timedOut, overflowed);
 }

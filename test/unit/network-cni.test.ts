@@ -26,6 +26,7 @@ if (f.sleepMs && on(f.sleepOn)) Atomics.wait(new Int32Array(new SharedArrayBuffe
 if (f.fail && on(f.failOn)) { process.stdout.write(JSON.stringify({ cniVersion: conf.cniVersion, ...f.fail })); process.exit(1); }
 if (f.crash && on(f.crashOn)) { process.stderr.write('panic: something broke\\n'); process.exit(2); }
 if (f.garbage && cmd === 'ADD') { process.stdout.write('not json at all'); process.exit(0); }
+if (f.endless && cmd === 'ADD') { const line = Buffer.alloc(65536, 'x'); for (;;) fs.writeSync(1, line); }
 if (cmd === 'ADD') process.stdout.write(JSON.stringify(f.result || conf.prevResult || { cniVersion: conf.cniVersion }));
 `;
 
@@ -155,6 +156,14 @@ test('plugin call: a hanging plugin is killed at its timeout', async (t) => {
   await assert.rejects(invokePlugin(params(f, { sleepMs: 10_000 }, { timeoutMs: 400 })), (e: unknown) =>
     e instanceof CniPluginError && e.kind === 'deadline-exceeded' && e.timedOut && /timed out after 400 ms/.test(e.message));
   assert.ok(Date.now() - started < 5000);
+});
+
+test('plugin call: a plugin that never stops writing is killed at the output bound', async (t) => {
+  const f = fixture(t);
+  const started = Date.now();
+  await assert.rejects(invokePlugin(params(f, { endless: true }, { timeoutMs: 60_000 })), (e: unknown) =>
+    e instanceof CniPluginError && !e.timedOut && /wrote more than 8 MiB to stdout and was killed/.test(e.message));
+  assert.ok(Date.now() - started < 30_000);
 });
 
 test('plugin call: non-JSON output of a successful ADD is an error', async (t) => {
