@@ -1,10 +1,6 @@
 import { pino, type Logger } from 'pino';
 
 /**
- * One JSON line per event on stderr. Callers pass ids (pod, container, image) and durations as
- * fields, never baked into the message, so the lines can be filtered and aggregated.
- */
-/**
  * Log bytes waiting for stderr, above which new lines are dropped: a reader that has stopped
  * taking them (a paused pager, a stalled journal, a pipe to a stuck program) must not make the
  * daemon's memory grow for as long as it goes on answering. About 15,000 lines.
@@ -26,6 +22,10 @@ destination.on('drain', () => {
   logger.warn({ dropped: count, maxPendingBytes: MAX_PENDING_LOG_BYTES }, 'log lines dropped while stderr took none');
 });
 
+/**
+ * One JSON line per event on stderr. Callers pass ids (pod, container, image) and durations as
+ * fields, never baked into the message, so the lines can be filtered and aggregated.
+ */
 export const logger: Logger = pino({
   level: process.env.CRICKET_LOG_LEVEL ?? 'info',
   base: { service: 'cricket' },

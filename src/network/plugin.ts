@@ -1,5 +1,5 @@
 import { CricketError, invalidArgument } from '../errors.js';
-import { MAX_CAPTURED_BYTES, ProgramError, run } from '../process/run.js';
+import { overflowReason, ProgramError, run } from '../process/run.js';
 import type { CniNetworkConfList, CniPluginConf } from './config.js';
 import type { PodNetworkRequest, PortMapping } from './types.js';
 
@@ -192,7 +192,7 @@ function pluginFailure(p: InvokeParams, err: unknown): CniPluginError {
   const stderr = err.stderr.trim();
   const info = parseCniError(err.stdout, stderr);
   const parts: string[] = [];
-  if (err.overflowed) parts.push(`wrote more than ${MAX_CAPTURED_BYTES / 1048576} MiB to ${err.overflowed} and was killed`);
+  if (err.overflowed) parts.push(overflowReason(err.overflowed));
   else if (err.timedOut) parts.push(`timed out after ${p.timeoutMs} ms`);
   else if (err.exitCode === undefined) parts.push('killed by a signal or could not be started');
   else parts.push(`exit code ${err.exitCode}`);

@@ -29,6 +29,13 @@ export interface RunOptions {
  */
 export const MAX_CAPTURED_BYTES = 8 * 1024 * 1024;
 
+export type OutputStream = 'stdout' | 'stderr';
+
+/** What a program killed at the bound did, as errors say it. */
+export function overflowReason(stream: OutputStream): string {
+  return `wrote more than ${MAX_CAPTURED_BYTES / 1048576} MiB to ${stream} and was killed`;
+}
+
 export class ProgramError extends Error {
   constructor(
     readonly program: string,
@@ -38,10 +45,10 @@ export class ProgramError extends Error {
     readonly stderr: string,
     readonly timedOut: boolean,
     /** The stream the program wrote more to than is kept, and was killed for. */
-    readonly overflowed?: 'stdout' | 'stderr',
+    readonly overflowed?: OutputStream,
   ) {
     const what = overflowed
-      ? `wrote more than ${MAX_CAPTURED_BYTES / 1048576} MiB to ${overflowed} and was killed`
+      ? overflowReason(overflowed)
       : timedOut ? 'timed out' : `exited with ${exitCode ?? 'a signal'}`;
     const detail = stderr.trim() || stdout.trim();
     super(`${program} ${args.slice(0, 3).join(' ')} ${what}${detail ? `: ${detail}` : ''}`);
@@ -71,8 +78,8 @@ export async function run(program: string, args: readonly string[], opts: RunOpt
     timedOut = true;
     child.kill('SIGKILL');
   }, opts.timeoutMs ?? 60_000);
-  let overflowed: 'stdout' | 'stderr' | undefined;
-  const drained = (s: Readable | undefined, into: Buffer[], name: 'stdout' | 'stderr'): Promise<void> =>
+  let overflowed: OutputStream | undefined;
+  const drained = (s: Readable | undefined, into: Buffer[], name: OutputStream): Promise<void> =>
     s
       ? new Promise((resolve) => {
           let kept = 0;

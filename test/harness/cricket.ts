@@ -2,7 +2,7 @@
 // checking that nothing it made is left behind.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { after, before } from 'node:test';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, type WriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -115,10 +115,13 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
   }
   if (opts.cniBinDirs) args.push('--cni-bin-dir', [...opts.cniBinDirs(dir), '/opt/cni/bin', '/usr/lib/cni'].join(':'));
   let child: ChildProcess | undefined;
-  let reading = false;
-  let readStderr = () => undefined as void;
+  let log: WriteStream | undefined;
+  // Piped once: a piped stream is flowing.
+  const readStderr = () => {
+    if (child?.stderr && log && child.stderr.readableFlowing !== true) child.stderr.pipe(log);
+  };
   const launch = async () => {
-    const log = createWriteStream(logFile, { flags: 'a' });
+    log = createWriteStream(logFile, { flags: 'a' });
     // The daemon's own log goes to its file in full, whatever level the test runner uses.
     const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', ...(opts.extraInheritedFd ? ['pipe' as const] : [])];
     // A child takes its parent's umask when it is made.
@@ -128,12 +131,6 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
     } finally {
       if (runnerUmask !== undefined) process.umask(runnerUmask);
     }
-    reading = false;
-    readStderr = () => {
-      if (reading) return;
-      reading = true;
-      child!.stderr!.pipe(log);
-    };
     if (!opts.stderrUnread) readStderr();
     const cri = criClients(socket, { deadlineMs: 5000 });
     try {
