@@ -82,6 +82,7 @@ export async function runtimeFloor(bundleConfig: string, work: string, runs: num
       }
     }
   } finally {
+    await primer.stop();
     rmSync(bundle, { recursive: true, force: true });
     rmSync(root, { recursive: true, force: true });
   }

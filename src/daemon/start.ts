@@ -117,6 +117,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
       stopImageGc();
       memoryReturn.stop();
       await ctx.removals.drain();
+      await ctx.cgroupLock.stop();
     },
   };
 }

@@ -55,6 +55,8 @@ export function ownCgroup(selfCgroup: string, host: Pick<CgroupHost, 'version' |
 export interface PrimerIo {
   readSelfCgroup(): Promise<string>;
   writeProcs(file: string, pid: number): Promise<void>;
+  /** Lets go of what was kept open; a later call opens again. */
+  close(): Promise<void>;
 }
 
 /**
@@ -84,6 +86,14 @@ export class KeptPrimerFiles implements PrimerIo {
     if (!handle) this.procs.set(file, (handle = open(file, constants.O_WRONLY)));
     // Each write(2) of a pid to cgroup.procs is a move of its own.
     await (await handle).write(`${pid}\n`);
+  }
+
+  async close(): Promise<void> {
+    const kept = [this.self, ...this.procs.values()];
+    this.self = undefined;
+    this.procs.clear();
+    // One that never opened has nothing to close.
+    await Promise.all(kept.map(async (handle) => (await handle?.catch(() => undefined))?.close()));
   }
 }
 
@@ -133,6 +143,13 @@ export class CgroupLockPrimer {
   /** Resolves once no move is under way or due (tests wait for it). */
   settled(): Promise<void> {
     return this.loop ?? Promise.resolve();
+  }
+
+  /** Ends priming for good once the move under way is done, and closes the files it kept. */
+  async stop(): Promise<void> {
+    this.target = undefined;
+    await this.settled();
+    await this.io.close();
   }
 
   private async keepReady(): Promise<void> {

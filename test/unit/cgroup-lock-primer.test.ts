@@ -2,7 +2,7 @@
 // time, none once the daemon has been moved elsewhere or a move failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { loadConfig } from '../../src/config/config.js';
 import { cgroupHost } from '../../src/oci/cgroup-host.js';
 import { CgroupLockPrimer, KeptPrimerFiles, ownCgroup, startCgroupLockPrimer, type PrimerIo, type PrimerTiming } from '../../src/oci/cgroup-lock-primer.js';
@@ -32,7 +32,7 @@ test('ownCgroup: the unified line on v2, a controller hierarchy on v1, nothing f
 const ONE_SHOT: PrimerTiming = { intervalMs: 1, lingerMs: 0 };
 
 function fakeIo(selfCgroup: () => string, write: (file: string, pid: number) => Promise<void>): PrimerIo {
-  return { readSelfCgroup: async () => selfCgroup(), writeProcs: write };
+  return { readSelfCgroup: async () => selfCgroup(), writeProcs: write, close: async () => undefined };
 }
 
 test('primer: one move at a time, the daemon\'s pid into its own cgroup.procs', async () => {
@@ -119,6 +119,45 @@ test('primer on this host: on when asked, and a prime leaves the process in its 
   assert.equal(primer.primes, 3, 'the kept files serve every move');
   assert.equal(primer.enabled, true);
   assert.equal(readFileSync('/proc/self/cgroup', 'utf8'), before);
+  const cgroupFiles = () => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return /^\/(proc\/\d+\/cgroup|sys\/fs\/cgroup\/.*cgroup\.procs)$/.test(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(cgroupFiles().length, 2, 'both files are kept open between moves');
+  await primer.stop();
+  assert.deepEqual(cgroupFiles(), [], 'stopping closes them');
+  primer.prime();
+  await primer.settled();
+  assert.equal(primer.primes, 3, 'no move once stopped');
+});
+
+test('primer: stop waits for the move under way, closes the files, and none follows', async () => {
+  let release!: () => void;
+  const writes: number[] = [];
+  let closed = 0;
+  const io: PrimerIo = {
+    readSelfCgroup: async () => '0::/svc\n',
+    writeProcs: async () => {
+      writes.push(performance.now());
+      await new Promise<void>((resolve) => (release = resolve));
+    },
+    close: async () => void closed++,
+  };
+  const primer = new CgroupLockPrimer({ line: '0::/svc', procsFile: '/p' }, 1, io, { intervalMs: 1, lingerMs: 1000 });
+  primer.prime();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writes.length, 1);
+  const stopping = primer.stop();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(closed, 0, 'not closed under a move');
+  release();
+  await stopping;
+  assert.equal(closed, 1);
+  assert.equal(writes.length, 1, 'the linger time left is given up');
+  assert.equal(primer.enabled, false);
 });
 
 test('kept primer files: each read is the file as it is now, each write goes out whole', async () => {
@@ -144,6 +183,13 @@ test('kept primer files: each read is the file as it is now, each write goes out
     await files.writeProcs(procs, 7);
     assert.equal(readFileSync(procs, 'utf8'), '7\n7\n');
     await assert.rejects(files.writeProcs(join(dir, 'missing'), 7), /ENOENT/);
+    await files.close();
+    await files.close();
+    await files.writeProcs(procs, 8);
+    // A plain file stands in for cgroup.procs: the handle opened anew writes from its start.
+    assert.equal(readFileSync(procs, 'utf8'), '8\n7\n', 'a write after closing opens the file again');
+    await files.close();
+    await own.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
