@@ -92,8 +92,8 @@ export class KeptPrimerFiles implements PrimerIo {
     const kept = [this.self, ...this.procs.values()];
     this.self = undefined;
     this.procs.clear();
-    // One that never opened has nothing to close.
-    await Promise.all(kept.map(async (handle) => (await handle?.catch(() => undefined))?.close()));
+    // One that never opened has nothing to close; a failed close leaves nothing to do either.
+    await Promise.allSettled(kept.map(async (handle) => (await handle?.catch(() => undefined))?.close()));
   }
 }
 
