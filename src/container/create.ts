@@ -32,6 +32,7 @@ import { resolveUser } from './user.js';
 import { checkRecursiveReadonly } from '../oci/spec/recursive-readonly.js';
 import { checkpointArchive, requireRestorable, unpackCheckpoint, type CheckpointArchive } from './checkpoint-restore.js';
 import { requestedCdiDevices, resolveCdiDevices } from './cdi-devices.js';
+import { statusImageName } from './status-image-name.js';
 import { checkContainerUserNamespace } from '../pod/user-namespace.js';
 import { chownUpper, openToPodRoot, idmapStagingDir, releaseIdmapStaging, stageIdmappedLayers, stageIdmappedSources } from './idmap-mounts.js';
 
@@ -156,6 +157,10 @@ async function create(
     imageSpec: config.image!.image,
     imageId: image.id,
     imageRef: image.repoDigests[0] ?? image.id,
+    // A restore's request names its checkpoint archive; its status names the image below it.
+    imageName: statusImageName(archive ? archive.config.rootfsImageName : config.image!.image, image),
+    userSpecifiedImage: config.image!.userSpecifiedImage || config.image!.image,
+    imageRuntimeHandler: config.image!.runtimeHandler,
     imageVolumeIds: imageVolumes.length ? [...new Set(imageVolumes.map((v) => v.image.id))] : undefined,
     logPath,
     mounts,

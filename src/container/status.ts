@@ -42,8 +42,18 @@ function criResources(r: ResourceRequest): LinuxContainerResources {
   };
 }
 
-function imageSpec(record: ContainerRecord) {
-  return { image: record.imageSpec, annotations: {}, userSpecifiedImage: record.imageSpec, runtimeHandler: '', imageRef: record.imageRef };
+/**
+ * The container's ImageSpec: ListContainers hands back the image as it was asked for, as kubelet's
+ * relist compares it; ContainerStatus shows its name (statusImageName), which pod status shows.
+ */
+function imageSpec(record: Readonly<ContainerRecord>, shown: 'as asked' | 'by name') {
+  return {
+    image: shown === 'by name' ? (record.imageName ?? record.imageSpec) : record.imageSpec,
+    annotations: {},
+    userSpecifiedImage: record.userSpecifiedImage ?? record.imageSpec,
+    runtimeHandler: record.imageRuntimeHandler ?? '',
+    imageRef: record.imageRef,
+  };
 }
 
 export function containerStatus(ctx: RuntimeContext, containerId: string): ContainerStatus {
@@ -62,7 +72,7 @@ export function containerStatusOf(record: Readonly<ContainerRecord>): ContainerS
     startedAt: BigInt(record.startedAt),
     finishedAt: BigInt(record.finishedAt),
     exitCode: record.exitCode,
-    image: imageSpec(record),
+    image: imageSpec(record, 'by name'),
     imageRef: record.imageRef,
     reason: record.reason,
     message: record.message,
@@ -119,7 +129,7 @@ export function containerListItem(record: Readonly<ContainerRecord>): Container 
     id: record.id,
     podSandboxId: record.sandboxId,
     metadata: { name: record.name, attempt: record.attempt },
-    image: imageSpec(record),
+    image: imageSpec(record, 'as asked'),
     imageRef: record.imageRef,
     state: STATES[record.state],
     createdAt: BigInt(record.createdAt),

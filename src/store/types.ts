@@ -85,6 +85,11 @@ export interface ContainerRecord {
   imageSpec: string;
   imageId: string;
   imageRef: string;
+  /** The name ContainerStatus shows (statusImageName); records made before it show imageSpec. */
+  imageName?: string;
+  /** The request's ImageSpec.user_specified_image and runtime_handler, handed back as given. */
+  userSpecifiedImage?: string;
+  imageRuntimeHandler?: string;
   logPath: string;
   mounts: ContainerMount[];
   stopSignal: string;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TEST_CGROUP_PARENT, useCricket } from '../harness/cricket.js';
+import { BUSYBOX, TEST_CGROUP_PARENT, useCricket } from '../harness/cricket.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer, waitExited, logLines } from '../harness/pods.js';
 
 const d = useCricket();
@@ -25,6 +25,31 @@ test('env, working dir, args and the image user database', async () => {
   }));
   assert.equal(exit, 0);
   assert.deepEqual(out.split('\n'), ['hi env', '/var/www', '1000', '1000', 'one two']);
+});
+
+test('an image named by its id, as kubelet does: the status shows its tag, the list the id, both the user\'s image', async () => {
+  const { image } = await d.cri.image.call<{ image: { id: string; repo_tags: string[] } }>('ImageStatus', { image: { image: BUSYBOX } });
+  assert.ok(image.repo_tags.includes(BUSYBOX));
+  const pod = podConfig(d, 'by-id');
+  const { id: podId } = await runPod(d, pod);
+  const asked = { image: image.id, user_specified_image: 'busybox-as-written', runtime_handler: '' };
+  const byId = await startContainer(d, podId, pod, containerConfig('by-id', ['sleep', '3600'], { image: asked }));
+  const { status } = await d.cri.runtime.call<{ status: { image: Record<string, string>; image_id: string } }>('ContainerStatus', { container_id: byId });
+  assert.equal(status.image.image, image.repo_tags[0], 'the pod status shows a name, not a digest');
+  assert.equal(status.image.user_specified_image, 'busybox-as-written');
+  assert.equal(status.image_id, image.id);
+  const { containers } = await d.cri.runtime.call<{ containers: { id: string; image: Record<string, string>; image_id: string }[] }>('ListContainers', { filter: { id: byId } });
+  assert.equal(containers[0]!.image.image, image.id, 'the relist gets the image as it was asked for');
+  assert.equal(containers[0]!.image.user_specified_image, 'busybox-as-written');
+
+  // A short id too; a name stays as written, and without user_specified_image the request's image stands for it.
+  const short = await startContainer(d, podId, pod, containerConfig('short-id', ['sleep', '3600'], { image: { image: image.id.slice('sha256:'.length, 'sha256:'.length + 12) } }));
+  const named = await startContainer(d, podId, pod, containerConfig('named', ['sleep', '3600']));
+  for (const [cid, shown, user] of [[short, image.repo_tags[0], image.id.slice(7, 19)], [named, BUSYBOX, BUSYBOX]] as const) {
+    const { status: s } = await d.cri.runtime.call<{ status: { image: Record<string, string> } }>('ContainerStatus', { container_id: cid });
+    assert.equal(s.image.image, shown);
+    assert.equal(s.image.user_specified_image, user);
+  }
 });
 
 test('args alone replace the image Cmd; nothing at all runs the image default', async () => {
