@@ -159,8 +159,6 @@ async function create(
     imageRef: image.repoDigests[0] ?? image.id,
     // A restore's request names its checkpoint archive; its status names the image below it.
     imageName: statusImageName(archive ? archive.config.rootfsImageName : config.image!.image, image),
-    userSpecifiedImage: config.image!.userSpecifiedImage || config.image!.image,
-    imageRuntimeHandler: config.image!.runtimeHandler,
     imageVolumeIds: imageVolumes.length ? [...new Set(imageVolumes.map((v) => v.image.id))] : undefined,
     logPath,
     mounts,

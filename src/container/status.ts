@@ -1,5 +1,5 @@
 import { notFound } from '../errors.js';
-import { ContainerState, Signal, signalFromJSON, type Container, type ContainerFilter, type ContainerStatus, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
+import { ContainerState, ImageSpec, Signal, signalFromJSON, type Container, type ContainerFilter, type ContainerStatus, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import type { ResourceRequest } from '../oci/resources.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { matchesLabels } from '../pod/labels.js';
@@ -42,16 +42,22 @@ function criResources(r: ResourceRequest): LinuxContainerResources {
   };
 }
 
+/** The ImageSpec the container was made with, as the request gave it (its config keeps it). */
+function requestedImage(record: Readonly<ContainerRecord>): ImageSpec {
+  const spec = (record.config as { image?: unknown } | undefined)?.image;
+  return ImageSpec.fromJSON(spec ?? { image: record.imageSpec });
+}
+
 /**
- * The container's ImageSpec: ListContainers hands back the image as it was asked for, as kubelet's
- * relist compares it; ContainerStatus shows its name (statusImageName), which pod status shows.
+ * ContainerStatus's ImageSpec: the image by name (statusImageName), which pod status shows; the
+ * user's image, or the one asked for when none came; and the reference it was pulled by.
  */
-function imageSpec(record: Readonly<ContainerRecord>, shown: 'as asked' | 'by name') {
+function statusImageSpec(record: Readonly<ContainerRecord>): ImageSpec {
+  const asked = requestedImage(record);
   return {
-    image: shown === 'by name' ? (record.imageName ?? record.imageSpec) : record.imageSpec,
-    annotations: {},
-    userSpecifiedImage: record.userSpecifiedImage ?? record.imageSpec,
-    runtimeHandler: record.imageRuntimeHandler ?? '',
+    ...asked,
+    image: record.imageName ?? record.imageSpec,
+    userSpecifiedImage: asked.userSpecifiedImage || record.imageSpec,
     imageRef: record.imageRef,
   };
 }
@@ -72,7 +78,7 @@ export function containerStatusOf(record: Readonly<ContainerRecord>): ContainerS
     startedAt: BigInt(record.startedAt),
     finishedAt: BigInt(record.finishedAt),
     exitCode: record.exitCode,
-    image: imageSpec(record, 'by name'),
+    image: statusImageSpec(record),
     imageRef: record.imageRef,
     reason: record.reason,
     message: record.message,
@@ -129,8 +135,10 @@ export function containerListItem(record: Readonly<ContainerRecord>): Container 
     id: record.id,
     podSandboxId: record.sandboxId,
     metadata: { name: record.name, attempt: record.attempt },
-    image: imageSpec(record, 'as asked'),
-    imageRef: record.imageRef,
+    // As kubelet asked for it, and the image by its id, which ListImages and kubelet's image
+    // collector know it by (the status gives the digest it was pulled by).
+    image: requestedImage(record),
+    imageRef: record.imageId,
     state: STATES[record.state],
     createdAt: BigInt(record.createdAt),
     labels: record.labels,

@@ -87,9 +87,6 @@ export interface ContainerRecord {
   imageRef: string;
   /** The name ContainerStatus shows (statusImageName); records made before it show imageSpec. */
   imageName?: string;
-  /** The request's ImageSpec.user_specified_image and runtime_handler, handed back as given. */
-  userSpecifiedImage?: string;
-  imageRuntimeHandler?: string;
   logPath: string;
   mounts: ContainerMount[];
   stopSignal: string;

@@ -27,7 +27,7 @@ test('env, working dir, args and the image user database', async () => {
   assert.deepEqual(out.split('\n'), ['hi env', '/var/www', '1000', '1000', 'one two']);
 });
 
-test('an image named by its id, as kubelet does: the status shows its tag, the list the id, both the user\'s image', async () => {
+test('an image named by its id, as kubelet does: the status shows its tag, the list the request, both the user\'s image', async () => {
   const { image } = await d.cri.image.call<{ image: { id: string; repo_tags: string[] } }>('ImageStatus', { image: { image: BUSYBOX } });
   assert.ok(image.repo_tags.includes(BUSYBOX));
   const pod = podConfig(d, 'by-id');
@@ -38,9 +38,12 @@ test('an image named by its id, as kubelet does: the status shows its tag, the l
   assert.equal(status.image.image, image.repo_tags[0], 'the pod status shows a name, not a digest');
   assert.equal(status.image.user_specified_image, 'busybox-as-written');
   assert.equal(status.image_id, image.id);
-  const { containers } = await d.cri.runtime.call<{ containers: { id: string; image: Record<string, string>; image_id: string }[] }>('ListContainers', { filter: { id: byId } });
+  type Listed = { containers: { id: string; image: Record<string, string>; image_ref: string; image_id: string }[] };
+  const { containers } = await d.cri.runtime.call<Listed>('ListContainers', { filter: { id: byId } });
   assert.equal(containers[0]!.image.image, image.id, 'the relist gets the image as it was asked for');
   assert.equal(containers[0]!.image.user_specified_image, 'busybox-as-written');
+  assert.equal(containers[0]!.image_ref, image.id, 'and the image by the id ListImages gives it');
+  assert.equal(containers[0]!.image_id, image.id);
 
   // A short id too; a name stays as written, and without user_specified_image the request's image stands for it.
   const short = await startContainer(d, podId, pod, containerConfig('short-id', ['sleep', '3600'], { image: { image: image.id.slice('sha256:'.length, 'sha256:'.length + 12) } }));
@@ -49,6 +52,8 @@ test('an image named by its id, as kubelet does: the status shows its tag, the l
     const { status: s } = await d.cri.runtime.call<{ status: { image: Record<string, string> } }>('ContainerStatus', { container_id: cid });
     assert.equal(s.image.image, shown);
     assert.equal(s.image.user_specified_image, user);
+    const { containers: [listed] } = await d.cri.runtime.call<Listed>('ListContainers', { filter: { id: cid } });
+    assert.equal(listed!.image.user_specified_image, '', 'the list hands back what came: nothing');
   }
 });
 
