@@ -91,7 +91,7 @@ export interface StartOptions {
   extraInheritedFd?: boolean;
   /** The umask `cricket serve` is started with (the test runner's own by default). */
   umask?: number;
-  /** Leaves the daemon's stderr, a pipe, unread until readStderr() (a reader that stopped). */
+  /** Leaves the daemon's stderr (a socket pair, as Node makes stdio pipes) unread until readStderr() (a reader that stopped). */
   stderrUnread?: boolean;
 }
 
