@@ -1,4 +1,5 @@
-import { looksLikeImageId, parseReference } from '../image/reference.js';
+import { isDigest } from '../image/digest.js';
+import { carriesReference, looksLikeImageId, parseReference } from '../image/reference.js';
 import type { ImageRecord } from '../image/types.js';
 
 /**
@@ -13,10 +14,9 @@ export function statusImageName(requested: string, image: Pick<ImageRecord, 'rep
 
 /** Whether `wanted` found the image by its id rather than by a name it carries (the store's order). */
 function namesImageById(wanted: string, image: Pick<ImageRecord, 'repoTags' | 'repoDigests'>): boolean {
-  if (/^sha256:[0-9a-f]{64}$/.test(wanted)) return true;
+  if (isDigest(wanted)) return true;
   try {
-    const ref = parseReference(wanted);
-    if (ref.digest ? image.repoDigests.includes(`${ref.name}@${ref.digest}`) : image.repoTags.includes(`${ref.name}:${ref.tag}`)) return false;
+    if (carriesReference(image, parseReference(wanted))) return false;
   } catch {
     // Not a reference: an id prefix or nothing the store would have found.
   }

@@ -1,4 +1,5 @@
 import { invalidArgument } from '../errors.js';
+import type { ImageRecord } from './types.js';
 
 /**
  * Image references the way Kubernetes users write them, normalised like Docker and containerd
@@ -88,4 +89,9 @@ export function normalizeTag(input: string): string {
 /** True when the string may be meant as an image id or a prefix of one (3+ hex digits). */
 export function looksLikeImageId(value: string): boolean {
   return /^sha256:[0-9a-f]{1,64}$/.test(value) || /^[0-9a-f]{3,64}$/.test(value);
+}
+
+/** True when the image carries the reference as one of its names: a tag, or a repo digest. */
+export function carriesReference(image: Pick<ImageRecord, 'repoTags' | 'repoDigests'>, ref: ImageReference): boolean {
+  return ref.digest ? image.repoDigests.includes(`${ref.name}@${ref.digest}`) : image.repoTags.includes(`${ref.name}:${ref.tag}`);
 }

@@ -13,7 +13,7 @@ import { readImportSource, type ImageSource } from './import.js';
 import { findInLayers } from './layers.js';
 import { DEFAULT_IMAGE_LIMITS, UnpackBudget, type ImageLimits, type ImageTally } from './limits.js';
 import { withFileLock } from './lock.js';
-import { looksLikeImageId, normalizeTag, parseReference } from './reference.js';
+import { carriesReference, looksLikeImageId, normalizeTag, parseReference } from './reference.js';
 import type { ImageRecord } from './types.js';
 import { readLayerMeta, unpackLayer, type LayerMeta } from './unpack.js';
 import { StoreUsage, type DiskUsage } from './store-usage.js';
@@ -179,14 +179,12 @@ export class ImageStore {
   resolve(ref: string): ImageRecord | undefined {
     this.refresh();
     const wanted = ref.trim();
-    if (/^sha256:[0-9a-f]{64}$/.test(wanted)) {
+    if (isDigest(wanted)) {
       return this.images.find((i) => i.id === wanted) ?? this.images.find((i) => i.repoDigests.some((d) => d.endsWith(`@${wanted}`)));
     }
     try {
       const r = parseReference(wanted);
-      const found = r.digest
-        ? this.images.find((i) => i.repoDigests.includes(`${r.name}@${r.digest}`))
-        : this.images.find((i) => i.repoTags.includes(`${r.name}:${r.tag}`));
+      const found = this.images.find((i) => carriesReference(i, r));
       if (found) return found;
     } catch {
       // Not a valid reference; it may still be an id prefix.
