@@ -37,6 +37,8 @@ type plan struct {
 	Warmup  int      `json:"warmup"`
 	// Every how many counted rounds ListContainerStats, ListImages and ImageFsInfo are called too.
 	StatsEvery int `json:"statsEvery"`
+	// The same in the warm-up rounds (0: never), so that those calls' paths are warm as well.
+	WarmupStatsEvery int `json:"warmupStatsEvery"`
 }
 
 type rawCodec struct{}
@@ -165,6 +167,9 @@ func run() error {
 		}
 		for _, c := range order {
 			stats := r >= 0 && r%p.StatsEvery == 0
+			if r < 0 {
+				stats = p.WarmupStatsEvery > 0 && r%p.WarmupStatsEvery == 0
+			}
 			if err := c.round(r+p.Warmup, r >= 0, stats); err != nil {
 				return err
 			}
