@@ -95,11 +95,16 @@ test('container and pod stats: CPU, memory, writable layer and network', async (
     'dd if=/dev/zero of=/big bs=1M count=6 2>/dev/null; mkdir /tmp/w; echo hi > /tmp/w/index.html; httpd -p 80 -h /tmp/w; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 3600']));
   await httpGetEventually(ip, 80);
   await new Promise((r) => setTimeout(r, 500));
-  interface Stats { attributes: { id: string }; cpu: { usage_core_nano_seconds: { value: string } }; memory: { working_set_bytes: { value: string } }; writable_layer: { used_bytes: { value: string }; inodes_used: { value: string } } }
+  interface Stats { attributes: { id: string }; cpu: { usage_core_nano_seconds: { value: string } }; memory: { working_set_bytes: { value: string }; usage_bytes: { value: string }; rss_bytes: { value: string }; page_faults: { value: string } }; writable_layer: { used_bytes: { value: string }; inodes_used: { value: string } } }
   const { stats } = await call<{ stats: Stats }>('ContainerStats', { container_id: c });
   assert.equal(stats.attributes.id, c);
   assert.ok(BigInt(stats.cpu.usage_core_nano_seconds.value) > 0n);
   assert.ok(BigInt(stats.memory.working_set_bytes.value) > 0n);
+  // Every memory figure is read from the cgroup's files: the shell and httpd hold anonymous
+  // memory and have faulted pages in, and the working set is a part of the usage.
+  assert.ok(BigInt(stats.memory.rss_bytes.value) > 0n, stats.memory.rss_bytes.value);
+  assert.ok(BigInt(stats.memory.page_faults.value) > 0n, stats.memory.page_faults.value);
+  assert.ok(BigInt(stats.memory.usage_bytes.value) >= BigInt(stats.memory.working_set_bytes.value));
   assert.ok(BigInt(stats.writable_layer.used_bytes.value) >= 6n * 1024n * 1024n, stats.writable_layer.used_bytes.value);
   assert.ok(BigInt(stats.writable_layer.inodes_used.value) >= 3n);
   const list = await call<{ stats: Stats[] }>('ListContainerStats', { filter: { pod_sandbox_id: podId } });
