@@ -90,10 +90,13 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
   const total = stopwatch();
   // runc moves pause into the pod's cgroups some 10 ms from now: have the lock ready by then.
   ctx.cgroupLock.prime();
+  // A config without namespace options gets each mode's zero value, POD, which the CRI names as
+  // the default for all three, as it does for options that leave one out. kubelet always sends
+  // them (PID mode CONTAINER unless the pod shares its process namespace).
   const nsOpts = config.linux?.securityContext?.namespaceOptions;
   const namespaces = {
     network: nsOpts?.network ?? NamespaceMode.POD,
-    pid: nsOpts?.pid ?? NamespaceMode.CONTAINER,
+    pid: nsOpts?.pid ?? NamespaceMode.POD,
     ipc: nsOpts?.ipc ?? NamespaceMode.POD,
     targetId: nsOpts?.targetId ?? '',
   };

@@ -15,7 +15,8 @@ export function podConfig(d: TestDaemon, name: string, extra: Message = {}): Mes
     hostname: name,
     log_directory: logDirectory,
     labels: { app: name },
-    linux: { cgroup_parent: `/${TEST_CGROUP_PARENT}` },
+    // As kubelet sends them for a pod that does not share its process namespace.
+    linux: { cgroup_parent: `/${TEST_CGROUP_PARENT}`, security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
     ...extra,
   };
 }

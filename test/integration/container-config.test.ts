@@ -95,6 +95,17 @@ test('a pod-wide PID namespace has pause as PID 1, seen by every container', asy
   assert.equal((await containerStatus(d, a)).state, 'CONTAINER_RUNNING');
 });
 
+test('a pod config without namespace options gets the CRI default: one PID namespace for the pod', async () => {
+  // crictl's pod configs often carry no namespace options at all.
+  const pod = podConfig(d, 'default-pid', { linux: { cgroup_parent: `/${TEST_CGROUP_PARENT}` } });
+  const { id } = await runPod(d, pod);
+  const { status } = await d.cri.runtime.call<{ status: { linux: { namespaces: { options: { network: string; pid: string; ipc: string } } } } }>('PodSandboxStatus', { pod_sandbox_id: id });
+  assert.deepEqual(status.linux.namespaces.options, { network: 'POD', pid: 'POD', ipc: 'POD', target_id: '', userns_options: null });
+  const c = await startContainer(d, id, pod, containerConfig('first', ['sh', '-c', 'cat /proc/1/cmdline; echo']));
+  const out = logLines((await waitExited(d, c)).log_path);
+  assert.equal(out[0]!.replace(/\0/g, ''), '/pause');
+});
+
 test('without a pod-wide PID namespace each container is its own PID 1', async () => {
   const { out } = await runToExit('own-pid', containerConfig('own', ['sh', '-c', 'echo $$']));
   assert.equal(out, '1');
