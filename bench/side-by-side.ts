@@ -64,6 +64,14 @@ async function timed<T>(samples: number[] | undefined, fn: () => Promise<T>): Pr
   return value;
 }
 
+/**
+ * kubelet's namespace options for a pod that does not share its process namespace, sent with the
+ * pod and with each container. Without them a runtime takes the CRI's default, one PID namespace
+ * for the pod; containerd reads a container's own options, cricket the pod's when the container
+ * has none.
+ */
+const NAMESPACE_OPTIONS = { network: 'POD', pid: 'CONTAINER', ipc: 'POD' };
+
 function pod(t: Target, name: string): Message {
   const uid = randomUUID();
   const logDirectory = join(t.logs, uid);
@@ -73,7 +81,7 @@ function pod(t: Target, name: string): Message {
     hostname: name,
     log_directory: logDirectory,
     labels: { app: name },
-    linux: { cgroup_parent: `/${t.cgroupParent}` },
+    linux: { cgroup_parent: `/${t.cgroupParent}`, security_context: { namespace_options: NAMESPACE_OPTIONS } },
   };
 }
 
@@ -81,7 +89,7 @@ function pod(t: Target, name: string): Message {
 // runtime and not a grace period.
 const APP = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
 function container(name: string): Message {
-  return { metadata: { name, attempt: 0 }, image: { image: BUSYBOX }, command: APP, log_path: `${name}.log` };
+  return { metadata: { name, attempt: 0 }, image: { image: BUSYBOX }, command: APP, log_path: `${name}.log`, linux: { security_context: { namespace_options: NAMESPACE_OPTIONS } } };
 }
 
 interface Made { pod: string; container: string }
