@@ -54,22 +54,18 @@ export function cgroupFiles(cgroupsPath: string): CgroupFiles {
  */
 const scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** Calls `onChunk` with each piece of the file; false when the file cannot be opened or read. */
-function readChunks(path: string, onChunk: (length: number) => void): boolean {
+/** `read` on the file opened for reading (not through a symlink, never blocking); undefined when it cannot be opened or read. */
+function withFile<T>(path: string, read: (fd: number) => T): T | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
-    return false;
+    return undefined;
   }
   try {
-    for (;;) {
-      const n = readSync(fd, scratch, 0, scratch.length, null);
-      if (n === 0) return true;
-      onChunk(n);
-    }
+    return read(fd);
   } catch {
-    return false;
+    return undefined;
   } finally {
     closeSync(fd);
   }
@@ -77,34 +73,26 @@ function readChunks(path: string, onChunk: (length: number) => void): boolean {
 
 /** Reads the file's first 64 KiB (stat files are about 1-2 KiB) into scratch: their length, -1 when it cannot be read. */
 function readIntoScratch(path: string): number {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return -1;
-  }
-  try {
-    let length = 0;
-    while (length < scratch.length) {
-      const n = readSync(fd, scratch, length, scratch.length - length, null);
-      if (n === 0) break;
-      length += n;
-    }
-    return length;
-  } catch {
-    return -1;
-  } finally {
-    closeSync(fd);
-  }
+  return (
+    withFile(path, (fd) => {
+      let length = 0;
+      for (let n = 1; n > 0 && length < scratch.length; length += n) n = readSync(fd, scratch, length, scratch.length - length, null);
+      return length;
+    }) ?? -1
+  );
 }
 
-/** Lines in a file (cgroup.procs: one pid a line), however long it is. */
+/** Lines in a file (cgroup.procs: one pid a line), however long it is; 0 when it cannot be read. */
 function countLines(path: string): number {
-  let lines = 0;
-  readChunks(path, (n) => {
-    for (let i = 0; i < n; i++) if (scratch[i] === 0x0a) lines++;
-  });
-  return lines;
+  return (
+    withFile(path, (fd) => {
+      let lines = 0;
+      for (let n = readSync(fd, scratch, 0, scratch.length, null); n > 0; n = readSync(fd, scratch, 0, scratch.length, null)) {
+        for (let i = 0; i < n; i++) if (scratch[i] === 0x0a) lines++;
+      }
+      return lines;
+    }) ?? 0
+  );
 }
 
 const isDigit = (byte: number | undefined): boolean => byte !== undefined && byte >= 0x30 && byte <= 0x39;
