@@ -146,7 +146,3 @@ export function containerListItem(record: Readonly<ContainerRecord>): Container 
     imageId: record.imageId,
   };
 }
-
-export function listContainers(ctx: RuntimeContext, filter: ContainerFilter | undefined): Container[] {
-  return matchingContainers(ctx, filter).map(containerListItem);
-}

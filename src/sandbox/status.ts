@@ -79,7 +79,3 @@ export function sandboxListItem(record: Readonly<SandboxRecord>): PodSandbox {
     runtimeHandler: record.runtimeHandler,
   };
 }
-
-export function listPodSandboxes(ctx: RuntimeContext, filter: PodSandboxFilter | undefined): PodSandbox[] {
-  return matchingSandboxes(ctx, filter).map(sandboxListItem);
-}

@@ -17,16 +17,22 @@ function fieldBytes(bodyLength: number): number {
   return 1 + varint + bodyLength;
 }
 
+/** The wire size of an item as a field of its reply, by encoding it. */
+export function encodedFieldSize<T>(encode: (item: T) => BinaryWriter): (item: T) => number {
+  return (item) => fieldBytes(encode(item).finish().length);
+}
+
 /**
- * Splits `items` into runs that each fit STREAM_CHUNK_MAX_ITEMS and STREAM_CHUNK_MAX_BYTES once
- * encoded. An item alone over the byte bound still goes, by itself: it cannot be split.
+ * Splits `items` into runs that each fit STREAM_CHUNK_MAX_ITEMS and STREAM_CHUNK_MAX_BYTES on the
+ * wire (`sizeOf`: an item's bytes as a field of the reply). An item alone over the byte bound
+ * still goes, by itself: it cannot be split.
  */
-export function chunkBySize<T>(items: readonly T[], encode: (item: T) => BinaryWriter, maxItems = STREAM_CHUNK_MAX_ITEMS, maxBytes = STREAM_CHUNK_MAX_BYTES): T[][] {
+export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T) => number, maxItems = STREAM_CHUNK_MAX_ITEMS, maxBytes = STREAM_CHUNK_MAX_BYTES): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
   for (const item of items) {
-    const size = fieldBytes(encode(item).finish().length);
+    const size = sizeOf(item);
     if (current.length > 0 && (current.length >= maxItems || bytes + size > maxBytes)) {
       chunks.push(current);
       current = [];
@@ -47,7 +53,7 @@ export function chunkBySize<T>(items: readonly T[], encode: (item: T) => BinaryW
 export function streamList<Req, Res, T>(
   method: string,
   list: (request: Req) => Promise<readonly T[]> | readonly T[],
-  encode: (item: T) => BinaryWriter,
+  sizeOf: (item: T) => number,
   wrap: (chunk: T[]) => Res,
 ) {
   return (call: ServerWritableStream<Req, Res>): void => {
@@ -57,7 +63,7 @@ export function streamList<Req, Res, T>(
     Promise.resolve()
       .then(() => list(call.request))
       .then(async (items) => {
-        const chunks = chunkBySize(items, encode);
+        const chunks = chunkBySize(items, sizeOf);
         for (const chunk of chunks) {
           if (gone) return;
           if (!call.write(wrap(chunk))) await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 import { Image, type ImageFilter, type ImageServiceServer } from '../gen/runtime/v1/api.js';
 import type { ImageStore } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
-import { streamList } from './stream-chunks.js';
+import { encodedFieldSize, streamList } from './stream-chunks.js';
 
 /** ListImages' selection: one image by reference, or all of them. */
 export function listImageRecords(images: ImageStore, filter: ImageFilter | undefined): ImageRecord[] {
@@ -12,6 +12,6 @@ export function listImageRecords(images: ImageStore, filter: ImageFilter | undef
 /** StreamImages: ListImages in bounded chunks. */
 export function streamImagesHandler(images: ImageStore, toCri: (record: ImageRecord) => Image): Partial<ImageServiceServer> {
   return {
-    streamImages: streamList('StreamImages', (req) => listImageRecords(images, req.filter).map(toCri), (item) => Image.encode(item), (chunk) => ({ images: chunk })),
+    streamImages: streamList('StreamImages', (req) => listImageRecords(images, req.filter).map(toCri), encodedFieldSize((item) => Image.encode(item)), (chunk) => ({ images: chunk })),
   };
 }

@@ -1,17 +1,17 @@
 import {
-  Container,
   ContainerStats,
-  PodSandbox,
   PodSandboxMetrics,
   PodSandboxStats,
   type RuntimeServiceServer,
+  type StreamContainersResponse,
+  type StreamPodSandboxesResponse,
 } from '../gen/runtime/v1/api.js';
-import { listContainers } from '../container/status.js';
 import type { RuntimeContext } from '../runtime-context.js';
-import { listPodSandboxes } from '../sandbox/status.js';
 import type { StatsCollector } from '../stats/collector.js';
 import { podSandboxMetrics } from '../stats/metrics.js';
-import { streamList } from './stream-chunks.js';
+import { encodedReply, messageOfFields } from './encoded-reply.js';
+import { containerListFields, podSandboxListFields } from './list-replies.js';
+import { encodedFieldSize, streamList } from './stream-chunks.js';
 
 /**
  * The Stream* twins of the RuntimeService's List* calls (CRI list streaming): the same filters
@@ -19,10 +19,11 @@ import { streamList } from './stream-chunks.js';
  */
 export function streamListHandlers(ctx: RuntimeContext, stats: StatsCollector): Partial<RuntimeServiceServer> {
   return {
-    streamPodSandboxes: streamList('StreamPodSandboxes', (req) => listPodSandboxes(ctx, req.filter), (item) => PodSandbox.encode(item), (podSandboxes) => ({ podSandboxes })),
-    streamContainers: streamList('StreamContainers', (req) => listContainers(ctx, req.filter), (item) => Container.encode(item), (containers) => ({ containers })),
-    streamContainerStats: streamList('StreamContainerStats', (req) => stats.listContainerStats(req.filter), (item) => ContainerStats.encode(item), (containerStats) => ({ containerStats })),
-    streamPodSandboxStats: streamList('StreamPodSandboxStats', (req) => stats.listPodSandboxStats(req.filter), (item) => PodSandboxStats.encode(item), (podSandboxStats) => ({ podSandboxStats })),
-    streamPodSandboxMetrics: streamList('StreamPodSandboxMetrics', () => podSandboxMetrics(stats), (item) => PodSandboxMetrics.encode(item), (podSandboxMetrics) => ({ podSandboxMetrics })),
+    // Pods and containers go out as the wire bytes the List* replies keep for each record.
+    streamPodSandboxes: streamList('StreamPodSandboxes', (req) => podSandboxListFields(ctx, req.filter), (field) => field.length, (fields) => encodedReply<StreamPodSandboxesResponse>(messageOfFields(fields))),
+    streamContainers: streamList('StreamContainers', (req) => containerListFields(ctx, req.filter), (field) => field.length, (fields) => encodedReply<StreamContainersResponse>(messageOfFields(fields))),
+    streamContainerStats: streamList('StreamContainerStats', (req) => stats.listContainerStats(req.filter), encodedFieldSize((item) => ContainerStats.encode(item)), (containerStats) => ({ containerStats })),
+    streamPodSandboxStats: streamList('StreamPodSandboxStats', (req) => stats.listPodSandboxStats(req.filter), encodedFieldSize((item) => PodSandboxStats.encode(item)), (podSandboxStats) => ({ podSandboxStats })),
+    streamPodSandboxMetrics: streamList('StreamPodSandboxMetrics', () => podSandboxMetrics(stats), encodedFieldSize((item) => PodSandboxMetrics.encode(item)), (podSandboxMetrics) => ({ podSandboxMetrics })),
   };
 }
