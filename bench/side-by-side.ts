@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { criClients, type CriClients, type Message } from '../test/client/cri.js';
 import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
+import { KUBELET_NAMESPACE_OPTIONS } from '../test/harness/pods.js';
 import { clientFloor, type ClientFloor, type ServerFloors } from './client-floor.js';
 import { goClientBuilt, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
@@ -65,13 +66,10 @@ async function timed<T>(samples: number[] | undefined, fn: () => Promise<T>): Pr
 }
 
 /**
- * kubelet's namespace options for a pod that does not share its process namespace, sent with the
- * pod and with each container. Without them a runtime takes the CRI's default, one PID namespace
- * for the pod; containerd reads a container's own options, cricket the pod's when the container
- * has none.
+ * A pod as kubelet asks for it. kubelet's namespace options go with the pod and with each
+ * container: without them a runtime takes the CRI's default, one PID namespace for the pod, and
+ * containerd reads a container's own options where cricket reads the pod's.
  */
-const NAMESPACE_OPTIONS = { network: 'POD', pid: 'CONTAINER', ipc: 'POD' };
-
 function pod(t: Target, name: string): Message {
   const uid = randomUUID();
   const logDirectory = join(t.logs, uid);
@@ -81,7 +79,7 @@ function pod(t: Target, name: string): Message {
     hostname: name,
     log_directory: logDirectory,
     labels: { app: name },
-    linux: { cgroup_parent: `/${t.cgroupParent}`, security_context: { namespace_options: NAMESPACE_OPTIONS } },
+    linux: { cgroup_parent: `/${t.cgroupParent}`, security_context: { namespace_options: KUBELET_NAMESPACE_OPTIONS } },
   };
 }
 
@@ -89,7 +87,7 @@ function pod(t: Target, name: string): Message {
 // runtime and not a grace period.
 const APP = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
 function container(name: string): Message {
-  return { metadata: { name, attempt: 0 }, image: { image: BUSYBOX }, command: APP, log_path: `${name}.log`, linux: { security_context: { namespace_options: NAMESPACE_OPTIONS } } };
+  return { metadata: { name, attempt: 0 }, image: { image: BUSYBOX }, command: APP, log_path: `${name}.log`, linux: { security_context: { namespace_options: KUBELET_NAMESPACE_OPTIONS } } };
 }
 
 interface Made { pod: string; container: string }

@@ -6,6 +6,9 @@ import http from 'node:http';
 import { BUSYBOX, TEST_CGROUP_PARENT, waitFor, type TestDaemon } from './cricket.js';
 import type { Message } from '../client/cri.js';
 
+/** The namespace options kubelet sends for a pod that does not share its process namespace. */
+export const KUBELET_NAMESPACE_OPTIONS = { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } as const;
+
 export function podConfig(d: TestDaemon, name: string, extra: Message = {}): Message {
   const uid = randomUUID();
   const logDirectory = join(d.dir, 'logs', uid);
@@ -15,8 +18,7 @@ export function podConfig(d: TestDaemon, name: string, extra: Message = {}): Mes
     hostname: name,
     log_directory: logDirectory,
     labels: { app: name },
-    // As kubelet sends them for a pod that does not share its process namespace.
-    linux: { cgroup_parent: `/${TEST_CGROUP_PARENT}`, security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
+    linux: { cgroup_parent: `/${TEST_CGROUP_PARENT}`, security_context: { namespace_options: KUBELET_NAMESPACE_OPTIONS } },
     ...extra,
   };
 }
