@@ -16,6 +16,7 @@ import { goClientBuilt, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
 import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
 import { runtimeFloor, type FloorFigures, type RuntimeFloor } from './runtime-floor.js';
+import { judgeTargets, performanceTargets, type Verdict } from './targets.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -34,6 +35,9 @@ const RELIST_PODS = Number(arg('--relist-pods') ?? 100);
 const RELIST_ROUNDS = Number(arg('--relist-rounds') ?? 500);
 const RELIST_WARMUP = Number(arg('--relist-warmup') ?? 1000);
 const JSON_OUT = process.argv.includes('--json');
+/** The relist's sections: made by the grpc-js client, and by grpc-go (kubelet's library) when Go is here. */
+const RELIST_JS = `relist at ${RELIST_PODS} pods`;
+const RELIST_GO = `relist at ${RELIST_PODS} pods, grpc-go client`;
 const CPU_PROF = arg('--cpu-prof');
 const FORKS = process.argv.includes('--forks');
 /** The RuntimeClass handler every pod runs with, on both sides ('' for the default, runc). */
@@ -238,8 +242,8 @@ async function relist(targets: Target[]): Promise<void> {
   }
   for (const t of targets) {
     for (const [k, v] of Object.entries(samples.get(t)!)) {
-      note(`relist at ${RELIST_PODS} pods`, t.name, `${k} p50 ms`, percentile(v, 50));
-      note(`relist at ${RELIST_PODS} pods`, t.name, `${k} p99 ms`, percentile(v, 99));
+      note(RELIST_JS, t.name, `${k} p50 ms`, percentile(v, 50));
+      note(RELIST_JS, t.name, `${k} p99 ms`, percentile(v, 99));
     }
     const helpers = t.helpers.rss();
     note('memory', t.name, `daemon RSS at ${RELIST_PODS} pods MiB`, daemonRss(t));
@@ -256,8 +260,8 @@ async function relist(targets: Target[]): Promise<void> {
     const go = await goClientRelist(targets.map((t) => ({ name: t.name, socket: t.socket, pods: made.get(t)! })), RELIST_ROUNDS * 2, RELIST_WARMUP);
     for (const t of targets) {
       for (const [k, v] of Object.entries(go[t.name] ?? {})) {
-        note(`relist at ${RELIST_PODS} pods, grpc-go client`, t.name, `${k} p50 ms`, percentile(v, 50));
-        note(`relist at ${RELIST_PODS} pods, grpc-go client`, t.name, `${k} p99 ms`, percentile(v, 99));
+        note(RELIST_GO, t.name, `${k} p50 ms`, percentile(v, 50));
+        note(RELIST_GO, t.name, `${k} p99 ms`, percentile(v, 99));
       }
     }
   } else {
@@ -405,12 +409,50 @@ async function main(): Promise<void> {
   }
   process.stderr.write('[bench] client floor\n');
   const floor = await clientFloor();
-  if (JSON_OUT) console.log(JSON.stringify({ loadavg: readFileSync('/proc/loadavg', 'utf8').trim(), results, clientFloor: floor, ociRuntimeFloor }, null, 2));
+  const verdicts = VS ? judgeRun() : undefined;
+  if (JSON_OUT) console.log(JSON.stringify({ loadavg: readFileSync('/proc/loadavg', 'utf8').trim(), results, clientFloor: floor, ociRuntimeFloor, targets: verdicts }, null, 2));
   else {
     print();
     if (ociRuntimeFloor) printRuntimeFloor(ociRuntimeFloor);
     printFloor(floor);
+    if (verdicts) printTargets(verdicts, floor);
   }
+}
+
+interface RunVerdicts {
+  /** The client whose relist the List and Status targets read. */
+  relistClient: 'grpc-go' | 'grpc-js';
+  verdicts: Verdict[];
+  /** The grpc-js client's relist against the same limits, beside grpc-go's. */
+  grpcJsRelist?: Verdict[];
+}
+
+/**
+ * cricket's targets in this run. The List and Status calls are judged as grpc-go makes them, the
+ * library of kubelet and crictl, when it ran: the grpc-js client spends more of a call in itself
+ * than a status call costs cricket (its floor, printed with the figures), so its ratios say more
+ * about the client than about either runtime; they are printed beside, not counted.
+ */
+function judgeRun(): RunVerdicts {
+  const goRan = Object.keys(results).some((key) => key.startsWith(`${RELIST_GO} |`));
+  const specs = (relistSection: string) => performanceTargets({ pods: PODS, relistPods: RELIST_PODS, relistSection });
+  const judge = (relistSection: string) => judgeTargets(results, 'cricket', VS_NAME, specs(relistSection));
+  if (!goRan) return { relistClient: 'grpc-js', verdicts: judge(RELIST_JS) };
+  return { relistClient: 'grpc-go', verdicts: judge(RELIST_GO), grpcJsRelist: judge(RELIST_JS).filter((v) => v.figure.startsWith(`${RELIST_JS} |`)) };
+}
+
+function printTargets({ relistClient, verdicts, grpcJsRelist }: RunVerdicts, floor: ClientFloor): void {
+  const row = (v: Verdict, after = '') =>
+    console.log(`${`${v.label}${after}`.padEnd(62)}${(v.value === undefined ? '-' : v.value.toFixed(2)).padStart(11)}${`<= ${v.limit}`.padStart(11)}${(v.holds ? 'holds' : 'misses').padStart(8)}`);
+  console.log(`\ntargets: cricket / ${VS_NAME} in this run (List and Status calls as the ${relistClient} client makes them; the RSS after a cycle is cricket's own, against its RSS at start)`);
+  console.log(`${'target'.padEnd(62)}${'value'.padStart(11)}${'limit'.padStart(11)}`);
+  for (const v of verdicts) row(v);
+  console.log(`${verdicts.filter((v) => v.holds).length} of ${verdicts.length} targets hold`);
+  if (!grpcJsRelist) return;
+  const status = results[`${RELIST_JS} | PodSandboxStatus p50 ms`]?.[VS_NAME];
+  const share = status ? `, ${(floor.http2.p50 / status).toFixed(2)} of ${VS_NAME}'s PodSandboxStatus p50 with this client` : '';
+  console.log(`the same calls from the grpc-js client, not counted (its floor with no gRPC server behind it is ${floor.http2.p50.toFixed(3)} ms${share}):`);
+  for (const v of grpcJsRelist) row(v, ', grpc-js');
 }
 
 /** The floor's longest label is wider than the table's column. */
