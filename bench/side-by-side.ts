@@ -443,7 +443,7 @@ function judgeRun(): RunVerdicts {
 
 function printTargets({ relistClient, verdicts, grpcJsRelist }: RunVerdicts, floor: ClientFloor): void {
   const row = (v: Verdict, after = '') =>
-    console.log(`${`${v.label}${after}`.padEnd(62)}${(v.value === undefined ? '-' : v.value.toFixed(2)).padStart(11)}${`<= ${v.limit}`.padStart(11)}${(v.holds ? 'holds' : 'misses').padStart(8)}`);
+    console.log(`${`${v.label}${after}`.padEnd(62)}${(v.value === undefined ? '-' : v.value.toFixed(3)).padStart(11)}${`<= ${v.limit.toFixed(1)}`.padStart(11)}${(v.holds ? 'holds' : 'misses').padStart(8)}`);
   console.log(`\ntargets: cricket / ${VS_NAME} in this run (List and Status calls as the ${relistClient} client makes them; the RSS after a cycle is cricket's own, against its RSS at start)`);
   console.log(`${'target'.padEnd(62)}${'value'.padStart(11)}${'limit'.padStart(11)}`);
   for (const v of verdicts) row(v);
