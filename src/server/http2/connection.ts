@@ -34,6 +34,7 @@ import { FrameReader, type Frame } from './frame-reader.js';
 import { HeaderDecoder, MAX_HEADER_LIST, MAX_OPEN_HEADER_BYTES, PendingBlock } from './header-block.js';
 import { RESPONSE_HEADERS } from './response-headers.js';
 import { ServerStream, type StreamOwner } from './stream.js';
+import { writeRuns } from './write-runs.js';
 
 export interface ConnectionLimits {
   /** Calls open at once, including reset calls whose handler still runs. */
@@ -57,8 +58,6 @@ const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 16 << 20;
 /** Unread answer bytes in the socket above which we stop reading the client. */
 const SOCKET_HIGH_WATER = 4 << 20;
-/** Output up to this size is joined into one buffer before it is written. */
-const COALESCE_LIMIT = 16 * 1024;
 /** Time a connection that ended with GOAWAY gets to close before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -549,19 +548,13 @@ export class Http2Connection implements StreamOwner {
     if (out.length === 0) return;
     this.out = [];
     if (this.destroyed || this.socket.destroyed) return;
-    if (out.length === 1) {
-      this.socket.write(out[0]!);
-      return;
-    }
-    let total = 0;
-    for (const buf of out) total += buf.length;
-    if (total <= COALESCE_LIMIT) {
-      // One copy is cheaper than a writev of many small pieces: the usual unary answer.
-      this.socket.write(Buffer.concat(out, total));
+    const writes = out.length === 1 ? out : writeRuns(out);
+    if (writes.length === 1) {
+      this.socket.write(writes[0]!);
       return;
     }
     this.socket.cork();
-    for (const buf of out) this.socket.write(buf);
+    for (const buf of writes) this.socket.write(buf);
     this.socket.uncork();
   }
 
