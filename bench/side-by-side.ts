@@ -16,7 +16,7 @@ import { goClientBuilt, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
 import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
 import { runtimeFloor, type FloorFigures, type RuntimeFloor } from './runtime-floor.js';
-import { judgeTargets, performanceTargets, type Verdict } from './targets.js';
+import { judgeTargets, performanceTargets, type Figures, type Verdict } from './targets.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -56,7 +56,6 @@ interface Target {
   restart?: () => Promise<void>;
 }
 
-type Figures = Record<string, Record<string, number>>;
 const results: Figures = {};
 const note = (scenario: string, target: string, key: string, value: number) => {
   ((results[`${scenario} | ${key}`] ??= {})[target] = value);

@@ -3,6 +3,7 @@
  * kept per record, not encoded afresh on every call: at 100 pods encoding ListContainers took a
  * quarter of a millisecond of the event loop and most of its garbage.
  */
+import { PerRecord } from '../store/per-record.js';
 import { GatheredBody, type MessageBody } from './grpc-framing.js';
 
 /** A reply already in wire form; strictDefinition's serializer passes it through as it is. */
@@ -25,20 +26,14 @@ export function encodedReply<T>(body: MessageBody): T {
  * the entry goes with the record.
  */
 export class ItemEncodings<R extends object> {
-  private readonly bytes = new WeakMap<R, Uint8Array>();
+  private readonly bytes: PerRecord<R, Uint8Array>;
 
-  constructor(
-    private readonly field: number,
-    private readonly encode: (record: R) => Uint8Array,
-  ) {}
+  constructor(field: number, encode: (record: R) => Uint8Array) {
+    this.bytes = new PerRecord((record: R) => messageField(field, encode(record)));
+  }
 
   of(record: R): Uint8Array {
-    let bytes = this.bytes.get(record);
-    if (!bytes) {
-      bytes = messageField(this.field, this.encode(record));
-      this.bytes.set(record, bytes);
-    }
-    return bytes;
+    return this.bytes.of(record);
   }
 }
 

@@ -12,8 +12,9 @@ import type { RuntimeContext } from '../runtime-context.js';
 import { containerCgroupsPath, sandboxCgroupsPath } from '../pod/cgroups.js';
 import { matchesLabels } from '../pod/labels.js';
 import { nowNs } from '../store/clock.js';
+import { PerRecord } from '../store/per-record.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
-import { cgroupFiles, cgroupUsage, type CgroupFiles, type CgroupUsage } from './cgroup-usage.js';
+import { cgroupFiles, cgroupUsage, type CgroupUsage } from './cgroup-usage.js';
 import { CpuReadings } from './cpu-readings.js';
 import { diskUsage } from './disk-usage.js';
 import { networkCounters } from './network-usage.js';
@@ -41,29 +42,14 @@ async function inSlices<T, R>(items: readonly T[], read: (item: T) => Promise<R>
  */
 export class StatsCollector {
   private readonly lastCpu = new CpuReadings();
-  /**
-   * The paths a record's stats are read from, named once per version of the record (records are
-   * replaced, never changed, so an entry goes with the version it was made for).
-   */
-  private readonly containerFiles = new WeakMap<ContainerRecord, { cgroup: CgroupFiles; writableLayer: string }>();
-  private readonly sandboxFiles = new WeakMap<SandboxRecord, CgroupFiles>();
+  /** The paths a record's stats are read from, named once per version of the record. */
+  private readonly containerFiles = new PerRecord((record: ContainerRecord, sandbox: SandboxRecord) => ({
+    cgroup: cgroupFiles(containerCgroupsPath(sandbox, record.id)),
+    writableLayer: `${this.ctx.paths.containerRw(record.id)}/upper`,
+  }));
+  private readonly sandboxFiles = new PerRecord((sandbox: SandboxRecord) => cgroupFiles(sandboxCgroupsPath(sandbox)));
 
   constructor(private readonly ctx: RuntimeContext) {}
-
-  private filesOf(record: ContainerRecord, sandbox: SandboxRecord): { cgroup: CgroupFiles; writableLayer: string } {
-    let files = this.containerFiles.get(record);
-    if (!files) {
-      files = { cgroup: cgroupFiles(containerCgroupsPath(sandbox, record.id)), writableLayer: `${this.ctx.paths.containerRw(record.id)}/upper` };
-      this.containerFiles.set(record, files);
-    }
-    return files;
-  }
-
-  private sandboxCgroup(sandbox: SandboxRecord): CgroupFiles {
-    let files = this.sandboxFiles.get(sandbox);
-    if (!files) this.sandboxFiles.set(sandbox, (files = cgroupFiles(sandboxCgroupsPath(sandbox))));
-    return files;
-  }
 
   private cpu(key: string, at: bigint, usage: CgroupUsage | undefined): CpuUsage {
     if (!usage) return { timestamp: at, usageCoreNanoSeconds: u64(0n), usageNanoCores: u64(0n), psi: undefined };
@@ -95,7 +81,7 @@ export class StatsCollector {
   /** A container's stats and the cgroup reading they came from (a pod's total reuses it). */
   private async readContainer(record: ContainerRecord, sandbox: SandboxRecord): Promise<{ stats: ContainerStats; usage: CgroupUsage | undefined }> {
     const at = nowNs();
-    const files = this.filesOf(record, sandbox);
+    const files = this.containerFiles.of(record, sandbox);
     const usage = record.state === 'running' ? cgroupUsage(files.cgroup) : undefined;
     const disk = await diskUsage(files.writableLayer);
     const stats: ContainerStats = {
@@ -132,7 +118,7 @@ export class StatsCollector {
   private async forSandbox(sandbox: SandboxRecord): Promise<PodSandboxStats> {
     const at = nowNs();
     const containers = [...this.ctx.containers.all()].filter((c) => c.sandboxId === sandbox.id);
-    const pause = cgroupUsage(this.sandboxCgroup(sandbox));
+    const pause = cgroupUsage(this.sandboxFiles.of(sandbox));
     const readings = await Promise.all(containers.map((c) => this.readContainer(c, sandbox)));
     const containerStats = readings.map((r) => r.stats);
     // The pod's usage is the sum of the pause process and the containers: a cgroup parent need
