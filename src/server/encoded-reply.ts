@@ -68,16 +68,25 @@ export function messageField(field: number, item: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A varint field (wire type 0) of a non-negative 64-bit value, e.g. a timestamp in ns. */
+/** A field's tag and a 64-bit varint take at most 5 + 10 octets. */
+const varintScratch = new Uint8Array(15);
+
+/**
+ * A varint field (wire type 0) of a 64-bit value taken as unsigned, e.g. a timestamp in ns.
+ * Written from two 32-bit halves: a loop of bigint operations makes a bigint per step.
+ */
 export function varintField(field: number, value: bigint): Uint8Array {
-  const bytes = [field * 8];
-  let rest = BigInt.asUintN(64, value);
-  while (rest >= 0x80n) {
-    bytes.push(Number(rest & 0x7fn) | 0x80);
-    rest >>= 7n;
+  const unsigned = BigInt.asUintN(64, value);
+  let low = Number(unsigned & 0xffff_ffffn);
+  let high = Number(unsigned >> 32n);
+  let at = writeVarint(varintScratch, 0, field * 8);
+  while (high > 0 || low >= 0x80) {
+    varintScratch[at++] = (low & 0x7f) | 0x80;
+    low = ((low >>> 7) | ((high & 0x7f) << 25)) >>> 0;
+    high >>>= 7;
   }
-  bytes.push(Number(rest));
-  return Uint8Array.from(bytes);
+  varintScratch[at++] = low;
+  return varintScratch.slice(0, at);
 }
 
 /** A message made of fields already in wire form, sent as they are: never joined into one buffer. */

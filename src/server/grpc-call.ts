@@ -1,5 +1,5 @@
 /**
- * One gRPC call on one HTTP/2 stream: its answer (headers, messages, the status in trailers, or
+ * One gRPC call on one HTTP/2 stream: its request message read off the stream, its answer (headers, messages, the status in trailers, or
  * a trailers-only answer), its deadline, and the call objects handlers see. Those expose the part
  * of grpc-js's ServerUnaryCall and ServerWritableStream that cricket's handlers use (request,
  * getPeer, getDeadline, the cancelled/drain/close events, write, end, emit('error')), so the
@@ -7,10 +7,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { Metadata, status } from '@grpc/grpc-js';
-import { encodeGrpcMessage, framedChunks, type MessageBody } from './grpc-framing.js';
+import type { Deadlines, Expiring } from './deadlines.js';
+import { encodeGrpcMessage, framedChunks, MessageReader, type GrpcFramingError, type MessageBody, type MessageSink } from './grpc-framing.js';
 import type { RequestHeaders } from './http2/header-block.js';
 import { OK_TRAILERS, trailersBlock, trailersOnlyBlock } from './http2/response-headers.js';
-import type { ServerStream } from './http2/stream.js';
+import type { ServerStream, StreamListener } from './http2/stream.js';
 
 /** What a handler may hand back as an error: grpc-js's ServiceError shape, or any Error. */
 export interface StatusLike {
@@ -22,33 +23,53 @@ export interface StatusLike {
 /** What the call object hears from its exchange. */
 export interface ExchangeListener {
   /** The client went away or the deadline passed before the call was answered. */
-  cancelled(): void;
+  callCancelled(): void;
   /** The stream is closed, answered or not. */
-  closed(): void;
+  callClosed(): void;
+  /** A write that said to wait may go on. */
+  callDrained(): void;
 }
 
-/** The server's side of one call: what is sent, and whether the call is over. */
-export class Exchange {
+/** What an exchange needs of its server. */
+export interface ExchangeHost {
+  readonly maxMessage: number;
+  /** Request bytes held at once across all calls still receiving. */
+  readonly maxBuffered: number;
+  readonly deadlines: Deadlines<Exchange>;
+  /** Counts `bytes` more request bytes held across all calls; false once over the bound. */
+  hold(bytes: number): boolean;
+  release(bytes: number): void;
+  /** The call's one request message, whole, as it came (`compressed` per its flag). */
+  received(exchange: Exchange, message: Buffer, compressed: boolean): void;
+}
+
+/**
+ * The server's side of one call: the request read off its stream, what is sent, and whether the
+ * call is over. It listens to the stream itself, so a call costs no closures of its own.
+ */
+export class Exchange implements StreamListener, MessageSink, Expiring {
   /** Set once the status is decided; nothing more goes out after it. */
   done = false;
   cancelled = false;
   /** Set once the request is read and the call object made. */
   listener: ExchangeListener | undefined;
-  /** The server's own clean-up when the stream closes (request bytes held, the call's slot). */
-  afterClose: (() => void) | null = null;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** A server-streaming call's handler is done when its stream closes. */
+  workEndsWithStream = false;
   deadline = Infinity;
+  deadlineSlot = -1;
+  private readonly reader: MessageReader;
+  /** The request message, once read whole. */
+  private body: Buffer | null = null;
+  private bodyCompressed = false;
+  /** Request bytes this call holds against the server's bound. */
+  private held = 0;
 
-  constructor(readonly stream: ServerStream) {
-    stream.onClose = () => {
-      clearTimeout(this.deadlineTimer);
-      if (!this.done) {
-        this.done = true;
-        this.cancel();
-      }
-      this.afterClose?.();
-      this.listener?.closed();
-    };
+  constructor(
+    readonly stream: ServerStream,
+    private readonly host: ExchangeHost,
+  ) {
+    this.reader = new MessageReader(host.maxMessage);
+    stream.listener = this;
   }
 
   get headers(): RequestHeaders {
@@ -57,21 +78,74 @@ export class Exchange {
 
   /** Ends the call with DEADLINE_EXCEEDED after `ms` unless it is over by then. */
   setDeadline(ms: number): void {
-    this.deadline = Date.now() + ms;
     // Timers above 2^31-1 ms fire at once; such a deadline is as good as none.
     if (ms > 0x7fffffff) return;
-    this.deadlineTimer = setTimeout(() => {
-      if (this.done) return;
-      this.finish(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+    this.deadline = Date.now() + ms;
+    this.host.deadlines.add(this);
+  }
+
+  expire(): void {
+    if (this.done) return;
+    this.finish(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+    this.cancel();
+  }
+
+  streamData(chunk: Buffer): void {
+    if (this.done) return;
+    this.held += chunk.length;
+    if (!this.host.hold(chunk.length)) {
+      this.refuse(status.RESOURCE_EXHAUSTED, `the server holds ${this.host.maxBuffered} bytes of requests still arriving; try again`);
+      return;
+    }
+    try {
+      this.reader.push(chunk, this);
+    } catch (err) {
+      const e = err as GrpcFramingError;
+      this.refuse(e.code ?? status.INTERNAL, e.message);
+    }
+  }
+
+  message(body: Buffer, compressed: boolean): void {
+    if (this.done) return;
+    if (this.body) {
+      this.refuse(status.INTERNAL, 'more than one request message for a call that takes one');
+      return;
+    }
+    this.body = body;
+    this.bodyCompressed = compressed;
+  }
+
+  streamEnd(): void {
+    this.releaseHeld();
+    if (this.done) return;
+    const body = this.body;
+    if (!body || !this.reader.atBoundary) {
+      this.finish(status.INTERNAL, body ? 'request ended inside a message' : 'request ended without a message');
+      return;
+    }
+    this.host.received(this, body, this.bodyCompressed);
+  }
+
+  streamClosed(): void {
+    this.host.deadlines.remove(this);
+    if (!this.done) {
+      this.done = true;
       this.cancel();
-    }, ms);
+    }
+    this.releaseHeld();
+    if (this.workEndsWithStream) this.stream.workDone();
+    this.listener?.callClosed();
+  }
+
+  streamDrained(): void {
+    this.listener?.callDrained();
   }
 
   get writable(): boolean {
     return !this.done && this.stream.writable;
   }
 
-  /** Sends one message; false when the writer should wait for 'drain'. */
+  /** Sends one message; false when the writer should wait for a drain. */
   send(body: MessageBody, callback?: (err?: Error | null) => void): boolean {
     if (!this.writable) {
       if (callback) queueMicrotask(() => callback());
@@ -85,7 +159,7 @@ export class Exchange {
   sendReply(body: MessageBody): void {
     if (!this.writable) return;
     this.done = true;
-    clearTimeout(this.deadlineTimer);
+    this.host.deadlines.remove(this);
     this.stream.reply(framedChunks(body), OK_TRAILERS);
   }
 
@@ -93,30 +167,94 @@ export class Exchange {
   finish(code: number, details: string): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.deadlineTimer);
+    this.host.deadlines.remove(this);
     if (!this.stream.writable) return;
     const message = encodeGrpcMessage(details);
     if (!this.stream.headersSent) this.stream.respondAndEnd(trailersOnlyBlock(code, message));
     else this.stream.end(trailersBlock(code, message));
   }
 
+  /** The rest of the request is not read: its bytes are let go and its window not replenished. */
+  private refuse(code: number, details: string): void {
+    this.releaseHeld();
+    this.stream.stopReceiving();
+    this.finish(code, details);
+  }
+
+  private releaseHeld(): void {
+    this.host.release(this.held);
+    this.held = 0;
+  }
+
   private cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.listener?.cancelled();
+    this.listener?.callCancelled();
   }
 }
 
-/** Fields both call kinds share; the call hears its exchange's cancel and close as events. */
-abstract class CallBase<Req> extends EventEmitter {
+type Listener = (...args: unknown[]) => void;
+
+/**
+ * Fields both call kinds share; the call hears its exchange's cancel, close and drain as events.
+ * Its event emitter is made on the first listener: a unary handler seldom listens, and an
+ * emitter per call is garbage the status calls kubelet makes every second would not need.
+ */
+abstract class CallBase<Req> implements ExchangeListener {
   private metadataValue: Metadata | undefined;
+  private emitter: EventEmitter | undefined;
 
   constructor(
     protected readonly exchange: Exchange,
     readonly request: Req,
   ) {
-    super();
-    exchange.listener = { cancelled: () => this.emit('cancelled', 'cancelled'), closed: () => this.emit('close') };
+    exchange.listener = this;
+  }
+
+  callCancelled(): void {
+    this.emitter?.emit('cancelled', 'cancelled');
+  }
+
+  callClosed(): void {
+    this.emitter?.emit('close');
+  }
+
+  callDrained(): void {
+    this.emitter?.emit('drain');
+  }
+
+  on(event: string, listener: Listener): this {
+    this.events().on(event, listener);
+    return this;
+  }
+
+  once(event: string, listener: Listener): this {
+    this.events().once(event, listener);
+    return this;
+  }
+
+  off(event: string, listener: Listener): this {
+    this.emitter?.off(event, listener);
+    return this;
+  }
+
+  removeListener(event: string, listener: Listener): this {
+    return this.off(event, listener);
+  }
+
+  listenerCount(event: string): number {
+    return this.emitter?.listenerCount(event) ?? 0;
+  }
+
+  emit(event: string, ...args: unknown[]): boolean {
+    // As an EventEmitter would, an 'error' nobody listens for is thrown.
+    if (!this.emitter && event === 'error') throw args[0];
+    return this.emitter?.emit(event, ...args) ?? false;
+  }
+
+  private events(): EventEmitter {
+    this.emitter ??= new EventEmitter();
+    return this.emitter;
   }
 
   get cancelled(): boolean {
@@ -124,7 +262,7 @@ abstract class CallBase<Req> extends EventEmitter {
   }
 
   get metadata(): Metadata {
-    this.metadataValue ??= Metadata.fromHttp2Headers(this.exchange.headers);
+    this.metadataValue ??= Metadata.fromHttp2Headers(this.exchange.headers.toRecord());
     return this.metadataValue;
   }
 
@@ -137,11 +275,11 @@ abstract class CallBase<Req> extends EventEmitter {
   }
 
   getHost(): string {
-    return String(this.exchange.headers[':authority'] ?? '');
+    return this.exchange.headers.get(':authority') ?? '';
   }
 
   getPath(): string {
-    return String(this.exchange.headers[':path'] ?? '');
+    return this.exchange.headers.get(':path') ?? '';
   }
 }
 
@@ -156,7 +294,6 @@ export class WritableCall<Req, Res> extends CallBase<Req> {
     private readonly serialize: (value: Res) => MessageBody,
   ) {
     super(exchange, request);
-    exchange.stream.onDrain = () => this.emit('drain');
   }
 
   write(message: Res, callback?: (err?: Error | null) => void): boolean {
@@ -168,7 +305,7 @@ export class WritableCall<Req, Res> extends CallBase<Req> {
   }
 
   /** A handler fails the call by emitting 'error' with a status, as with grpc-js. */
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
+  override emit(event: string, ...args: unknown[]): boolean {
     if (event !== 'error') return super.emit(event, ...args);
     const error = args[0] as StatusLike | undefined;
     this.exchange.finish(error?.code ?? status.UNKNOWN, error?.details ?? error?.message ?? 'unknown error');

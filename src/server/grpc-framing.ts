@@ -19,9 +19,9 @@ export class GrpcFramingError extends Error {
   }
 }
 
-export interface FramedMessage {
-  compressed: boolean;
-  body: Buffer;
+/** Where a MessageReader hands each message it completes. */
+export interface MessageSink {
+  message(body: Buffer, compressed: boolean): void;
 }
 
 /**
@@ -46,38 +46,78 @@ export class MessageReader {
     return this.buffered === 0 && this.need < 0;
   }
 
-  push(chunk: Buffer): FramedMessage[] {
-    const out: FramedMessage[] = [];
-    this.parts.push(chunk);
-    this.buffered += chunk.length;
+  /** Feeds one chunk; `sink` hears every message it completes, in order. */
+  push(chunk: Buffer, sink: MessageSink): void {
+    let at = 0;
+    // Messages that lie whole in the chunk are cut out of it where they are (a unary request
+    // arrives as one chunk); only a message spread over chunks is gathered.
+    while (this.buffered === 0 && this.need < 0 && chunk.length - at >= MESSAGE_PREFIX_LEN) {
+      const length = this.readPrefix(chunk[at]!, chunk.readUInt32BE(at + 1));
+      if (chunk.length - at - MESSAGE_PREFIX_LEN < length) break;
+      at += MESSAGE_PREFIX_LEN;
+      sink.message(length === 0 ? EMPTY : chunk.subarray(at, at + length), this.compressed);
+      at += length;
+    }
+    if (at === chunk.length) return;
+    const rest = at === 0 ? chunk : chunk.subarray(at);
+    this.parts.push(rest);
+    this.buffered += rest.length;
     for (;;) {
       if (this.need < 0) {
         if (this.buffered < MESSAGE_PREFIX_LEN) break;
-        const prefix = this.take(MESSAGE_PREFIX_LEN);
-        const flag = prefix[0]!;
-        if (flag > 1) throw new GrpcFramingError(status.INTERNAL, `message flag ${flag} is not 0 or 1`);
-        this.compressed = flag === 1;
-        const length = prefix.readUInt32BE(1);
-        if (length > this.maxMessage) {
-          throw new GrpcFramingError(status.RESOURCE_EXHAUSTED, `request message of ${length} bytes is over the limit of ${this.maxMessage}`);
-        }
-        this.need = length;
+        const length = this.byteAt(1) * 2 ** 24 + this.byteAt(2) * 2 ** 16 + this.byteAt(3) * 2 ** 8 + this.byteAt(4);
+        this.need = this.readPrefix(this.byteAt(0), length);
+        this.skip(MESSAGE_PREFIX_LEN);
       }
       if (this.buffered < this.need) break;
-      out.push({ compressed: this.compressed, body: this.take(this.need) });
+      const body = this.take(this.need);
       this.need = -1;
+      sink.message(body, this.compressed);
     }
-    return out;
+  }
+
+  /** Checks a message's flag and announced length; sets `compressed`; returns the length. */
+  private readPrefix(flag: number, length: number): number {
+    if (flag > 1) throw new GrpcFramingError(status.INTERNAL, `message flag ${flag} is not 0 or 1`);
+    if (length > this.maxMessage) {
+      throw new GrpcFramingError(status.RESOURCE_EXHAUSTED, `request message of ${length} bytes is over the limit of ${this.maxMessage}`);
+    }
+    this.compressed = flag === 1;
+    return length;
+  }
+
+  /** The buffered byte at `offset`, without taking it. */
+  private byteAt(offset: number): number {
+    for (const part of this.parts) {
+      if (offset < part.length) return part[offset]!;
+      offset -= part.length;
+    }
+    throw new RangeError('offset past the buffered bytes');
+  }
+
+  private skip(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const first = this.parts[0]!;
+      if (first.length > n) {
+        this.parts[0] = first.subarray(n);
+        return;
+      }
+      n -= first.length;
+      this.parts.shift();
+    }
   }
 
   private take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
+    if (n === 0) return EMPTY;
     const first = this.parts[0]!;
     let result: Buffer;
-    if (first.length >= n) {
+    if (first.length === n) {
+      result = first;
+      this.parts.shift();
+    } else if (first.length > n) {
       result = first.subarray(0, n);
-      if (first.length === n) this.parts.shift();
-      else this.parts[0] = first.subarray(n);
+      this.parts[0] = first.subarray(n);
     } else {
       result = Buffer.allocUnsafe(n);
       let filled = 0;
@@ -94,6 +134,8 @@ export class MessageReader {
     return result;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A message body given as parts that go out one after another and are never joined. The list
@@ -132,16 +174,33 @@ function writeMessagePrefix(out: Buffer, length: number): void {
   out.writeUInt32BE(length, 1);
 }
 
-const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+/** Milliseconds per unit of `grpc-timeout`, by the unit's character code. */
+const TIMEOUT_UNIT_MS = new Map<number, number>([
+  [0x48, 3_600_000], // H
+  [0x4d, 60_000], // M
+  [0x53, 1000], // S
+  [0x6d, 1], // m
+  [0x75, 1e-3], // u
+  [0x6e, 1e-6], // n
+]);
 
 /**
  * The `grpc-timeout` header in milliseconds: 1 to 8 digits and a unit (H, M, S, m, u, n).
- * Anything else is refused rather than read as "no deadline".
+ * Anything else is refused rather than read as "no deadline". Read by hand: a regular
+ * expression's match is an array per call, and every kubelet call has this header.
  */
 export function parseGrpcTimeout(value: string): number {
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!match) throw new GrpcFramingError(status.INTERNAL, `grpc-timeout ${JSON.stringify(value.slice(0, 32))} is not a timeout`);
-  return Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!;
+  const digits = value.length - 1;
+  const unit = TIMEOUT_UNIT_MS.get(value.charCodeAt(digits));
+  let amount = 0;
+  let valid = digits >= 1 && digits <= 8 && unit !== undefined;
+  for (let i = 0; valid && i < digits; i++) {
+    const digit = value.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) valid = false;
+    amount = amount * 10 + digit;
+  }
+  if (!valid) throw new GrpcFramingError(status.INTERNAL, `grpc-timeout ${JSON.stringify(value.slice(0, 32))} is not a timeout`);
+  return amount * unit!;
 }
 
 /**

@@ -19,8 +19,9 @@ import type { Socket } from 'node:net';
 import zlib from 'node:zlib';
 import { status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { logger } from '../log/logger.js';
-import { Exchange, UnaryCall, WritableCall, type StatusLike } from './grpc-call.js';
-import { GrpcFramingError, MessageReader, parseGrpcTimeout, type FramedMessage, type MessageBody } from './grpc-framing.js';
+import { Deadlines } from './deadlines.js';
+import { Exchange, UnaryCall, WritableCall, type ExchangeHost, type StatusLike } from './grpc-call.js';
+import { parseGrpcTimeout, type GrpcFramingError, type MessageBody } from './grpc-framing.js';
 import { DEFAULT_LIMITS, Http2Connection, type ConnectionLimits } from './http2/connection.js';
 import { httpStatusBlock } from './http2/response-headers.js';
 import type { ServerStream } from './http2/stream.js';
@@ -56,12 +57,13 @@ export interface ConnectionInjector {
   destroy(): void;
 }
 
-export class GrpcServer {
+export class GrpcServer implements ExchangeHost {
   private readonly routes = new Map<string, Route>();
   private readonly connections = new Set<Http2Connection>();
   private readonly limits: ConnectionLimits;
-  private readonly maxMessage: number;
-  private readonly maxBuffered: number;
+  readonly maxMessage: number;
+  readonly deadlines = new Deadlines<Exchange>();
+  readonly maxBuffered: number;
   private buffered = 0;
 
   constructor(options: GrpcServerOptions = {}) {
@@ -107,60 +109,94 @@ export class GrpcServer {
     this.connections.clear();
   }
 
+  hold(bytes: number): boolean {
+    this.buffered += bytes;
+    return this.buffered <= this.maxBuffered;
+  }
+
+  release(bytes: number): void {
+    this.buffered -= bytes;
+  }
+
   private onStream(stream: ServerStream): void {
     const headers = stream.headers;
-    if (headers[':method'] !== 'POST') {
+    if (headers.get(':method') !== 'POST') {
       stream.respondAndEnd(httpStatusBlock(HTTP_METHOD_NOT_ALLOWED));
       return;
     }
-    const contentType = headers['content-type'];
+    const contentType = headers.get('content-type');
     if (contentType === undefined || !contentType.startsWith('application/grpc')) {
       stream.respondAndEnd(httpStatusBlock(HTTP_UNSUPPORTED_MEDIA_TYPE));
       return;
     }
-    const exchange = new Exchange(stream);
-    const path = headers[':path'] ?? '';
-    const route = this.routes.get(path);
-    if (!route) {
+    const exchange = new Exchange(stream, this);
+    const path = headers.get(':path') ?? '';
+    if (!this.routes.has(path)) {
       exchange.finish(status.UNIMPLEMENTED, `unknown method ${path.slice(0, 256)}`);
       return;
     }
-    const timeout = headers['grpc-timeout'];
+    const timeout = headers.get('grpc-timeout');
     if (timeout !== undefined) {
       try {
         exchange.setDeadline(parseGrpcTimeout(timeout));
       } catch (err) {
         exchange.finish((err as GrpcFramingError).code, (err as Error).message);
-        return;
       }
     }
-    this.receive(exchange, (message) => {
-      let request: unknown;
-      try {
-        request = route.deserialize(message);
-      } catch (err) {
-        exchange.finish(status.INTERNAL, `${route.name}: request could not be decoded: ${(err as Error).message}`);
+  }
+
+  received(exchange: Exchange, message: Buffer, compressed: boolean): void {
+    if (!compressed) {
+      this.dispatch(exchange, message);
+      return;
+    }
+    const encoding = exchange.headers.get('grpc-encoding');
+    const inflate = encoding === 'gzip' ? zlib.gunzip : encoding === 'deflate' ? zlib.inflate : undefined;
+    if (!inflate) {
+      exchange.finish(status.UNIMPLEMENTED, `request compressed with ${JSON.stringify(String(encoding ?? 'nothing')).slice(0, 64)}, which this server does not read`);
+      return;
+    }
+    inflate(message, { maxOutputLength: this.maxMessage }, (err, plain) => {
+      if (exchange.done) return;
+      if (err) {
+        const over = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        exchange.finish(over ? status.RESOURCE_EXHAUSTED : status.INTERNAL, over ? `request message is over the limit of ${this.maxMessage} bytes once decompressed` : `request could not be decompressed: ${err.message}`);
         return;
       }
-      // The call keeps its slot on the connection until its handler is done, even if the
-      // client resets it at once: resets cannot start unbounded work.
-      stream.working = true;
-      try {
-        if (route.responseStream) {
-          exchange.afterClose = () => stream.workDone();
-          (route.handler as StreamHandler)(new WritableCall(exchange, request, route.serialize));
-        } else {
-          (route.handler as UnaryHandler)(new UnaryCall(exchange, request), (err, value) => {
-            stream.workDone();
-            this.answer(exchange, route, err, value);
-          });
-        }
-      } catch (err) {
-        logger.error({ err, rpc: route.name }, 'CRI handler threw');
-        if (!route.responseStream) stream.workDone();
-        exchange.finish(status.INTERNAL, `${route.name}: ${(err as Error).message}`);
-      }
+      this.dispatch(exchange, plain);
     });
+  }
+
+  /** Decodes the request and runs the method's handler. */
+  private dispatch(exchange: Exchange, message: Buffer): void {
+    const { stream } = exchange;
+    const route = this.routes.get(exchange.headers.get(':path') ?? '');
+    if (!route) return; // checked when the stream opened
+    let request: unknown;
+    try {
+      request = route.deserialize(message);
+    } catch (err) {
+      exchange.finish(status.INTERNAL, `${route.name}: request could not be decoded: ${(err as Error).message}`);
+      return;
+    }
+    // The call keeps its slot on the connection until its handler is done, even if the
+    // client resets it at once: resets cannot start unbounded work.
+    stream.working = true;
+    try {
+      if (route.responseStream) {
+        exchange.workEndsWithStream = true;
+        (route.handler as StreamHandler)(new WritableCall(exchange, request, route.serialize));
+      } else {
+        (route.handler as UnaryHandler)(new UnaryCall(exchange, request), (err, value) => {
+          stream.workDone();
+          this.answer(exchange, route, err, value);
+        });
+      }
+    } catch (err) {
+      logger.error({ err, rpc: route.name }, 'CRI handler threw');
+      if (!route.responseStream) stream.workDone();
+      exchange.finish(status.INTERNAL, `${route.name}: ${(err as Error).message}`);
+    }
   }
 
   private answer(exchange: Exchange, route: Route, err: StatusLike | null, value: unknown): void {
@@ -176,79 +212,5 @@ export class GrpcServer {
       return;
     }
     exchange.sendReply(bytes);
-  }
-
-  /** Reads the one request message of a call, then hands it over; any other shape ends the call. */
-  private receive(exchange: Exchange, deliver: (message: Buffer) => void): void {
-    const { stream } = exchange;
-    const reader = new MessageReader(this.maxMessage);
-    let message: FramedMessage | undefined;
-    let held = 0;
-    const release = (): void => {
-      this.buffered -= held;
-      held = 0;
-    };
-    const refuse = (code: number, details: string): void => {
-      release();
-      stream.onData = null;
-      // The rest of the upload is not read: its window is not replenished.
-      stream.stopReceiving();
-      exchange.finish(code, details);
-    };
-    stream.onData = (chunk: Buffer): void => {
-      if (exchange.done) return;
-      held += chunk.length;
-      this.buffered += chunk.length;
-      if (this.buffered > this.maxBuffered) {
-        refuse(status.RESOURCE_EXHAUSTED, `the server holds ${this.maxBuffered} bytes of requests still arriving; try again`);
-        return;
-      }
-      let messages: FramedMessage[];
-      try {
-        messages = reader.push(chunk);
-      } catch (err) {
-        const e = err as GrpcFramingError;
-        refuse(e.code ?? status.INTERNAL, e.message);
-        return;
-      }
-      if (messages.length === 0) return;
-      if (message || messages.length > 1) {
-        refuse(status.INTERNAL, 'more than one request message for a call that takes one');
-        return;
-      }
-      message = messages[0];
-    };
-    exchange.afterClose = release;
-    stream.onEnd = () => {
-      release();
-      if (exchange.done) return;
-      if (!message || !reader.atBoundary) {
-        exchange.finish(status.INTERNAL, message ? 'request ended inside a message' : 'request ended without a message');
-        return;
-      }
-      if (!message.compressed) {
-        deliver(message.body);
-        return;
-      }
-      this.decompress(exchange, message.body, deliver);
-    };
-  }
-
-  private decompress(exchange: Exchange, body: Buffer, deliver: (message: Buffer) => void): void {
-    const encoding = exchange.headers['grpc-encoding'];
-    const inflate = encoding === 'gzip' ? zlib.gunzip : encoding === 'deflate' ? zlib.inflate : undefined;
-    if (!inflate) {
-      exchange.finish(status.UNIMPLEMENTED, `request compressed with ${JSON.stringify(String(encoding ?? 'nothing')).slice(0, 64)}, which this server does not read`);
-      return;
-    }
-    inflate(body, { maxOutputLength: this.maxMessage }, (err, plain) => {
-      if (exchange.done) return;
-      if (err) {
-        const over = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-        exchange.finish(over ? status.RESOURCE_EXHAUSTED : status.INTERNAL, over ? `request message is over the limit of ${this.maxMessage} bytes once decompressed` : `request could not be decompressed: ${err.message}`);
-        return;
-      }
-      deliver(plain);
-    });
   }
 }

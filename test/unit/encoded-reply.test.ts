@@ -35,9 +35,10 @@ test('a gathered reply is framed as a prefix and its parts, which read back as o
   const chunks = framedChunks(body);
   assert.equal(chunks.length, 1 + body.parts.length);
   assert.deepEqual([...chunks[0]!], [0, 0, 0, body.length >> 8, body.length & 0xff]);
-  const messages = new MessageReader(1024).push(Buffer.concat(chunks));
+  const messages: Buffer[] = [];
+  new MessageReader(1024).push(Buffer.concat(chunks), { message: (m) => messages.push(m) });
   assert.equal(messages.length, 1);
-  assert.deepEqual(messages[0]!.body, joined(body));
+  assert.deepEqual(messages[0], joined(body));
 });
 
 test('item bytes are made once per record object; a replaced record gets its own', () => {
@@ -63,7 +64,7 @@ test('an encoded reply carries its bytes to the serializer', () => {
 
 test('a status reply of cached status bytes and a timestamp field equals the generated encoding', () => {
   const status = PodSandboxStatus.fromPartial({ id: 'd'.repeat(64), state: PodSandboxState.SANDBOX_READY, createdAt: 1_700_000_000_000_000_123n, network: { ip: '10.1.2.3' }, labels: { a: 'b' } });
-  for (const timestamp of [1n, 127n, 128n, 1_764_000_000_123_456_789n, (1n << 63n) - 1n]) {
+  for (const timestamp of [1n, 127n, 128n, (1n << 28n) + 5n, (1n << 32n) - 1n, 1n << 32n, (1n << 35n) + 127n, 1n << 56n, 1_764_000_000_123_456_789n, (1n << 63n) - 1n]) {
     const ours = messageOfFields([messageField(1, PodSandboxStatus.encode(status).finish()), varintField(4, timestamp)]);
     assert.deepEqual(new Uint8Array(joined(ours)), PodSandboxStatusResponse.encode({ status, info: {}, containersStatuses: [], timestamp }).finish());
     assert.equal(PodSandboxStatusResponse.decode(joined(ours)).timestamp, timestamp);

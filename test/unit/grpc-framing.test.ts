@@ -4,6 +4,13 @@ import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { encodeGrpcMessage, frameMessage, GrpcFramingError, MessageReader, parseGrpcTimeout } from '../../src/server/grpc-framing.js';
 
+/** The messages one chunk completes. */
+function read(reader: MessageReader, chunk: Buffer): Array<{ body: Buffer; compressed: boolean }> {
+  const out: Array<{ body: Buffer; compressed: boolean }> = [];
+  reader.push(chunk, { message: (body, compressed) => out.push({ body, compressed }) });
+  return out;
+}
+
 function frame(flag: number, body: Buffer): Buffer {
   const head = Buffer.alloc(5);
   head[0] = flag;
@@ -16,7 +23,7 @@ test('a message split across chunks at every byte comes out whole, once', () => 
   const wire = frame(0, body);
   for (let cut = 0; cut <= wire.length; cut++) {
     const reader = new MessageReader(1024);
-    const out = [...reader.push(wire.subarray(0, cut)), ...reader.push(wire.subarray(cut))];
+    const out = [...read(reader, wire.subarray(0, cut)), ...read(reader, wire.subarray(cut))];
     assert.equal(out.length, 1, `cut at ${cut}`);
     assert.deepEqual(out[0]!.body, body);
     assert.equal(out[0]!.compressed, false);
@@ -26,13 +33,13 @@ test('a message split across chunks at every byte comes out whole, once', () => 
 
 test('one chunk may carry several messages, empty ones included', () => {
   const reader = new MessageReader(1024);
-  const out = reader.push(Buffer.concat([frame(0, Buffer.from('a')), frame(1, Buffer.alloc(0)), frame(0, Buffer.from('bc'))]));
+  const out = read(reader, Buffer.concat([frame(0, Buffer.from('a')), frame(1, Buffer.alloc(0)), frame(0, Buffer.from('bc'))]));
   assert.deepEqual(out.map((m) => [m.compressed, m.body.toString()]), [[false, 'a'], [true, ''], [false, 'bc']]);
 });
 
 test('a partial message is held and reported as not at a boundary', () => {
   const reader = new MessageReader(1024);
-  assert.deepEqual(reader.push(frame(0, Buffer.from('abcdef')).subarray(0, 7)), []);
+  assert.deepEqual(read(reader, frame(0, Buffer.from('abcdef')).subarray(0, 7)), []);
   assert.equal(reader.atBoundary, false);
   assert.equal(reader.pending, 2);
 });
@@ -40,20 +47,20 @@ test('a partial message is held and reported as not at a boundary', () => {
 test('an announced length over the limit is refused before its bytes arrive', () => {
   const reader = new MessageReader(100);
   const head = Buffer.from([0, 0, 0, 0, 101]);
-  assert.throws(() => reader.push(head), (err: unknown) => err instanceof GrpcFramingError && err.code === status.RESOURCE_EXHAUSTED);
+  assert.throws(() => read(reader, head), (err: unknown) => err instanceof GrpcFramingError && err.code === status.RESOURCE_EXHAUSTED);
   const atLimit = new MessageReader(100);
-  assert.equal(atLimit.push(frame(0, Buffer.alloc(100))).length, 1);
+  assert.equal(read(atLimit, frame(0, Buffer.alloc(100))).length, 1);
 });
 
 test('a flag other than 0 or 1 is refused', () => {
-  assert.throws(() => new MessageReader(10).push(Buffer.from([2, 0, 0, 0, 0])), (err: unknown) => err instanceof GrpcFramingError && err.code === status.INTERNAL);
+  assert.throws(() => read(new MessageReader(10), Buffer.from([2, 0, 0, 0, 0])), (err: unknown) => err instanceof GrpcFramingError && err.code === status.INTERNAL);
 });
 
 test('frameMessage writes the prefix the reader reads', () => {
   const body = new Uint8Array([1, 2, 3]);
   const wire = frameMessage(body);
   assert.deepEqual([...wire], [0, 0, 0, 0, 3, 1, 2, 3]);
-  assert.deepEqual([...new MessageReader(10).push(wire)[0]!.body], [1, 2, 3]);
+  assert.deepEqual([...read(new MessageReader(10), wire)[0]!.body], [1, 2, 3]);
 });
 
 test('grpc-timeout: every unit, and refusals of what is not a timeout', () => {

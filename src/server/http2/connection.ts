@@ -24,17 +24,15 @@ import {
   MAX_WINDOW,
   SETTINGS_ACK,
   Setting,
-  frame,
-  frameHeader,
   goawayFrame,
   settingsFrame,
-  u32Frame,
 } from './frames.js';
 import { FrameReader, type Frame } from './frame-reader.js';
 import { HeaderDecoder, MAX_HEADER_LIST, MAX_OPEN_HEADER_BYTES, PendingBlock } from './header-block.js';
 import { RESPONSE_HEADERS } from './response-headers.js';
 import { ServerStream, type StreamOwner } from './stream.js';
-import { writeRuns } from './write-runs.js';
+import { StreamTable } from './stream-table.js';
+import { FrameOutput } from './frame-output.js';
 
 export interface ConnectionLimits {
   /** Calls open at once, including reset calls whose handler still runs. */
@@ -51,6 +49,13 @@ export const DEFAULT_LIMITS: ConnectionLimits = {
   maxQueuedBytes: 128 * 1024 * 1024,
 };
 
+const enum StreamEvent {
+  DATA,
+  END,
+  CLOSED,
+  DRAINED,
+}
+
 /** Frames we accept: the protocol's minimum maximum, which we never raise. */
 const MAX_FRAME = DEFAULT_MAX_FRAME;
 /** Receive windows we grant: per stream, and for the connection. */
@@ -62,9 +67,9 @@ const SOCKET_HIGH_WATER = 4 << 20;
 const CLOSE_GRACE_MS = 2000;
 
 export class Http2Connection implements StreamOwner {
-  private readonly reader = new FrameReader(MAX_FRAME);
+  private readonly reader = new FrameReader(MAX_FRAME, (f) => this.onFrame(f));
   private readonly decoder = new HeaderDecoder();
-  private readonly streams = new Map<number, ServerStream>();
+  private readonly streams = new StreamTable();
   /** Closed streams whose handler still runs. */
   private orphans = 0;
   /** Decoded header bytes the open streams hold. */
@@ -80,8 +85,8 @@ export class Http2Connection implements StreamOwner {
   /** Streams with body bytes waiting for window. */
   private readonly blocked = new Set<ServerStream>();
   private queuedBytes = 0;
-  private out: Uint8Array[] = [];
-  /** While set, frames gather in `out` and are written once at the end. */
+  private readonly output = new FrameOutput();
+  /** While set, frames gather in `output` and are written once at the end. */
   private batching = 0;
   private goingAway = false;
   private ending = false;
@@ -95,14 +100,14 @@ export class Http2Connection implements StreamOwner {
   ) {
     this.peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort ?? 0}` : 'unix';
     socket.setNoDelay?.(true);
-    this.out.push(
+    this.output.bytes(
       settingsFrame([
         [Setting.MAX_CONCURRENT_STREAMS, limits.maxConcurrentStreams],
         [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
         [Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
       ]),
-      u32Frame(FrameType.WINDOW_UPDATE, 0, CONNECTION_WINDOW - DEFAULT_WINDOW),
     );
+    this.u32Frame(FrameType.WINDOW_UPDATE, 0, CONNECTION_WINDOW - DEFAULT_WINDOW);
     this.flushOut();
     this.watchHeaderTime();
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
@@ -122,7 +127,7 @@ export class Http2Connection implements StreamOwner {
     this.destroyed = true;
     if (this.headerTimer) clearTimeout(this.headerTimer);
     this.headerTimer = null;
-    const open = [...this.streams.values()];
+    const open = this.streams.snapshot();
     this.streams.clear();
     this.blocked.clear();
     for (const stream of open) this.closeStream(stream, false);
@@ -135,7 +140,7 @@ export class Http2Connection implements StreamOwner {
     if (this.destroyed) return;
     this.batching++;
     try {
-      this.reader.push(chunk, (f) => this.onFrame(f));
+      this.reader.push(chunk);
     } catch (err) {
       this.batching--;
       this.fail(err);
@@ -150,7 +155,7 @@ export class Http2Connection implements StreamOwner {
   private onSocketDrain(): void {
     if (this.destroyed) return;
     if (this.socket.isPaused()) this.socket.resume();
-    for (const stream of this.streams.values()) this.maybeDrain(stream);
+    for (const stream of this.streams.snapshot()) this.maybeDrain(stream);
   }
 
   private onFrame(f: Frame): void {
@@ -169,7 +174,7 @@ export class Http2Connection implements StreamOwner {
         block.add(f.payload, f.payload.length);
         if (f.flags & Flag.END_HEADERS) {
           this.pendingBlock = null;
-          this.finishBlock(block);
+          this.finishBlock(block.streamId, block.endStream, block.bytes());
         }
         return;
       case FrameType.PRIORITY:
@@ -184,7 +189,10 @@ export class Http2Connection implements StreamOwner {
       case FrameType.PING:
         if (f.streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `PING on stream ${f.streamId}`);
         if (f.payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `PING of ${f.payload.length} bytes`);
-        if (!(f.flags & Flag.ACK)) this.out.push(frame(FrameType.PING, Flag.ACK, 0, f.payload));
+        if (!(f.flags & Flag.ACK)) {
+          this.output.header(8, FrameType.PING, Flag.ACK, 0);
+          this.output.bytes(f.payload);
+        }
         return;
       case FrameType.GOAWAY:
         if (f.streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `GOAWAY on stream ${f.streamId}`);
@@ -210,20 +218,22 @@ export class Http2Connection implements StreamOwner {
     }
     if (flags & Flag.PRIORITY) start += 5;
     if (stop < start) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS frame on stream ${f.streamId} too short for its padding and priority`);
-    const block = new PendingBlock(f.streamId, (flags & Flag.END_STREAM) !== 0);
-    block.add(payload.subarray(start, stop), payload.length);
-    if (flags & Flag.END_HEADERS) this.finishBlock(block);
-    else this.pendingBlock = block;
+    const endStream = (flags & Flag.END_STREAM) !== 0;
+    const fragment = start === 0 && stop === payload.length ? payload : payload.subarray(start, stop);
+    // A whole block in one frame (every gRPC request) is decoded where it lies.
+    if (flags & Flag.END_HEADERS) return this.finishBlock(f.streamId, endStream, fragment);
+    const block = new PendingBlock(f.streamId, endStream);
+    block.add(fragment, payload.length);
+    this.pendingBlock = block;
   }
 
-  private finishBlock(block: PendingBlock): void {
+  private finishBlock(id: number, endStream: boolean, bytes: Buffer): void {
     // Decoded whatever becomes of the stream: the client's encoder already counted it.
-    const { headers, size, fieldError } = this.decoder.decode(block.bytes());
-    const id = block.streamId;
+    const { headers, size, fieldError } = this.decoder.decode(bytes);
     const existing = this.streams.get(id);
     if (existing) {
       // Trailers of a request: gRPC has none to read, but they end the body.
-      if (!block.endStream || existing.remoteEnded) this.resetStream(existing, ErrorCode.PROTOCOL_ERROR);
+      if (!endStream || existing.remoteEnded) this.resetStream(existing, ErrorCode.PROTOCOL_ERROR);
       else this.remoteEnd(existing);
       return;
     }
@@ -231,20 +241,24 @@ export class Http2Connection implements StreamOwner {
     if (id <= this.lastStreamId) throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
     this.lastStreamId = id;
     if (this.goingAway) return;
-    if (fieldError || headers[':method'] === undefined || headers[':path'] === undefined || headers[':scheme'] === undefined) {
+    if (fieldError || headers.get(':method') === undefined || headers.get(':path') === undefined || headers.get(':scheme') === undefined) {
       logger.debug({ stream: id, reason: fieldError ?? 'missing pseudo-headers' }, 'CRI request with malformed headers refused');
-      this.out.push(u32Frame(FrameType.RST_STREAM, id, ErrorCode.PROTOCOL_ERROR));
+      this.u32Frame(FrameType.RST_STREAM, id, ErrorCode.PROTOCOL_ERROR);
       return;
     }
     if (this.streams.size + this.orphans >= this.limits.maxConcurrentStreams || this.headerBytes + size > MAX_OPEN_HEADER_BYTES) {
-      this.out.push(u32Frame(FrameType.RST_STREAM, id, ErrorCode.REFUSED_STREAM));
+      this.u32Frame(FrameType.RST_STREAM, id, ErrorCode.REFUSED_STREAM);
       return;
     }
     const stream = new ServerStream(this, id, headers, size, this.peerInitialWindow, STREAM_WINDOW);
     this.headerBytes += size;
-    this.streams.set(id, stream);
-    this.guarded(stream, () => this.onStream(stream));
-    if (block.endStream && !stream.closed) this.remoteEnd(stream);
+    this.streams.add(stream);
+    try {
+      this.onStream(stream);
+    } catch (err) {
+      this.failStream(stream, err);
+    }
+    if (endStream && !stream.closed) this.remoteEnd(stream);
   }
 
   private onData(f: Frame): void {
@@ -254,7 +268,7 @@ export class Http2Connection implements StreamOwner {
     if (this.recvWindow < 0) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'client sent past the connection window');
     this.recvUnacked += length;
     if (this.recvUnacked >= CONNECTION_WINDOW / 2) {
-      this.out.push(u32Frame(FrameType.WINDOW_UPDATE, 0, this.recvUnacked));
+      this.u32Frame(FrameType.WINDOW_UPDATE, 0, this.recvUnacked);
       this.recvWindow += this.recvUnacked;
       this.recvUnacked = 0;
     }
@@ -279,10 +293,10 @@ export class Http2Connection implements StreamOwner {
       return;
     }
     if (stream.receiving) {
-      if (data.length > 0 && stream.onData) this.guarded(stream, () => stream.onData?.(data));
+      if (data.length > 0) this.tell(stream, StreamEvent.DATA, data);
       stream.recvUnacked += length;
       if (stream.receiving && !stream.closed && stream.recvUnacked >= STREAM_WINDOW / 2) {
-        this.out.push(u32Frame(FrameType.WINDOW_UPDATE, stream.id, stream.recvUnacked));
+        this.u32Frame(FrameType.WINDOW_UPDATE, stream.id, stream.recvUnacked);
         stream.recvWindow += stream.recvUnacked;
         stream.recvUnacked = 0;
       }
@@ -313,7 +327,7 @@ export class Http2Connection implements StreamOwner {
         if (value > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `INITIAL_WINDOW_SIZE ${value}`);
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
-        for (const stream of this.streams.values()) {
+        for (const stream of this.streams.snapshot()) {
           stream.sendWindow += delta;
           if (stream.sendWindow > MAX_WINDOW) this.resetStream(stream, ErrorCode.FLOW_CONTROL_ERROR);
         }
@@ -323,7 +337,7 @@ export class Http2Connection implements StreamOwner {
         this.peerMaxFrame = value;
       }
     }
-    this.out.push(SETTINGS_ACK);
+    this.output.bytes(SETTINGS_ACK);
     this.flushBlocked();
   }
 
@@ -358,14 +372,14 @@ export class Http2Connection implements StreamOwner {
 
   private remoteEnd(stream: ServerStream): void {
     stream.remoteEnded = true;
-    if (stream.onEnd) this.guarded(stream, () => stream.onEnd?.());
+    this.tell(stream, StreamEvent.END);
     if (stream.localEnded) this.closeStream(stream, false);
   }
 
   /** Ends a stream with RST_STREAM: a stream error, or the client no longer needs to send. */
   private resetStream(stream: ServerStream, code: number): void {
     if (stream.closed) return;
-    this.out.push(u32Frame(FrameType.RST_STREAM, stream.id, code));
+    this.u32Frame(FrameType.RST_STREAM, stream.id, code);
     this.closeStream(stream, true);
     this.flushLater();
   }
@@ -378,7 +392,7 @@ export class Http2Connection implements StreamOwner {
     this.headerBytes -= stream.headerSize;
     this.blocked.delete(stream);
     if (stream.working) this.orphans++;
-    if (stream.onClose) this.guarded(stream, () => stream.onClose?.());
+    this.tell(stream, StreamEvent.CLOSED);
     this.endIfIdle();
   }
 
@@ -412,29 +426,62 @@ export class Http2Connection implements StreamOwner {
   }
 
   /**
-   * Runs the gRPC layer's code for one stream: a failure there ends that stream with
+   * Tells the gRPC layer of one stream's event: a failure there ends that stream with
    * INTERNAL_ERROR, never the connection with the other calls on it.
    */
-  private guarded(stream: ServerStream, fn: () => void): void {
+  private tell(stream: ServerStream, event: StreamEvent, chunk?: Buffer): void {
+    const listener = stream.listener;
+    if (!listener) return;
     try {
-      fn();
+      if (event === StreamEvent.DATA) listener.streamData(chunk!);
+      else if (event === StreamEvent.END) listener.streamEnd();
+      else if (event === StreamEvent.CLOSED) listener.streamClosed();
+      else listener.streamDrained();
     } catch (err) {
-      logger.error({ err, stream: stream.id }, 'CRI call failed inside the server');
-      this.resetStream(stream, ErrorCode.INTERNAL_ERROR);
+      this.failStream(stream, err);
     }
+  }
+
+  private failStream(stream: ServerStream, err: unknown): void {
+    logger.error({ err, stream: stream.id }, 'CRI call failed inside the server');
+    this.resetStream(stream, ErrorCode.INTERNAL_ERROR);
   }
 
   // ---- output ----
 
-  /** Runs `fn` with frames gathered and written once after it. */
-  batch(fn: () => void): void {
-    this.batching++;
-    try {
-      fn();
-    } finally {
-      this.batching--;
+  /**
+   * A whole unary answer: head, body and trailers. When the windows take the body in one frame
+   * (every status and list answer), its frames go straight out, never queued; otherwise it is
+   * queued like any body. Inside a read, the frames wait for the read's own write.
+   */
+  reply(stream: ServerStream, chunks: readonly Uint8Array[], trailers: Buffer): void {
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    const room = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
+    if (stream.headersSent || stream.queuedBytes > 0 || stream.pendingTrailers || length > room || this.destroyed) {
+      this.batching++;
+      try {
+        stream.respond();
+        stream.write(chunks);
+        stream.end(trailers);
+      } finally {
+        this.batching--;
+      }
+      this.flushLater();
+      return;
     }
-    // Inside a read, the frames wait for the read's own write.
+    stream.headersSent = true;
+    this.pushHeaderFrames(stream.id, RESPONSE_HEADERS, false);
+    if (length > 0) {
+      this.output.header(length, FrameType.DATA, 0, stream.id);
+      for (const chunk of chunks) this.output.bytes(chunk);
+      stream.sendWindow -= length;
+      this.sendWindow -= length;
+      stream.queuedTotal += length;
+      stream.sentTotal += length;
+    }
+    this.pushHeaderFrames(stream.id, trailers, true);
+    this.localEnd(stream);
     this.flushLater();
   }
 
@@ -463,18 +510,18 @@ export class Http2Connection implements StreamOwner {
         this.flushLater();
         return;
       }
-      this.out.push(frameHeader(room, FrameType.DATA, 0, stream.id));
+      this.output.header(room, FrameType.DATA, 0, stream.id);
       let left = room;
       while (left > 0) {
         const head = stream.queue[0]!;
         const available = head.length - stream.headOffset;
         if (available <= left) {
-          this.out.push(stream.headOffset === 0 ? head : head.subarray(stream.headOffset));
+          this.output.bytes(stream.headOffset === 0 ? head : head.subarray(stream.headOffset));
           stream.queue.shift();
           stream.headOffset = 0;
           left -= available;
         } else {
-          this.out.push(head.subarray(stream.headOffset, stream.headOffset + left));
+          this.output.bytes(head.subarray(stream.headOffset, stream.headOffset + left));
           stream.headOffset += left;
           left = 0;
         }
@@ -508,7 +555,7 @@ export class Http2Connection implements StreamOwner {
   private maybeDrain(stream: ServerStream): void {
     if (!stream.waitingDrain || stream.closed || stream.queuedBytes > 0 || !this.socketReady) return;
     stream.waitingDrain = false;
-    queueMicrotask(() => this.guarded(stream, () => stream.onDrain?.()));
+    queueMicrotask(() => this.tell(stream, StreamEvent.DRAINED));
   }
 
   private localEnd(stream: ServerStream): void {
@@ -518,7 +565,7 @@ export class Http2Connection implements StreamOwner {
       return;
     }
     // Answered before the request ended: the client need not send the rest.
-    this.out.push(u32Frame(FrameType.RST_STREAM, stream.id, ErrorCode.NO_ERROR));
+    this.u32Frame(FrameType.RST_STREAM, stream.id, ErrorCode.NO_ERROR);
     this.closeStream(stream, true);
   }
 
@@ -527,7 +574,8 @@ export class Http2Connection implements StreamOwner {
     const max = this.peerMaxFrame;
     const endFlag = endStream ? Flag.END_STREAM : 0;
     if (block.length <= max) {
-      this.out.push(frameHeader(block.length, FrameType.HEADERS, endFlag | Flag.END_HEADERS, streamId), block);
+      this.output.header(block.length, FrameType.HEADERS, endFlag | Flag.END_HEADERS, streamId);
+      this.output.bytes(block);
       return;
     }
     for (let from = 0; from < block.length; from += max) {
@@ -535,7 +583,8 @@ export class Http2Connection implements StreamOwner {
       const last = from + max >= block.length;
       const type = from === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
       const flags = (from === 0 ? endFlag : 0) | (last ? Flag.END_HEADERS : 0);
-      this.out.push(frameHeader(part.length, type, flags, streamId), part);
+      this.output.header(part.length, type, flags, streamId);
+      this.output.bytes(part);
     }
   }
 
@@ -544,29 +593,25 @@ export class Http2Connection implements StreamOwner {
   }
 
   private flushOut(): void {
-    const out = this.out;
-    if (out.length === 0) return;
-    this.out = [];
-    if (this.destroyed || this.socket.destroyed) return;
-    const writes = out.length === 1 ? out : writeRuns(out);
-    if (writes.length === 1) {
-      this.socket.write(writes[0]!);
-      return;
-    }
-    this.socket.cork();
-    for (const buf of writes) this.socket.write(buf);
-    this.socket.uncork();
+    if (this.output.empty) return;
+    if (this.destroyed || this.socket.destroyed) this.output.clear();
+    else this.output.writeTo(this.socket);
+  }
+
+  /** A frame whose payload is one 32-bit value: RST_STREAM, WINDOW_UPDATE. */
+  private u32Frame(type: number, streamId: number, value: number): void {
+    this.output.header(4, type, 0, streamId);
+    this.output.u32(value);
   }
 
   private fail(err: unknown): void {
     if (this.destroyed) return;
     const code = err instanceof ConnectionError ? err.code : ErrorCode.INTERNAL_ERROR;
     logger.warn({ err, lastStream: this.lastStreamId }, 'ending CRI connection: unusable HTTP/2 input');
-    this.out.push(goawayFrame(this.lastStreamId, code, (err as Error).message));
+    this.output.bytes(goawayFrame(this.lastStreamId, code, (err as Error).message));
     this.flushOut();
     this.goingAway = true;
-    const open = [...this.streams.values()];
-    for (const stream of open) this.closeStream(stream, true);
+    for (const stream of this.streams.snapshot()) this.closeStream(stream, true);
     this.end();
     this.socket.pause();
   }

@@ -12,14 +12,22 @@ export interface Frame {
   payload: Buffer;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class FrameReader {
   private prefaceLeft = PREFACE.length;
+  /** Handed out for every frame that lies whole in a chunk: `onFrame` may not keep it. */
+  private readonly whole: Frame = { type: 0, flags: 0, streamId: 0, payload: EMPTY };
   private readonly head = Buffer.alloc(FRAME_HEADER_LEN);
   private headLen = 0;
   private current: Frame | null = null;
   private gathered = 0;
 
-  constructor(private readonly maxFrame: number) {}
+  constructor(
+    private readonly maxFrame: number,
+    /** Sees every completed frame, in order; the object is reused after it returns. */
+    private readonly onFrame: (frame: Frame) => void,
+  ) {}
 
   /**
    * True while the preface, a frame header, or a HEADERS or CONTINUATION frame is only partly
@@ -32,8 +40,8 @@ export class FrameReader {
     return type === FrameType.HEADERS || type === FrameType.CONTINUATION;
   }
 
-  /** Feeds one chunk; `onFrame` sees every frame it completes, in order. */
-  push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+  /** Feeds one chunk. */
+  push(chunk: Buffer): void {
     let i = 0;
     const end = chunk.length;
     if (this.prefaceLeft > 0) {
@@ -54,7 +62,7 @@ export class FrameReader {
         i += take;
         if (this.gathered < frame.payload.length) return;
         this.current = null;
-        onFrame(frame);
+        this.onFrame(frame);
         continue;
       }
       let head: Buffer;
@@ -81,8 +89,17 @@ export class FrameReader {
       const flags = head[at + 4]!;
       const streamId = head.readUInt32BE(at + 5) & 0x7fff_ffff;
       if (end - i >= length) {
-        onFrame({ type, flags, streamId, payload: chunk.subarray(i, i + length) });
+        const whole = this.whole;
+        whole.type = type;
+        whole.flags = flags;
+        whole.streamId = streamId;
+        whole.payload = chunk.subarray(i, i + length);
         i += length;
+        try {
+          this.onFrame(whole);
+        } finally {
+          whole.payload = EMPTY; // not to pin the chunk
+        }
         continue;
       }
       this.current = { type, flags, streamId, payload: Buffer.allocUnsafe(length) };

@@ -73,15 +73,8 @@ function writeFrameHeader(out: Buffer, length: number, type: number, flags: numb
   out.writeUInt32BE(streamId, 5);
 }
 
-/** A frame's 9-byte header alone, for a payload written after it as it is. */
-export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
-  const head = Buffer.allocUnsafe(FRAME_HEADER_LEN);
-  writeFrameHeader(head, length, type, flags, streamId);
-  return head;
-}
-
 /** A whole frame in one buffer. */
-export function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER_LEN + payload.length);
   writeFrameHeader(out, payload.length, type, flags, streamId);
   payload.copy(out, FRAME_HEADER_LEN);
@@ -98,12 +91,6 @@ export function settingsFrame(settings: ReadonlyArray<readonly [number, number]>
 }
 
 export const SETTINGS_ACK = frame(FrameType.SETTINGS, Flag.ACK, 0, Buffer.alloc(0));
-
-export function u32Frame(type: number, streamId: number, value: number): Buffer {
-  const payload = Buffer.allocUnsafe(4);
-  payload.writeUInt32BE(value, 0);
-  return frame(type, 0, streamId, payload);
-}
 
 export function goawayFrame(lastStreamId: number, code: number, debug = ''): Buffer {
   const text = Buffer.from(debug.slice(0, 256), 'utf8');

@@ -5,7 +5,7 @@
  */
 import type { RequestHeaders } from './header-block.js';
 
-/** Queued answer bytes above which write() asks the writer to wait for onDrain. */
+/** Queued answer bytes above which write() asks the writer to wait for streamDrained. */
 export const STREAM_HIGH_WATER = 64 * 1024;
 
 /** What a stream asks of its connection (connection.ts), which owns the frames. */
@@ -17,7 +17,8 @@ export interface StreamOwner {
   /** `bytes` more of body were queued on `stream`. */
   queued(stream: ServerStream, bytes: number): void;
   flushStream(stream: ServerStream): void;
-  batch(fn: () => void): void;
+  /** A whole unary answer, in one socket write when the windows allow. */
+  reply(stream: ServerStream, chunks: readonly Uint8Array[], trailers: Buffer): void;
   released(stream: ServerStream): void;
 }
 
@@ -27,14 +28,20 @@ interface QueuedCallback {
   callback: (err?: Error | null) => void;
 }
 
-export class ServerStream {
-  /** Set by the reader of the request body. */
-  onData: ((chunk: Buffer) => void) | null = null;
-  onEnd: (() => void) | null = null;
+/** Whoever serves a stream hears its events here (the gRPC layer's call exchange). */
+export interface StreamListener {
+  /** A chunk of the request body. */
+  streamData(chunk: Buffer): void;
+  /** The request body is complete. */
+  streamEnd(): void;
   /** The stream is over: answered and read, reset by either side, or its connection gone. */
-  onClose: (() => void) | null = null;
+  streamClosed(): void;
   /** write() said to wait, and the backlog is gone. */
-  onDrain: (() => void) | null = null;
+  streamDrained(): void;
+}
+
+export class ServerStream {
+  listener: StreamListener | null = null;
 
   /** Bytes the client lets us send on this stream. */
   sendWindow: number;
@@ -91,7 +98,7 @@ export class ServerStream {
     this.connection.sendHeaders(this, null, false);
   }
 
-  /** Queues body chunks; false when the writer should wait for onDrain. */
+  /** Queues body chunks; false when the writer should wait for streamDrained. */
   write(chunks: readonly Uint8Array[], callback?: (err?: Error | null) => void): boolean {
     if (!this.writable) {
       if (callback) queueMicrotask(() => callback());
@@ -122,11 +129,7 @@ export class ServerStream {
   /** A whole unary answer: head, body and trailers leave in one write when the window allows. */
   reply(chunks: readonly Uint8Array[], trailers: Buffer): void {
     if (!this.writable) return;
-    this.connection.batch(() => {
-      this.respond();
-      this.write(chunks);
-      this.end(trailers);
-    });
+    this.connection.reply(this, chunks, trailers);
   }
 
   /** An answer that is a single header block ending the stream (trailers-only, or an HTTP refusal). */
