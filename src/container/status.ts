@@ -113,10 +113,13 @@ export function podContainerStatuses(ctx: RuntimeContext, sandboxId: string): Co
 
 /** The containers a ListContainers filter selects, from memory: kubelet lists every second. */
 export function matchingContainers(ctx: RuntimeContext, filter: ContainerFilter | undefined): Readonly<ContainerRecord>[] {
-  const result: Readonly<ContainerRecord>[] = [];
   // A full pod id (what kubelet sends) is answered from the index of containers by pod.
   const pod = filter?.podSandboxId ? ctx.sandboxes.get(filter.podSandboxId) : undefined;
-  const candidates = pod ? ctx.containers.byGroup(pod.id) : ctx.containers.all();
+  const ofPod = pod ? ctx.containers.byGroup(pod.id) : undefined;
+  const candidates = ofPod ?? ctx.containers.all();
+  // Sized once and cut to what matched: pushing a hundred records reallocates the list four times.
+  const result = new Array<Readonly<ContainerRecord>>(ofPod?.length ?? ctx.containers.size);
+  let count = 0;
   for (const record of candidates) {
     if (filter) {
       if (filter.id && !record.id.startsWith(filter.id)) continue;
@@ -124,8 +127,9 @@ export function matchingContainers(ctx: RuntimeContext, filter: ContainerFilter 
       if (filter.state && STATES[record.state] !== filter.state.state) continue;
       if (!matchesLabels(record.labels, filter.labelSelector)) continue;
     }
-    result.push(record);
+    result[count++] = record;
   }
+  result.length = count;
   return result;
 }
 

@@ -58,11 +58,25 @@ const freeze = (r: ImageRecord): ImageRecord => {
   return Object.freeze(r);
 };
 
+/** What identifies one version of the index file. */
+interface IndexFileSeen {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+/** The index not read yet, and read as absent: inode numbers no file has. */
+const NOT_READ: IndexFileSeen = { ino: -1, size: 0, mtimeMs: 0, ctimeMs: 0 };
+const ABSENT_INDEX: IndexFileSeen = { ino: -2, size: 0, mtimeMs: 0, ctimeMs: 0 };
+
 /** Store roots this process has opened (see ImageStore.open). */
 const openedRoots = new Set<string>();
 
 /** The repository part of a name:tag reference. */
 const repoOf = (tag: string): string => tag.slice(0, tag.lastIndexOf(':'));
+
+/** Ids of images in use, or a function that tells them at the moment they are needed. */
+export type InUseImages = ReadonlySet<string> | (() => ReadonlySet<string>);
 
 /**
  * The image store. Layout under `root`:
@@ -75,12 +89,10 @@ const repoOf = (tag: string): string => tag.slice(0, tag.lastIndexOf(':'));
  * Readers (list, resolve) are served from memory; they stat index.json first and reload it
  * when another process (the CLI importing while the daemon runs) has replaced it.
  */
-/** Ids of images in use, or a function that tells them at the moment they are needed. */
-export type InUseImages = ReadonlySet<string> | (() => ReadonlySet<string>);
-
 export class ImageStore {
   private images: ImageRecord[] = [];
-  private indexKey = '';
+  /** The index file as last read; NOT_READ before the first read. */
+  private indexSeen: IndexFileSeen = NOT_READ;
   private readonly inflight = new SingleFlight<LayerMeta>();
   private readonly usageMeter: StoreUsage;
 
@@ -89,11 +101,11 @@ export class ImageStore {
     readonly limits: ImageLimits,
   ) {
     this.usageMeter = new StoreUsage(root);
+    this.indexPath = join(root, 'index.json');
   }
 
-  get indexPath(): string {
-    return join(this.root, 'index.json');
-  }
+  /** Made once: list and resolve read it on every call. */
+  readonly indexPath: string;
 
   private get lockPath(): string {
     return join(this.root, 'index.lock');
@@ -135,16 +147,12 @@ export class ImageStore {
 
   /** Reloads index.json if it changed since last read (a stat; a read only when it did). */
   private refresh(): void {
-    let key: string;
-    try {
-      const st = statSync(this.indexPath, { bigint: true });
-      key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
-      key = 'absent';
-    }
-    if (key === this.indexKey) return;
-    if (key === 'absent') {
+    // Numbers, not a bigint stat made into a string: ListImages reads this on every call. Every
+    // write of the index renames a new file into place, so its inode changes with its contents.
+    const st = statSync(this.indexPath, { throwIfNoEntry: false });
+    const seen = this.indexSeen;
+    if (st ? seen.ino === st.ino && seen.size === st.size && seen.mtimeMs === st.mtimeMs && seen.ctimeMs === st.ctimeMs : seen === ABSENT_INDEX) return;
+    if (!st) {
       this.images = [];
     } else {
       let doc: IndexFile;
@@ -156,13 +164,13 @@ export class ImageStore {
       if (doc.version !== 1 || !Array.isArray(doc.images)) throw new CricketError('internal', `image index ${this.indexPath} has an unknown format`);
       this.images = doc.images.map(freeze);
     }
-    this.indexKey = key;
+    this.indexSeen = st ? { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs } : ABSENT_INDEX;
   }
 
   private async writeIndex(images: ImageRecord[]): Promise<void> {
     const doc: IndexFile = { version: 1, images };
     await writeFileAtomic(this.indexPath, `${JSON.stringify(doc, null, 1)}\n`, { mode: 0o600, syncDir: true });
-    this.indexKey = '';
+    this.indexSeen = NOT_READ;
     this.refresh();
   }
 

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { Deadlines, Expiring } from './deadlines.js';
-import { encodeGrpcMessage, framedChunks, MessageReader, type GrpcFramingError, type MessageBody, type MessageSink } from './grpc-framing.js';
+import { encodeGrpcMessage, framedChunks, framedParts, MessageReader, type GrpcFramingError, type MessageBody, type MessageSink } from './grpc-framing.js';
 import type { RequestHeaders } from './http2/header-block.js';
 import { OK_TRAILERS, trailersBlock, trailersOnlyBlock } from './http2/response-headers.js';
 import type { ServerStream, StreamListener } from './http2/stream.js';
@@ -160,7 +160,8 @@ export class Exchange implements StreamListener, MessageSink, Expiring {
     if (!this.writable) return;
     this.done = true;
     this.host.deadlines.remove(this);
-    this.stream.reply(framedChunks(body), OK_TRAILERS);
+    const { head, parts } = framedParts(body);
+    this.stream.reply(head, parts, OK_TRAILERS);
   }
 
   /** Ends the call with a status: in trailers after messages, or as a trailers-only answer. */

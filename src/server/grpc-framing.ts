@@ -160,13 +160,24 @@ export function frameMessage(body: Uint8Array): Buffer {
   return frame;
 }
 
-/** One message framed for the wire as the chunks to write in order: a gathered body's parts are not copied. */
-export function framedChunks(body: MessageBody): Uint8Array[] {
-  if (!(body instanceof GatheredBody)) return [frameMessage(body)];
+/**
+ * One message framed for the wire as a head and the parts that follow it: a gathered body's
+ * parts are neither copied nor put in a new list.
+ */
+export function framedParts(body: MessageBody): { head: Uint8Array; parts: readonly Uint8Array[] } {
+  if (!(body instanceof GatheredBody)) return { head: frameMessage(body), parts: NO_PARTS };
   const prefix = Buffer.allocUnsafe(MESSAGE_PREFIX_LEN);
   writeMessagePrefix(prefix, body.length);
-  return [prefix, ...body.parts];
+  return { head: prefix, parts: body.parts };
 }
+
+/** One message framed for the wire as the chunks to write in order. */
+export function framedChunks(body: MessageBody): Uint8Array[] {
+  const { head, parts } = framedParts(body);
+  return [head, ...parts];
+}
+
+const NO_PARTS: readonly Uint8Array[] = [];
 
 /** Not compressed, then the length. */
 function writeMessagePrefix(out: Buffer, length: number): void {

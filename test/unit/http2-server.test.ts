@@ -473,6 +473,25 @@ describe('the CRI server on its own HTTP/2', () => {
     assert.ok(second.frames.some((f) => f.type === 1 && f.streamId === 1 && f.flags & 1), 'trailers after the body');
   });
 
+  test('an answer the windows take whole goes out in frames of at most the client\'s frame size, in order, then its trailers', async () => {
+    const body = Array.from({ length: 50_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    const streamWindowOf1MiB = frame(4, 0, 0, Buffer.from([0, 4, 0, 0x10, 0, 0]));
+    const connectionWindowPlus1MiB = frame(8, 0, 0, Buffer.from([0, 0x10, 0, 0]));
+    const message = grpcMessage(body);
+    const requestData = [];
+    for (let at = 0; at < message.length; at += 16384) requestData.push(frame(0, at + 16384 >= message.length ? 0x1 : 0, 1, message.subarray(at, at + 16384)));
+    const { frames } = await converse(sock, [PREFACE, streamWindowOf1MiB, connectionWindowPlus1MiB, frame(1, 0x4, 1, requestBlock()), ...requestData], 400);
+    const ofCall = frames.filter((f) => f.streamId === 1);
+    const data = ofCall.filter((f) => f.type === 0);
+    assert.ok(data.length >= 4, `${data.length} DATA frames`);
+    for (const f of data) assert.ok(f.payload.length <= 16384, `a DATA frame of ${f.payload.length} bytes`);
+    const wire = Buffer.concat(data.map((f) => f.payload));
+    assert.equal(wire.readUInt32BE(1), wire.length - 5, 'one message, whole');
+    assert.ok(wire.includes(Buffer.from(`"echo":"${body}"`)));
+    const trailers = ofCall.findIndex((f) => f.type === 1 && f.flags & 1);
+    assert.ok(trailers > ofCall.indexOf(data[data.length - 1]!), 'trailers after the body');
+  });
+
   test('calls reset at once keep their slot until their handler is done (rapid reset)', async () => {
     const socket = net.connect(sock);
     socket.on('error', () => {});

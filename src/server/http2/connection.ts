@@ -450,19 +450,20 @@ export class Http2Connection implements StreamOwner {
   // ---- output ----
 
   /**
-   * A whole unary answer: head, body and trailers. When the windows take the body in one frame
-   * (every status and list answer), its frames go straight out, never queued; otherwise it is
-   * queued like any body. Inside a read, the frames wait for the read's own write.
+   * A whole unary answer: headers, body (`head` then `parts`) and trailers. When the windows
+   * take the whole body (every status and list answer), its frames go straight out, never
+   * queued; otherwise it is queued like any body. Inside a read, the frames wait for the read's
+   * own write.
    */
-  reply(stream: ServerStream, chunks: readonly Uint8Array[], trailers: Buffer): void {
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
-    const room = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
+  reply(stream: ServerStream, head: Uint8Array, parts: readonly Uint8Array[], trailers: Buffer): void {
+    let length = head.length;
+    for (const part of parts) length += part.length;
+    const room = Math.min(stream.sendWindow, this.sendWindow);
     if (stream.headersSent || stream.queuedBytes > 0 || stream.pendingTrailers || length > room || this.destroyed) {
       this.batching++;
       try {
         stream.respond();
-        stream.write(chunks);
+        stream.write([head, ...parts]);
         stream.end(trailers);
       } finally {
         this.batching--;
@@ -473,8 +474,7 @@ export class Http2Connection implements StreamOwner {
     stream.headersSent = true;
     this.pushHeaderFrames(stream.id, RESPONSE_HEADERS, false);
     if (length > 0) {
-      this.output.header(length, FrameType.DATA, 0, stream.id);
-      for (const chunk of chunks) this.output.bytes(chunk);
+      this.dataFrames(stream.id, head, parts, length);
       stream.sendWindow -= length;
       this.sendWindow -= length;
       stream.queuedTotal += length;
@@ -546,6 +546,26 @@ export class Http2Connection implements StreamOwner {
       this.maybeDrain(stream);
     }
     this.flushLater();
+  }
+
+  /** DATA frames of at most the client's frame size carrying `head` then `parts`, `length` bytes in all. */
+  private dataFrames(streamId: number, head: Uint8Array, parts: readonly Uint8Array[], length: number): void {
+    let frameLeft = 0;
+    let left = length;
+    for (let i = -1; i < parts.length; i++) {
+      const piece = i < 0 ? head : parts[i]!;
+      for (let at = 0; at < piece.length; ) {
+        if (frameLeft === 0) {
+          frameLeft = Math.min(this.peerMaxFrame, left);
+          this.output.header(frameLeft, FrameType.DATA, 0, streamId);
+        }
+        const take = Math.min(frameLeft, piece.length - at);
+        this.output.bytes(at === 0 && take === piece.length ? piece : piece.subarray(at, at + take));
+        at += take;
+        frameLeft -= take;
+        left -= take;
+      }
+    }
   }
 
   private flushBlocked(): void {

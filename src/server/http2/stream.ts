@@ -17,8 +17,8 @@ export interface StreamOwner {
   /** `bytes` more of body were queued on `stream`. */
   queued(stream: ServerStream, bytes: number): void;
   flushStream(stream: ServerStream): void;
-  /** A whole unary answer, in one socket write when the windows allow. */
-  reply(stream: ServerStream, chunks: readonly Uint8Array[], trailers: Buffer): void;
+  /** A whole unary answer whose body is `head` then `parts`, in one socket write when the windows allow. */
+  reply(stream: ServerStream, head: Uint8Array, parts: readonly Uint8Array[], trailers: Buffer): void;
   released(stream: ServerStream): void;
 }
 
@@ -127,9 +127,9 @@ export class ServerStream {
   }
 
   /** A whole unary answer: head, body and trailers leave in one write when the window allows. */
-  reply(chunks: readonly Uint8Array[], trailers: Buffer): void {
+  reply(head: Uint8Array, parts: readonly Uint8Array[], trailers: Buffer): void {
     if (!this.writable) return;
-    this.connection.reply(this, chunks, trailers);
+    this.connection.reply(this, head, parts, trailers);
   }
 
   /** An answer that is a single header block ending the stream (trailers-only, or an HTTP refusal). */
