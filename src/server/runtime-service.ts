@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   CgroupDriver,
   ContainerStatusResponse,
+  type ListContainerStatsResponse,
   PodSandboxStatusResponse,
   RuntimeServiceService,
   type RuntimeServiceServer,
@@ -29,6 +30,7 @@ import { metricDescriptors, podSandboxMetrics } from '../stats/metrics.js';
 import { containerEvents } from './container-events.js';
 import type { StreamingServer } from '../streaming/server.js';
 import { streamingHandlers } from './streaming-handlers.js';
+import { encodedReply } from './encoded-reply.js';
 import { listContainersReply, listPodSandboxReply } from './list-replies.js';
 import { streamListHandlers } from './stream-lists.js';
 import { containerInfo, sandboxInfo } from './verbose-info.js';
@@ -148,7 +150,7 @@ export function runtimeService(ctx: RuntimeContext, streaming: StreamingServer):
       return {};
     }),
     containerStats: unary('ContainerStats', async (req) => ({ stats: await stats.containerStats(requireId(req.containerId, 'container_id')) })),
-    listContainerStats: unary('ListContainerStats', async (req) => ({ stats: await stats.listContainerStats(req.filter) })),
+    listContainerStats: unary('ListContainerStats', async (req) => encodedReply<ListContainerStatsResponse>(await stats.listContainerStatsWire(req.filter))),
     podSandboxStats: unary('PodSandboxStats', async (req) => ({ stats: await stats.podSandboxStats(requireId(req.podSandboxId, 'pod_sandbox_id')) })),
     listPodSandboxStats: unary('ListPodSandboxStats', async (req) => ({ stats: await stats.listPodSandboxStats(req.filter) })),
     listMetricDescriptors: unary('ListMetricDescriptors', () => ({ descriptors: metricDescriptors() })),

@@ -1,12 +1,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { notFound } from '../errors.js';
-import type {
-  ContainerStats,
-  ContainerStatsFilter,
-  CpuUsage,
-  MemoryUsage,
-  PodSandboxStats,
-  PodSandboxStatsFilter,
+import {
+  ContainerAttributes,
+  type ContainerStats,
+  type ContainerStatsFilter,
+  type CpuUsage,
+  type MemoryUsage,
+  type PodSandboxStats,
+  type PodSandboxStatsFilter,
 } from '../gen/runtime/v1/api.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { containerCgroupsPath, sandboxCgroupsPath } from '../pod/cgroups.js';
@@ -14,12 +15,23 @@ import { matchesLabels } from '../pod/labels.js';
 import { nowNs } from '../store/clock.js';
 import { PerRecord } from '../store/per-record.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
-import { cgroupFiles, cgroupUsage, type CgroupUsage } from './cgroup-usage.js';
+import { cgroupFiles, cgroupUsage, type CgroupFiles, type CgroupUsage } from './cgroup-usage.js';
 import { CpuReadings } from './cpu-readings.js';
-import { diskUsage } from './disk-usage.js';
+import { cachedDiskUsage, diskUsage, type DiskUsage } from './disk-usage.js';
 import { networkCounters } from './network-usage.js';
+import { attributesField, containerStatsField, ProtoWriter, type ContainerReadings } from './stats-wire.js';
 
 const u64 = (value: bigint) => ({ value });
+/** ListContainerStatsResponse.stats. */
+const LIST_CONTAINER_STATS_STATS = 1;
+/** About what one container's stats take on the wire, to size a reply's buffer once. */
+const WIRE_BYTES_PER_CONTAINER = 512;
+
+type ContainerFiles = { cgroup: CgroupFiles; writableLayer: string };
+
+function containerAttributes(record: ContainerRecord): ContainerAttributes {
+  return { id: record.id, metadata: { name: record.name, attempt: record.attempt }, labels: record.labels, annotations: record.annotations };
+}
 /** Containers whose cgroups are read in one turn of the event loop. */
 const STATS_SLICE = 32;
 
@@ -48,17 +60,24 @@ export class StatsCollector {
     writableLayer: `${this.ctx.paths.containerRw(record.id)}/upper`,
   }));
   private readonly sandboxFiles = new PerRecord((sandbox: SandboxRecord) => cgroupFiles(sandboxCgroupsPath(sandbox)));
+  /** A container's ContainerAttributes in wire form, made once per version of its record. */
+  private readonly attributes = new PerRecord((record: ContainerRecord) => attributesField(this.writer, ContainerAttributes.encode(containerAttributes(record)).finish()));
+  /** Writes the kept attribute fields, used within one turn at a time. */
+  private readonly writer = new ProtoWriter();
 
   constructor(private readonly ctx: RuntimeContext) {}
 
   private cpu(key: string, at: bigint, usage: CgroupUsage | undefined): CpuUsage {
     if (!usage) return { timestamp: at, usageCoreNanoSeconds: u64(0n), usageNanoCores: u64(0n), psi: undefined };
+    return { timestamp: at, usageCoreNanoSeconds: u64(usage.cpuNs), usageNanoCores: u64(this.nanoCores(key, at, usage)), psi: undefined };
+  }
+
+  /** The CPU rate since the cgroup's previous reading (none before the second), in ns per second. */
+  private nanoCores(key: string, at: bigint, usage: CgroupUsage | undefined): bigint {
+    if (!usage) return 0n;
     const previous = this.lastCpu.record(key, { at, cpuNs: usage.cpuNs });
-    let nanoCores = 0n;
-    if (previous && at > previous.at && usage.cpuNs >= previous.cpuNs) {
-      nanoCores = ((usage.cpuNs - previous.cpuNs) * 1_000_000_000n) / (at - previous.at);
-    }
-    return { timestamp: at, usageCoreNanoSeconds: u64(usage.cpuNs), usageNanoCores: u64(nanoCores), psi: undefined };
+    if (!previous || at <= previous.at || usage.cpuNs < previous.cpuNs) return 0n;
+    return ((usage.cpuNs - previous.cpuNs) * 1_000_000_000n) / (at - previous.at);
   }
 
   private memory(at: bigint, usage: CgroupUsage | undefined): MemoryUsage {
@@ -78,21 +97,71 @@ export class StatsCollector {
     return (await this.readContainer(record, sandbox)).stats;
   }
 
+  /** A container's readings now, its writable layer's use given; and the cgroup reading they came from. */
+  private readingsOf(record: ContainerRecord, files: ContainerFiles, disk: DiskUsage): { readings: ContainerReadings; usage: CgroupUsage | undefined } {
+    const at = nowNs();
+    const usage = record.state === 'running' ? cgroupUsage(files.cgroup) : undefined;
+    const readings: ContainerReadings = {
+      at,
+      cpuNs: usage?.cpuNs ?? 0n,
+      nanoCores: this.nanoCores(record.id, at, usage),
+      workingSet: usage?.workingSet ?? 0n,
+      memoryUsage: usage?.memoryUsage ?? 0n,
+      rss: usage?.rss ?? 0n,
+      pageFaults: usage?.pageFaults ?? 0n,
+      majorPageFaults: usage?.majorPageFaults ?? 0n,
+      diskBytes: disk.bytes,
+      diskInodes: disk.inodes,
+      mountpoint: this.ctx.config.root,
+    };
+    return { readings, usage };
+  }
+
   /** A container's stats and the cgroup reading they came from (a pod's total reuses it). */
   private async readContainer(record: ContainerRecord, sandbox: SandboxRecord): Promise<{ stats: ContainerStats; usage: CgroupUsage | undefined }> {
-    const at = nowNs();
     const files = this.containerFiles.of(record, sandbox);
-    const usage = record.state === 'running' ? cgroupUsage(files.cgroup) : undefined;
-    const disk = await diskUsage(files.writableLayer);
+    const { readings: r, usage } = this.readingsOf(record, files, await diskUsage(files.writableLayer));
     const stats: ContainerStats = {
-      attributes: { id: record.id, metadata: { name: record.name, attempt: record.attempt }, labels: record.labels, annotations: record.annotations },
-      cpu: this.cpu(record.id, at, usage),
-      memory: this.memory(at, usage),
-      writableLayer: { timestamp: at, fsId: { mountpoint: this.ctx.config.root }, usedBytes: u64(disk.bytes), inodesUsed: u64(disk.inodes) },
+      attributes: containerAttributes(record),
+      cpu: { timestamp: r.at, usageCoreNanoSeconds: u64(r.cpuNs), usageNanoCores: u64(r.nanoCores), psi: undefined },
+      memory: {
+        timestamp: r.at,
+        workingSetBytes: u64(r.workingSet),
+        availableBytes: undefined,
+        usageBytes: u64(r.memoryUsage),
+        rssBytes: u64(r.rss),
+        pageFaults: u64(r.pageFaults),
+        majorPageFaults: u64(r.majorPageFaults),
+        psi: undefined,
+      },
+      writableLayer: { timestamp: r.at, fsId: { mountpoint: r.mountpoint }, usedBytes: u64(r.diskBytes), inodesUsed: u64(r.diskInodes) },
       swap: undefined,
       io: undefined,
     };
     return { stats, usage };
+  }
+
+  /**
+   * ListContainerStatsResponse in wire form (stats-wire.ts), written into one buffer of its own.
+   * Writable layers not measured in the last ten seconds are walked first.
+   */
+  async listContainerStatsWire(filter: ContainerStatsFilter | undefined): Promise<Uint8Array> {
+    const selected = this.selectContainers(filter);
+    const layerOf = (record: ContainerRecord): string => this.containerFiles.of(record, this.ctx.sandboxes.get(record.sandboxId)!).writableLayer;
+    const unmeasured = selected.filter((record) => !cachedDiskUsage(layerOf(record)));
+    if (unmeasured.length > 0) await inSlices(unmeasured, (record) => diskUsage(layerOf(record)));
+    // A writer per call: calls at once interleave at the turns between slices.
+    const writer = new ProtoWriter(selected.length * WIRE_BYTES_PER_CONTAINER);
+    for (let i = 0; i < selected.length; i++) {
+      if (i > 0 && i % STATS_SLICE === 0) await nextTurn();
+      const record = selected[i]!;
+      const sandbox = this.ctx.sandboxes.get(record.sandboxId);
+      if (!sandbox) continue; // removed while an earlier slice waited
+      const files = this.containerFiles.of(record, sandbox);
+      const disk = cachedDiskUsage(files.writableLayer) ?? (await diskUsage(files.writableLayer));
+      containerStatsField(writer, LIST_CONTAINER_STATS_STATS, this.readingsOf(record, files, disk).readings, this.attributes.of(record));
+    }
+    return writer.finish();
   }
 
   async containerStats(containerId: string): Promise<ContainerStats> {
@@ -103,16 +172,20 @@ export class StatsCollector {
   }
 
   async listContainerStats(filter: ContainerStatsFilter | undefined): Promise<ContainerStats[]> {
-    const selected: [ContainerRecord, SandboxRecord][] = [];
+    return inSlices(this.selectContainers(filter), (record) => this.forRecord(record, this.ctx.sandboxes.get(record.sandboxId)!));
+  }
+
+  /** The containers `filter` selects that still have their pod. */
+  private selectContainers(filter: ContainerStatsFilter | undefined): ContainerRecord[] {
+    const selected: ContainerRecord[] = [];
     for (const record of this.ctx.containers.all()) {
-      const sandbox = this.ctx.sandboxes.get(record.sandboxId);
-      if (!sandbox) continue;
+      if (!this.ctx.sandboxes.get(record.sandboxId)) continue;
       if (filter?.id && !record.id.startsWith(filter.id)) continue;
       if (filter?.podSandboxId && !record.sandboxId.startsWith(filter.podSandboxId)) continue;
       if (filter && !matchesLabels(record.labels, filter.labelSelector)) continue;
-      selected.push([record, sandbox]);
+      selected.push(record);
     }
-    return inSlices(selected, ([r, s]) => this.forRecord(r, s));
+    return selected;
   }
 
   private async forSandbox(sandbox: SandboxRecord): Promise<PodSandboxStats> {

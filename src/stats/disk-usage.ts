@@ -15,10 +15,16 @@ const cache = new Map<string, { at: number; usage: DiskUsage }>();
  * and kubelet asks every few seconds: an answer is reused for ten seconds.
  */
 export function diskUsage(dir: string): Promise<DiskUsage> {
-  const hit = cache.get(dir);
-  if (hit && Date.now() - hit.at < CACHE_MS) return Promise.resolve(hit.usage);
+  const hit = cachedDiskUsage(dir);
+  if (hit) return Promise.resolve(hit);
   // kubelet asks for container and pod stats at once: one walk answers both.
   return walking.run(dir, () => walkUsage(dir));
+}
+
+/** The answer of a walk less than ten seconds old, if there is one. */
+export function cachedDiskUsage(dir: string): DiskUsage | undefined {
+  const hit = cache.get(dir);
+  return hit && Date.now() - hit.at < CACHE_MS ? hit.usage : undefined;
 }
 
 /** Concurrent readers of one directory share one walk. */
