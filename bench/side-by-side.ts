@@ -28,6 +28,8 @@ const VS_HELPER = arg('--vs-helper');
 const VS_HELPER_COMM = new RegExp(arg('--vs-helper-comm') ?? '^containerd-shim');
 const VS_NAME = arg('--vs-name') ?? 'other';
 const PODS = Number(arg('--pods') ?? 50);
+/** Bursts of PODS pods on each runtime; the median counts. */
+const BURST_ROUNDS = Number(arg('--bursts') ?? 3);
 const SEQ = Number(arg('--lifecycles') ?? 20);
 const RELIST_PODS = Number(arg('--relist-pods') ?? 100);
 // A p99 is the 1% of calls that took longest: 500 rounds leave five calls of each kind above it
@@ -162,22 +164,59 @@ async function ociFloor(t: Target, work: string, stateDir: string): Promise<Runt
   }
 }
 
-/** N pods with one container each, all at once; then all torn down at once. */
-async function burst(t: Target): Promise<void> {
-  let errors = 0;
+interface BurstResult {
+  start: number;
+  teardown: number;
+  startErrors: number;
+  teardownErrors: number;
+}
+
+/** N pods with one container each, all at once; then all torn down at once. Seconds. */
+async function burst(t: Target): Promise<BurstResult> {
+  let startErrors = 0;
+  let teardownErrors = 0;
   let t0 = Date.now();
   const made = (await Promise.all(Array.from({ length: PODS }, (_, i) => runPodWithContainer(t, `burst-${i}`).catch(() => {
-    errors++;
+    startErrors++;
     return undefined;
   })))).filter((m): m is Made => m !== undefined);
-  note('burst', t.name, `${PODS} pods start s`, (Date.now() - t0) / 1000);
-  note('burst', t.name, 'start errors', errors);
-  errors = 0;
+  const start = (Date.now() - t0) / 1000;
   t0 = Date.now();
-  await Promise.all(made.map((m) => teardown(t, m).catch(() => void errors++)));
-  note('burst', t.name, `${PODS} pods teardown s`, (Date.now() - t0) / 1000);
-  note('burst', t.name, 'teardown errors', errors);
+  await Promise.all(made.map((m) => teardown(t, m).catch(() => void teardownErrors++)));
+  const result = { start, teardown: (Date.now() - t0) / 1000, startErrors, teardownErrors };
   await removeAll(t);
+  return result;
+}
+
+/**
+ * The burst BURST_ROUNDS times on every runtime, taking turns and each going first every other
+ * round: one burst is a single sample, two seconds of the whole machine, and the runtime that
+ * went first would always follow the same scenario. The median counts; the spread is printed.
+ */
+async function bursts(targets: Target[]): Promise<void> {
+  const results = new Map<Target, BurstResult[]>(targets.map((t) => [t, []]));
+  for (let round = 0; round < BURST_ROUNDS; round++) {
+    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+      process.stderr.write(`[bench] burst ${round + 1} of ${BURST_ROUNDS}: ${t.name}\n`);
+      try {
+        results.get(t)!.push(await burst(t));
+      } catch (err) {
+        process.stderr.write(`[bench] burst on ${t.name} failed: ${(err as Error).message}\n`);
+        await removeAll(t).catch(() => undefined);
+      }
+    }
+  }
+  for (const [t, runs] of results) {
+    if (runs.length === 0) continue;
+    const starts = runs.map((r) => r.start);
+    const teardowns = runs.map((r) => r.teardown);
+    note('burst', t.name, `${PODS} pods start s`, percentile(starts, 50));
+    note('burst', t.name, `${PODS} pods start s, slowest burst`, Math.max(...starts));
+    note('burst', t.name, `${PODS} pods teardown s`, percentile(teardowns, 50));
+    note('burst', t.name, `${PODS} pods teardown s, slowest burst`, Math.max(...teardowns));
+    note('burst', t.name, 'start errors', runs.reduce((n, r) => n + r.startErrors, 0));
+    note('burst', t.name, 'teardown errors', runs.reduce((n, r) => n + r.teardownErrors, 0));
+  }
 }
 
 /** Whatever pods a failed step left. */
@@ -366,13 +405,17 @@ async function main(): Promise<void> {
   }
   let ociRuntimeFloor: RuntimeFloor | undefined;
   try {
-    for (const scenario of [lifecycle, 'floor' as const, burst, 'relist' as const, ...(FORKS ? [forks] : [])]) {
+    for (const scenario of [lifecycle, 'floor' as const, 'burst' as const, 'relist' as const, ...(FORKS ? [forks] : [])]) {
       if (scenario === 'floor') {
         process.stderr.write('[bench] the OCI runtime alone\n');
         ociRuntimeFloor = await ociFloor(targets[0]!, work, d.stateDir).catch((err: Error) => {
           process.stderr.write(`[bench] the OCI runtime's floor failed: ${err.message}\n`);
           return undefined;
         });
+        continue;
+      }
+      if (scenario === 'burst') {
+        await bursts(targets);
         continue;
       }
       if (scenario === 'relist') {
