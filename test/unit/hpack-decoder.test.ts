@@ -154,3 +154,26 @@ test('agrees with hpack.js\'s encoder over blocks that keep the dynamic table ev
     }
   }
 });
+
+test('random blocks either decode or end the connection with COMPRESSION_ERROR, never anything else', () => {
+  let seed = 11;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const decoder = new HeaderDecoder();
+  let decoded = 0;
+  for (let round = 0; round < 3000; round++) {
+    const block = Buffer.from(Array.from({ length: random(64) }, () => random(256)));
+    try {
+      const { headers, size } = decoder.decode(block);
+      assert.ok(size >= 0);
+      assert.equal(typeof headers.toRecord(), 'object');
+      decoded++;
+    } catch (err) {
+      assert.ok(err instanceof ConnectionError && err.code === ErrorCode.COMPRESSION_ERROR, `round ${round}: ${String(err)}`);
+    }
+  }
+  // Some random blocks are valid (indexed static fields), so both outcomes were exercised.
+  assert.ok(decoded > 0);
+});
