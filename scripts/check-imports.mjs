@@ -9,7 +9,7 @@
 // each other (a circle between folders is a circle, even when no two files form one). Type-only imports count too: they tie the
 // modules together just the same.
 //
-//   0  gen, types, errors, log               wire types and what every module uses
+//   0  gen, types, errors, log, wire         wire types and writing, and what every module uses
 //   1  store, process                        crash-safe files, locks, names; external programs
 //   2  oci, network, image                   runtime spec and runc, CNI, images
 //   3  store/types, config, pod,             records and settings (they name oci, network and
@@ -26,7 +26,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const LAYERS = [
-  ['gen', 'types', 'errors', 'log'],
+  ['gen', 'types', 'errors', 'log', 'wire'],
   ['store', 'process'],
   ['oci', 'network', 'image'],
   ['store/types', 'config', 'pod', 'runtime-context'],

@@ -36,8 +36,8 @@ export type { Logger };
 
 /** Measures one step; returns milliseconds with 0.1 ms resolution. */
 export function stopwatch(): () => number {
-  const start = process.hrtime.bigint();
-  return () => Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10;
+  const started = performance.now();
+  return () => msSince(started);
 }
 
 /** Milliseconds since `started`, a performance.now() reading, with 0.1 ms resolution; no allocation. */

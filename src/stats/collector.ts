@@ -15,11 +15,12 @@ import { matchesLabels } from '../pod/labels.js';
 import { nowNs } from '../store/clock.js';
 import { PerRecord } from '../store/per-record.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
+import { ProtoWriter } from '../wire/proto-writer.js';
 import { cgroupFiles, cgroupUsage, type CgroupFiles, type CgroupUsage } from './cgroup-usage.js';
 import { CpuReadings } from './cpu-readings.js';
 import { cachedDiskUsage, diskUsage, type DiskUsage } from './disk-usage.js';
 import { networkCounters } from './network-usage.js';
-import { attributesField, containerStatsField, ProtoWriter, type ContainerReadings } from './stats-wire.js';
+import { containerStatsField, type ContainerReadings } from './stats-wire.js';
 
 const u64 = (value: bigint) => ({ value });
 /** ListContainerStatsResponse.stats. */
@@ -60,10 +61,11 @@ export class StatsCollector {
     writableLayer: `${this.ctx.paths.containerRw(record.id)}/upper`,
   }));
   private readonly sandboxFiles = new PerRecord((sandbox: SandboxRecord) => cgroupFiles(sandboxCgroupsPath(sandbox)));
-  /** A container's ContainerAttributes in wire form, made once per version of its record. */
-  private readonly attributes = new PerRecord((record: ContainerRecord) => attributesField(this.writer, ContainerAttributes.encode(containerAttributes(record)).finish()));
-  /** Writes the kept attribute fields, used within one turn at a time. */
-  private readonly writer = new ProtoWriter();
+  /**
+   * A container's ContainerAttributes in wire form, made once per version of its record, in
+   * memory of its own: a slice of the encoder's shared pool would keep the pool alive with it.
+   */
+  private readonly attributes = new PerRecord((record: ContainerRecord) => new Uint8Array(ContainerAttributes.encode(containerAttributes(record)).finish()));
 
   constructor(private readonly ctx: RuntimeContext) {}
 
