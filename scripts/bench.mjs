@@ -1,6 +1,6 @@
 // npm run bench: builds, then runs the benchmarks as root against a private daemon.
 //   npm run bench                          lifecycle latencies, daemon memory, image pull
-//   npm run bench -- --vs ENDPOINT --vs-pid PID [--vs-helper TEXT]
+//   npm run bench -- --vs ENDPOINT --vs-pid PID [--vs-reaper-pid PID] [--vs-helper TEXT]
 //                                          the side-by-side run against another CRI runtime
 //   npm run bench -- --with-containerd     the same against a private reference containerd
 // Side-by-side options: --pods N (at once, default 50), --lifecycles N, --relist-pods N,
@@ -34,7 +34,7 @@ if (args.includes('--with-containerd')) {
     try {
       log(`reference containerd up (pid ${ref.pid})`);
       const rest = args.filter((a) => a !== '--with-containerd');
-      execFileSync(process.execPath, ['dist/bench/side-by-side.js', '--vs', ref.socket, '--vs-pid', String(ref.pid), '--vs-helper', ref.socket, '--vs-name', 'containerd', ...rest], { cwd: root, stdio: 'inherit' });
+      execFileSync(process.execPath, ['dist/bench/side-by-side.js', '--vs', ref.socket, '--vs-pid', String(ref.pid), '--vs-reaper-pid', String(ref.reaperPid), '--vs-helper', ref.socket, '--vs-name', 'containerd', ...rest], { cwd: root, stdio: 'inherit' });
     } finally {
       await ref.stop();
     }
