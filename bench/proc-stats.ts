@@ -22,6 +22,19 @@ export function cpuSeconds(pid: number, children = true): number {
   return (children ? own + Number(f[13]) + Number(f[14]) : own) / TICK;
 }
 
+/** The machine's CPU time so far, in ticks: all of it, and the part not spent idle or waiting for I/O. */
+export function machineTicks(): { total: number; busy: number } {
+  // cpu  user nice system idle iowait irq softirq steal
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { total, busy: total - fields[3]! - fields[4]! };
+}
+
+/** The share of the machine's CPU time that was busy between two readings of machineTicks. */
+export function busyShare(from: { total: number; busy: number }, to: { total: number; busy: number }): number {
+  return to.total > from.total ? (to.busy - from.busy) / (to.total - from.total) : 0;
+}
+
 export function rssMiB(pid: number): number {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));

@@ -14,7 +14,7 @@ import { KUBELET_NAMESPACE_OPTIONS } from '../test/harness/pods.js';
 import { clientFloor, type ClientFloor, type ServerFloors } from './client-floor.js';
 import { goClientBuilt, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
-import { cpuSeconds, HelperWatch, rssMiB } from './proc-stats.js';
+import { busyShare, cpuSeconds, HelperWatch, machineTicks, rssMiB } from './proc-stats.js';
 import { runtimeFloor, type FloorFigures, type RuntimeFloor } from './runtime-floor.js';
 import { judgeTargets, performanceTargets, type Figures, type Verdict } from './targets.js';
 
@@ -188,6 +188,11 @@ async function ociFloor(t: Target, work: string, stateDir: string): Promise<Runt
 interface BurstResult {
   start: number;
   teardown: number;
+  /** Share of the machine's CPU busy while the pods started: near 1, the start is bound by CPU. */
+  busyWhileStarting: number;
+  /** CPU seconds per pod, start and teardown, of the daemon and every process it left (undefined without a reaper). */
+  cpuPerPod?: number;
+
   startErrors: number;
   teardownErrors: number;
 }
@@ -196,16 +201,23 @@ interface BurstResult {
 async function burst(t: Target): Promise<BurstResult> {
   let startErrors = 0;
   let teardownErrors = 0;
+  const cpu0 = daemonCpu(t) + (reapedCpu(t) ?? 0);
+  const ticks0 = machineTicks();
   let t0 = Date.now();
   const made = (await Promise.all(Array.from({ length: PODS }, (_, i) => runPodWithContainer(t, `burst-${i}`).catch(() => {
     startErrors++;
     return undefined;
   })))).filter((m): m is Made => m !== undefined);
   const start = (Date.now() - t0) / 1000;
+  const busyWhileStarting = busyShare(ticks0, machineTicks());
   t0 = Date.now();
   await Promise.all(made.map((m) => teardown(t, m).catch(() => void teardownErrors++)));
-  const result = { start, teardown: (Date.now() - t0) / 1000, startErrors, teardownErrors };
+  const result: BurstResult = { start, teardown: (Date.now() - t0) / 1000, startErrors, teardownErrors, busyWhileStarting };
   await removeAll(t);
+  if (t.reaper) {
+    await helpersGone(t);
+    result.cpuPerPod = (daemonCpu(t) + reapedCpu(t)! - cpu0) / PODS;
+  }
   return result;
 }
 
@@ -235,6 +247,9 @@ async function bursts(targets: Target[]): Promise<void> {
     note('burst', t.name, `${PODS} pods start s, slowest burst`, Math.max(...starts));
     note('burst', t.name, `${PODS} pods teardown s`, percentile(teardowns, 50));
     note('burst', t.name, `${PODS} pods teardown s, slowest burst`, Math.max(...teardowns));
+    note('burst', t.name, 'machine CPU busy while starting', percentile(runs.map((r) => r.busyWhileStarting), 50));
+    const cpu = runs.flatMap((r) => (r.cpuPerPod === undefined ? [] : [r.cpuPerPod]));
+    if (cpu.length) note('burst', t.name, 'CPU s per pod, start and teardown', percentile(cpu, 50));
     note('burst', t.name, 'start errors', runs.reduce((n, r) => n + r.startErrors, 0));
     note('burst', t.name, 'teardown errors', runs.reduce((n, r) => n + r.teardownErrors, 0));
   }
