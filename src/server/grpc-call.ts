@@ -31,7 +31,7 @@ export interface ExchangeListener {
 }
 
 /** What an exchange needs of its server. */
-export interface ExchangeHost {
+export interface ExchangeHost<R = unknown> {
   readonly maxMessage: number;
   /** Request bytes held at once across all calls still receiving. */
   readonly maxBuffered: number;
@@ -40,14 +40,15 @@ export interface ExchangeHost {
   hold(bytes: number): boolean;
   release(bytes: number): void;
   /** The call's one request message, whole, as it came (`compressed` per its flag). */
-  received(exchange: Exchange, message: Buffer, compressed: boolean): void;
+  received(exchange: Exchange<R>, message: Buffer, compressed: boolean): void;
 }
 
 /**
  * The server's side of one call: the request read off its stream, what is sent, and whether the
- * call is over. It listens to the stream itself, so a call costs no closures of its own.
+ * call is over. It listens to the stream itself, so a call costs no closures of its own. `route`
+ * is what the host found for the call's path when the stream opened, kept for its dispatch.
  */
-export class Exchange implements StreamListener, MessageSink, Expiring {
+export class Exchange<R = unknown> implements StreamListener, MessageSink, Expiring {
   /** Set once the status is decided; nothing more goes out after it. */
   done = false;
   cancelled = false;
@@ -66,7 +67,8 @@ export class Exchange implements StreamListener, MessageSink, Expiring {
 
   constructor(
     readonly stream: ServerStream,
-    private readonly host: ExchangeHost,
+    private readonly host: ExchangeHost<R>,
+    readonly route: R,
   ) {
     this.reader = new MessageReader(host.maxMessage);
     stream.listener = this;

@@ -57,7 +57,7 @@ export interface ConnectionInjector {
   destroy(): void;
 }
 
-export class GrpcServer implements ExchangeHost {
+export class GrpcServer implements ExchangeHost<Route | undefined> {
   private readonly routes = new Map<string, Route>();
   private readonly connections = new Set<Http2Connection>();
   private readonly limits: ConnectionLimits;
@@ -129,9 +129,9 @@ export class GrpcServer implements ExchangeHost {
       stream.respondAndEnd(httpStatusBlock(HTTP_UNSUPPORTED_MEDIA_TYPE));
       return;
     }
-    const exchange = new Exchange(stream, this);
     const path = headers.get(':path') ?? '';
-    if (!this.routes.has(path)) {
+    const exchange = new Exchange(stream, this, this.routes.get(path));
+    if (!exchange.route) {
       exchange.finish(status.UNIMPLEMENTED, `unknown method ${path.slice(0, 256)}`);
       return;
     }
@@ -145,7 +145,7 @@ export class GrpcServer implements ExchangeHost {
     }
   }
 
-  received(exchange: Exchange, message: Buffer, compressed: boolean): void {
+  received(exchange: Exchange<Route | undefined>, message: Buffer, compressed: boolean): void {
     if (!compressed) {
       this.dispatch(exchange, message);
       return;
@@ -168,10 +168,9 @@ export class GrpcServer implements ExchangeHost {
   }
 
   /** Decodes the request and runs the method's handler. */
-  private dispatch(exchange: Exchange, message: Buffer): void {
-    const { stream } = exchange;
-    const route = this.routes.get(exchange.headers.get(':path') ?? '');
-    if (!route) return; // checked when the stream opened
+  private dispatch(exchange: Exchange<Route | undefined>, message: Buffer): void {
+    const { stream, route } = exchange;
+    if (!route) return; // answered UNIMPLEMENTED when the stream opened
     let request: unknown;
     try {
       request = route.deserialize(message);

@@ -72,12 +72,6 @@ export class FrameOutput {
     ready.length = 0;
   }
 
-  /** Takes what is gathered, as the buffers writeTo would write. */
-  take(): Uint8Array[] {
-    this.endRun();
-    return this.ready.splice(0);
-  }
-
   /** Forgets what is gathered. */
   clear(): void {
     this.runSlab = null;
