@@ -24,6 +24,12 @@ export interface Syscalls {
    * `path`, fsyncs the directory if asked: one thread-pool job. `tmp` is gone after a failure.
    */
   replaceFile(path: string, tmp: string, bytes: Uint8Array, mode: number, fsync: boolean, syncDir: boolean): Promise<void>;
+  /**
+   * replaceFile without a new inode: writes `bytes` into `spare` (made when missing; reused only
+   * as root's regular file with one link), then exchanges it with `path`. True when `spare` still
+   * exists, holding the previous content; false when it became `path` (which did not exist).
+   */
+  rewriteFile(path: string, spare: string, bytes: Uint8Array, mode: number, fsync: boolean): Promise<boolean>;
   /** malloc_trim(0): free C-heap pages go back to the kernel; true when some did. */
   mallocTrim(): boolean;
 }

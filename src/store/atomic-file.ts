@@ -55,6 +55,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   }
 }
 
+/**
+ * writeFileAtomic through a spare file instead of a new one: the content goes into `spare`, which
+ * then trades places with `path`, so no inode is made or freed (see rewriteFile in the addon).
+ * True when `spare` still exists afterwards, holding the previous content, ready for another
+ * write; false when it became `path`, or when the addon is missing and a temp file was used.
+ */
+export async function rewriteFileAtomic(path: string, data: string | Uint8Array, spare: string, opts: Omit<AtomicWriteOptions, 'syncDir'> = {}): Promise<boolean> {
+  const sys = syscalls();
+  if (!sys) {
+    await writeFileAtomic(path, data, opts);
+    return false;
+  }
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  return sys.rewriteFile(path, spare, bytes, opts.mode ?? 0o600, opts.fsync !== false).catch((err: unknown) => {
+    throw writeError(path, withErrnoName(err));
+  });
+}
+
 /** The addon's errors carry the errno as a number in text; Node's carry its name, as callers expect. */
 function withErrnoName(err: unknown): unknown {
   if (!(err instanceof Error)) return err;

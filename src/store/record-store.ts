@@ -1,9 +1,13 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../log/logger.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { rewriteFileAtomic } from './atomic-file.js';
 import { deepFreeze } from './freeze.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { SpareFiles } from './spare-files.js';
+
+/** Spare files kept per record directory: enough for a wave of 50 pods leaving and coming. */
+const SPARES_KEPT = 64;
 
 export interface RecordStoreOptions<T> {
   /** A secondary key (e.g. the pod of a container) for `byGroup`, kept as records change. */
@@ -29,19 +33,23 @@ export class RecordStore<T extends { id: string }> {
   private readonly records = new Map<string, Readonly<T>>();
   private readonly groups = new Map<string, Set<string>>();
   private readonly writes = new KeyedQueue();
+  private readonly spares: SpareFiles;
 
   private constructor(
     private readonly dir: string,
     private readonly opts: RecordStoreOptions<T>,
-  ) {}
+  ) {
+    this.spares = new SpareFiles(dir, SPARES_KEPT);
+  }
 
   static async open<T extends { id: string }>(dir: string, opts: RecordStoreOptions<T> = {}): Promise<RecordStore<T>> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const store = new RecordStore<T>(dir, opts);
     for (const name of await readdir(dir)) {
       if (!name.endsWith('.json')) {
+        if (SpareFiles.isSpare(name)) await store.spares.adopt(name);
         // Leftover temp file of a write interrupted by a crash.
-        if (name.includes('.tmp-')) await unlink(join(dir, name)).catch(() => undefined);
+        else if (name.includes('.tmp-')) await unlink(join(dir, name)).catch(() => undefined);
         continue;
       }
       try {
@@ -106,7 +114,7 @@ export class RecordStore<T extends { id: string }> {
 
   async delete(id: string): Promise<void> {
     await this.writes.run(id, async () => {
-      await unlink(join(this.dir, `${id}.json`)).catch((err: NodeJS.ErrnoException) => {
+      await this.spares.retire(join(this.dir, `${id}.json`)).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
       });
       const record = this.records.get(id);
@@ -130,13 +138,16 @@ export class RecordStore<T extends { id: string }> {
   }
 
   /**
-   * Every write is whole (temp file, rename). A new record may be made durable (fsync, see
-   * `durableCreate`); an update is not synced: it only moves a record between states that
-   * start-up recovery re-derives from runc, pids and exit files, and after a power loss none of
-   * its processes is left. That spares an fsync on every StartContainer, exit and stop.
+   * Every write is whole (a spare file filled, then exchanged with the record). A new record may
+   * be made durable (fsync, see `durableCreate`); an update is not synced: it only moves a record
+   * between states that start-up recovery re-derives from runc, pids and exit files, and after a
+   * power loss none of its processes is left. That spares an fsync on every StartContainer, exit
+   * and stop.
    */
   private async persist(record: T, durable: boolean): Promise<void> {
-    await writeFileAtomic(join(this.dir, `${record.id}.json`), JSON.stringify(record), { mode: 0o600, fsync: durable });
+    const spare = this.spares.take();
+    const kept = await rewriteFileAtomic(join(this.dir, `${record.id}.json`), JSON.stringify(record), spare, { mode: 0o600, fsync: durable });
+    if (kept) this.spares.give(spare);
   }
 
   private publish(record: T): Readonly<T> {

@@ -165,6 +165,11 @@ async function rootDiskFull(d: TestDaemon, rootMount: string): Promise<void> {
   const filler = await startContainer(daemon(), podId, pod, containerConfig('filler', ['sh', '-c', 'while [ ! -e /ctl/fill ]; do sleep 0.1; done; dd if=/dev/zero of=/big bs=65536; sleep 3600'], {
     mounts: [{ container_path: '/ctl', host_path: ctl, readonly: true }],
   }));
+  // Record writes reuse spare files and the pages these hold, so a record can still be written
+  // on a full disk; without spares every record write needs space, as the calls below must.
+  for (const kind of ['sandboxes', 'containers']) {
+    for (const name of readdirSync(join(daemon().root, kind))) if (name.startsWith('.spare-')) rmSync(join(daemon().root, kind, name));
+  }
   writeFileSync(join(ctl, 'fill'), '');
   await waitFor('the root filesystem to fill up', () => (freeBytes(rootMount) < 64 * 1024 ? true : undefined), 60_000);
 
