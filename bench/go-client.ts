@@ -22,10 +22,11 @@ export function goClientBuilt(): boolean {
 }
 
 /**
- * Runs the relist rounds with the Go client, every runtime in turn, round by round, after `warmup`
- * rounds that are not counted (stats calls in every 40th of them, as in the grpc-js relist).
+ * Runs the relist rounds with the Go client, every runtime in turn, round by round, stats calls
+ * in every `statsEvery`th, after `warmup` rounds that are not counted (stats calls in every 40th
+ * of them, as in the grpc-js relist).
  */
-export async function goClientRelist(targets: GoClientTarget[], rounds: number, warmup: number): Promise<GoClientSamples> {
+export async function goClientRelist(targets: GoClientTarget[], rounds: number, statsEvery: number, warmup: number): Promise<GoClientSamples> {
   const child = spawn(GO_CLIENT, [], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -35,7 +36,7 @@ export async function goClientRelist(targets: GoClientTarget[], rounds: number, 
     child.once('error', reject);
     child.once('close', resolve);
   });
-  child.stdin.end(JSON.stringify({ targets, rounds, warmup, statsEvery: 4, warmupStatsEvery: 40 }));
+  child.stdin.end(JSON.stringify({ targets, rounds, warmup, statsEvery, warmupStatsEvery: 40 }));
   const code = await exited;
   if (code !== 0) throw new Error(`cri-go-client exited with ${code}: ${stderr.trim()}`);
   return JSON.parse(stdout) as GoClientSamples;
