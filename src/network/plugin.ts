@@ -80,31 +80,15 @@ export interface PluginEnvParams {
 
 const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-let daemonEnv: Readonly<Record<string, string>> | undefined;
-
-/**
- * The daemon's environment without CNI_* variables, copied at the first plugin call: every read
- * of process.env goes through Node's C++ side, some 50 us for a whole copy, three plugins a pod
- * start and again at its teardown.
- */
-function inheritedEnv(): Readonly<Record<string, string>> {
-  return (daemonEnv ??= withoutCniVars(process.env));
-}
-
-function withoutCniVars(base: NodeJS.ProcessEnv): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(base)) {
-    if (v !== undefined && !k.startsWith('CNI_')) env[k] = v;
-  }
-  return env;
-}
-
 /**
  * The plugin's environment: cricket's own (plugins such as portmap find iptables on PATH)
  * without any inherited CNI_* variable, plus the CNI parameters.
  */
-export function buildPluginEnv(p: PluginEnvParams, base?: NodeJS.ProcessEnv): Record<string, string> {
-  const env: Record<string, string> = base ? withoutCniVars(base) : { ...inheritedEnv() };
+export function buildPluginEnv(p: PluginEnvParams, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (v !== undefined && !k.startsWith('CNI_')) env[k] = v;
+  }
   env.PATH ||= FALLBACK_PATH;
   env.CNI_COMMAND = p.command;
   env.CNI_CONTAINERID = p.containerId;
