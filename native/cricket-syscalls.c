@@ -41,6 +41,8 @@
  *   `path` does not exist yet (or the file system cannot exchange) `spare` is renamed over it.
  *   Resolves to true when `spare` still exists, holding the old content. After a failed write
  *   `spare` is removed; one that is not the daemon's regular file is left alone.
+ * markTopDir(path): sets ext4's top-directory flag (chattr +T) on a directory: its subdirectories
+ *   are then spread over the block groups as those of "/" are. False where there is no such flag.
  * mallocTrim(): malloc_trim(0): hands the C heap's free pages back to the kernel (glibc keeps
  *   them otherwise); true when some were. The daemon calls it once its work has gone quiet.
  *
@@ -59,6 +61,8 @@
 #include <spawn.h>
 #include "loopback-up.h"
 #include <libgen.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -410,6 +414,33 @@ static napi_value js_malloc_trim(napi_env env, napi_callback_info cb) {
     (void)cb;
     napi_value result;
     napi_get_boolean(env, malloc_trim(0) == 1, &result);
+    return result;
+}
+
+/* markTopDir: see the list at the top. Not a directory, or a symlink: the open fails. */
+static napi_value js_mark_top_dir(napi_env env, napi_callback_info cb) {
+    size_t argc = 1;
+    napi_value arg;
+    char *path = NULL;
+    if (napi_get_cb_info(env, cb, &argc, &arg, NULL, NULL) != napi_ok || argc != 1) {
+        napi_throw_type_error(env, NULL, "markTopDir(path)");
+        return NULL;
+    }
+    if (!(path = c_string(env, arg))) return NULL;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    free(path);
+    if (fd < 0) return throw_errno(env, "open", errno);
+    int flags = 0, err = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) {
+        err = errno;
+    } else if (!(flags & FS_TOPDIR_FL)) {
+        flags |= FS_TOPDIR_FL;
+        if (ioctl(fd, FS_IOC_SETFLAGS, &flags) != 0) err = errno;
+    }
+    close(fd);
+    if (err && err != ENOTTY && err != EOPNOTSUPP && err != EINVAL) return throw_errno(env, "FS_IOC_SETFLAGS", err);
+    napi_value result;
+    napi_get_boolean(env, err == 0, &result);
     return result;
 }
 
@@ -792,7 +823,8 @@ NAPI_MODULE_INIT() {
         !export_fn(env, exports, "pipe", js_pipe) || !export_fn(env, exports, "waitNoHang", js_wait_no_hang) ||
         !export_fn(env, exports, "mount", js_mount) || !export_fn(env, exports, "pinNewNetns", js_pin_new_netns) || !export_fn(env, exports, "umount", js_umount) ||
         !export_fn(env, exports, "mallocTrim", js_malloc_trim) || !export_fn(env, exports, "sealedCopy", js_sealed_copy) ||
-        !export_fn(env, exports, "replaceFile", js_replace_file) || !export_fn(env, exports, "rewriteFile", js_rewrite_file))
+        !export_fn(env, exports, "replaceFile", js_replace_file) || !export_fn(env, exports, "rewriteFile", js_rewrite_file) ||
+        !export_fn(env, exports, "markTopDir", js_mark_top_dir))
         return NULL;
     return exports;
 }

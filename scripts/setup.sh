@@ -21,10 +21,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Image pulls: zstd decompresses zstd layers. The tests run Debian's distribution registry
-# (docker-registry) and make certificates (openssl) and htpasswd files (apache2-utils). The
+# (docker-registry), make certificates (openssl) and htpasswd files (apache2-utils), and read
+# ext4's file attributes (lsattr, e2fsprogs). The
 # registry's own service must not start on install (it would listen on :5000): a policy-rc.d
 # holds it back while apt runs.
-image_packages=(zstd docker-registry apache2-utils openssl)
+image_packages=(zstd docker-registry apache2-utils openssl e2fsprogs)
 missing=()
 for p in "${image_packages[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

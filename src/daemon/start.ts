@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { statePaths, type CricketConfig } from '../config/config.js';
 import { ExitMonitor } from '../container/exit-monitor.js';
+import { spreadWritableLayers } from '../container/writable-layer-dir.js';
 import { imagesInUse, startImageGarbageCollection } from '../image/gc.js';
 import { ImageLeases } from '../image/leases.js';
 import { ImageStore } from '../image/store.js';
@@ -50,6 +51,7 @@ export async function startDaemon(requested: CricketConfig): Promise<RunningDaem
   await Promise.all([config.root, config.stateDir].map((d) => ensureDir(d, 0o711)));
   await volatileStateDir(config.stateDir);
   await Promise.all([paths.runcRoot, paths.netns, paths.exits, paths.attach, paths.cniData, paths.sandboxRecords, paths.containerRecords, paths.sandboxesDir, paths.containersDir, paths.rwDir].map((d) => ensureDir(d, 0o700)));
+  spreadWritableLayers(paths.rwDir);
   const runtimes = await openRuntimes(config, paths);
   await Promise.all(runtimes.all().map((r) => ensureDir(r.rootDir, 0o700)));
   const images = ImageStore.open(paths.images, config.images);

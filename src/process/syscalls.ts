@@ -30,6 +30,8 @@ export interface Syscalls {
    * exists, holding the previous content; false when it became `path` (which did not exist).
    */
   rewriteFile(path: string, spare: string, bytes: Uint8Array, mode: number, fsync: boolean): Promise<boolean>;
+  /** Sets ext4's top-directory flag (chattr +T) on a directory; false where the file system has none. */
+  markTopDir(path: string): boolean;
   /** malloc_trim(0): free C-heap pages go back to the kernel; true when some did. */
   mallocTrim(): boolean;
 }

@@ -4,7 +4,7 @@
 // closed when the daemon starts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cricketCli, useCricket } from '../harness/cricket.js';
@@ -27,6 +27,7 @@ function asNobody(cmd: string[]): { status: number | null; stdout: string; stder
 const storeDirs = () => ['images', 'images/layers', 'images/blobs', 'images/blobs/sha256', 'images/tmp', 'rw'].map((p) => join(d.root, p));
 
 let topLayer = '';
+const EXT4_MAGIC = 0xef53;
 
 test('an image with a set-uid-root binary and a device node is imported', async () => {
   const layout = join(d.dir, 'setuid-layout');
@@ -72,6 +73,10 @@ test('a container\'s writable layer is out of reach too', async () => {
     const cid = await startContainer(d, podId, pod, containerConfig('app', ['sh', '-c', 'echo changed > /changed; exec sleep 600'], { image: { image: IMAGE } }));
     const upper = join(d.root, 'rw', cid, 'upper');
     assert.ok(statSync(upper).isDirectory());
+    // On ext4 the daemon marked the layers' directory for ext4 to spread them over the disk.
+    if (statfsSync(join(d.root, 'rw')).type === EXT4_MAGIC) {
+      assert.match(spawnSync('lsattr', ['-d', join(d.root, 'rw')], { encoding: 'utf8' }).stdout, /^\S*T\S* /);
+    }
     const ls = asNobody(['ls', upper]);
     assert.notEqual(ls.status, 0, `listing the writable layer succeeded: ${ls.stdout}`);
     await d.cri.runtime.call('StopContainer', { container_id: cid, timeout: 0 });
