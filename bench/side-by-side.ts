@@ -199,7 +199,6 @@ interface BurstResult {
   busyWhileStarting: number;
   /** CPU seconds per pod, start and teardown, of the daemon and every process it left (undefined without a reaper). */
   cpuPerPod?: number;
-
   startErrors: number;
   teardownErrors: number;
 }

@@ -4,7 +4,8 @@
 //                                          the side-by-side run against another CRI runtime
 //   npm run bench -- --with-containerd     the same against a private reference containerd
 // Side-by-side options: --pods N (at once, default 50), --lifecycles N, --relist-pods N,
-// --relist-rounds N (counted, default 500; twice that with the grpc-go client) after
+// --relist-rounds N (counted, default 500), --go-relist-rounds N (the grpc-go client's, default
+// 3000, stats calls every 12th) after
 // --relist-warmup N (not counted, default 1000, with either client),
 // --handler crun (every pod on crun, on both sides: containerd gets the same crun as a runtime),
 // --json, --forks (execve counts per lifecycle, with strace), --cpu-prof DIR (the daemon's profile).
