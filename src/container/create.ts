@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, withContext } from '../errors.js';
@@ -178,26 +179,27 @@ async function create(
   const timeline = new StepTimeline();
   try {
     const endLayout = timeline.begin('layout');
-    // The writable layer's directory shuts out the node's users; the upper dir itself is the
-    // container's `/` (overlayfs gives the root its mode), which every user inside must enter.
-    // Made beside the bundle's steps, which do not need it.
-    const writableLayer = mkdir(rw, { recursive: true, mode: 0o700 }).then(() => Promise.all([mkdir(join(rw, 'upper'), { mode: 0o755 }), mkdir(join(rw, 'work'), { mode: 0o700 })]));
-    writableLayer.catch(() => undefined);
-    // Both undo steps are idempotent, so they are listed before what they undo is made; the layer
-    // is removed once its making has settled, so that no mkdir comes after the removal.
-    rollback.add('remove container directory', () => rm(dir, { recursive: true, force: true }));
+    let bundleDir: Promise<void> | undefined;
+    let writableLayer: Promise<unknown> | undefined;
+    // Both undo steps are idempotent, so they are listed before what they undo is made; each
+    // directory is removed once its making has settled, so that no mkdir comes after the removal.
+    rollback.add('remove container directory', async () => {
+      await bundleDir?.catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    });
     rollback.add('remove writable layer', async () => {
-      await writableLayer.catch(() => undefined);
+      await writableLayer?.catch(() => undefined);
       await rm(rw, { recursive: true, force: true });
     });
+    const makeBundleDir = () => mkdir(dir, { recursive: true, mode: 0o700 }).then(() => chmod(dir, 0o700));
     const conmonLog = logPath || join(dir, 'output.log');
-    // conmon opens its log as it starts: the log's directory and the bundle's come first.
-    const [own, logDir] = await Promise.allSettled([
-      mkdir(dir, { recursive: true, mode: 0o700 }).then(() => chmod(dir, 0o700)),
-      logPath ? mkdir(dirname(logPath), { recursive: true }) : undefined,
-    ]);
-    if (own.status === 'rejected') throw own.reason;
-    if (logDir.status === 'rejected') throw logDir.reason;
+    // conmon opens its log first thing and touches the bundle only once told to go. Its start (a
+    // program and its libraries to load, then two forks before runc's) is the longest step before
+    // runc reads its spec, so it comes first, after the log's directory alone. That directory is
+    // most often there already (kubelet makes the pod's; a restart's is the attempt before's): a
+    // look on this thread spares conmon's start a trip through the thread pool.
+    if (!logPath) await (bundleDir = makeBundleDir());
+    else if (!statSync(dirname(logPath), { throwIfNoEntry: false })?.isDirectory()) await mkdir(dirname(logPath), { recursive: true });
 
     const conmonOptions = {
       containerId: id,
@@ -221,6 +223,14 @@ async function create(
       early.catch(() => undefined);
       rollback.add('stop the waiting conmon', async () => (await early.catch(() => undefined))?.abandon());
     }
+    // Made while conmon starts. The writable layer's directory shuts out the node's users; the
+    // upper dir itself is the container's `/` (overlayfs gives the root its mode), which every
+    // user inside must enter.
+    bundleDir ??= makeBundleDir();
+    bundleDir.catch(() => undefined);
+    writableLayer = mkdir(rw, { recursive: true, mode: 0o700 }).then(() => Promise.all([mkdir(join(rw, 'upper'), { mode: 0o755 }), mkdir(join(rw, 'work'), { mode: 0o700 })]));
+    writableLayer.catch(() => undefined);
+    await bundleDir;
     // runc 1.x is started now too, and waits for its spec on a pipe: its own start-up overlaps
     // the rootfs and the spec as well.
     const specPipe = early && runtime.features.readsSpecOnce ? await openSpecPipe(dir) : undefined;
@@ -319,11 +329,14 @@ async function create(
     });
     const endCreate = timeline.begin('runcCreate');
     let created: ConmonCreated;
+    let specFile: Promise<void> | undefined;
     if (specPipe && creating) {
       // A runtime that fails before it has drained the pipe ends the wait too.
       [, created] = await Promise.all([specPipe.feed(specJson), creating]);
-      // The link gives way to the file that exec, checkpoints and verbose status read.
-      await specPipe.finish();
+      // The link gives way to the file that exec, checkpoints and verbose status read; awaited
+      // with the reads of the new processes' start times.
+      specFile = specPipe.finish();
+      specFile.catch(() => undefined);
     } else {
       const conmon = await (early ?? startConmon(ctx.config.conmon, { ...conmonOptions, restoreFrom }));
       created = await conmon.proceed();
@@ -332,7 +345,7 @@ async function create(
     // runc holds its own copies of the idmapped mounts now.
     if (sandbox.userns) await releaseIdmapStaging(staging).catch((err) => log.warn({ err }, 'detaching staged idmapped mounts failed; RemoveContainer retries'));
     record.pid = created.containerPid;
-    [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid)]);
+    [record.pidStart, record.conmonStart] = await Promise.all([processStart(created.containerPid), processStart(created.conmonPid), specFile]);
     record.conmonPid = created.conmonPid;
     // The record keeps the steps up to here; its own write is timed for the log alone.
     record.timeline = [...timeline.steps];
