@@ -1,7 +1,7 @@
-// The relist calls made by grpc-go, kubelet's own gRPC library (go-client/main.go), next to the
-// grpc-js client of the other scenarios: a Node client spends more of each call in itself than
-// kubelet does, and that share is the same for every runtime. `npm run bench` builds the program
-// when Go and Debian's grpc-go are installed; without it this scenario is left out.
+// The relist calls and the pod lifecycles made by grpc-go, kubelet's own gRPC library
+// (go-client/main.go), next to the grpc-js client's: a Node client spends more of each call in
+// itself than kubelet does, and that share is the same for every runtime. `npm run bench` builds
+// the program when Go and Debian's grpc-go are installed; without it these runs are left out.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,21 @@ export interface GoClientTarget {
   name: string;
   socket: string;
   pods: { pod: string; container: string }[];
+}
+
+/** The requests of one lifecycle that carry the pod's configuration, encoded. */
+export interface GoLifecycleRequests {
+  /** RunPodSandboxRequest. */
+  run: Uint8Array;
+  /** CreateContainerRequest without its pod_sandbox_id, which the client puts in front. */
+  create: Uint8Array;
+}
+
+export interface GoLifecycleTarget {
+  name: string;
+  socket: string;
+  /** One per lifecycle, the warm-up's first. */
+  lifecycles: GoLifecycleRequests[];
 }
 
 /** Latency samples in ms per target, then per figure (the grpc-js relist's figure names). */
@@ -27,6 +42,24 @@ export function goClientBuilt(): boolean {
  * of them, as in the grpc-js relist).
  */
 export async function goClientRelist(targets: GoClientTarget[], rounds: number, statsEvery: number, warmup: number): Promise<GoClientSamples> {
+  return runGoClient({ mode: 'relist', targets, rounds, warmup, statsEvery, warmupStatsEvery: 40 });
+}
+
+/**
+ * Runs kubelet's calls for each lifecycle with the Go client (RunPodSandbox, CreateContainer,
+ * StartContainer, ContainerStatus, StopContainer with `stopTimeoutS`, RemoveContainer,
+ * StopPodSandbox, RemovePodSandbox), the runtimes taking turns lifecycle by lifecycle; the first
+ * `warmup` of each are not counted. Samples by RPC name, in lifecycle order.
+ */
+export async function goClientLifecycles(targets: GoLifecycleTarget[], warmup: number, stopTimeoutS: number): Promise<GoClientSamples> {
+  const encoded = targets.map((t) => ({
+    ...t,
+    lifecycles: t.lifecycles.map((l) => ({ run: Buffer.from(l.run).toString('base64'), create: Buffer.from(l.create).toString('base64') })),
+  }));
+  return runGoClient({ mode: 'lifecycle', targets: encoded, warmup, stopTimeout: stopTimeoutS });
+}
+
+async function runGoClient(plan: object): Promise<GoClientSamples> {
   const child = spawn(GO_CLIENT, [], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -36,7 +69,7 @@ export async function goClientRelist(targets: GoClientTarget[], rounds: number, 
     child.once('error', reject);
     child.once('close', resolve);
   });
-  child.stdin.end(JSON.stringify({ targets, rounds, warmup, statsEvery, warmupStatsEvery: 40 }));
+  child.stdin.end(JSON.stringify(plan));
   const code = await exited;
   if (code !== 0) throw new Error(`cri-go-client exited with ${code}: ${stderr.trim()}`);
   return JSON.parse(stdout) as GoClientSamples;

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { criClients, type CriClients, type Message } from '../test/client/cri.js';
+import { criClients, criPackageDefinition, type CriClients, type Message } from '../test/client/cri.js';
 import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
 import { KUBELET_NAMESPACE_OPTIONS } from '../test/harness/pods.js';
 import { clientFloor, type ClientFloor, type ServerFloors } from './client-floor.js';
-import { goClientBuilt, goClientRelist } from './go-client.js';
+import { goClientBuilt, goClientLifecycles, goClientRelist } from './go-client.js';
 import { percentile } from './percentiles.js';
 import { busyShare, cpuSeconds, HelperWatch, machineTicks, rssMiB } from './proc-stats.js';
 import { runtimeFloor, type FloorFigures, type RuntimeFloor } from './runtime-floor.js';
@@ -48,6 +48,10 @@ const JSON_OUT = process.argv.includes('--json');
 /** The relist's sections: made by the grpc-js client, and by grpc-go (kubelet's library) when Go is here. */
 const RELIST_JS = `relist at ${RELIST_PODS} pods`;
 const RELIST_GO = `relist at ${RELIST_PODS} pods, grpc-go client`;
+/** The lifecycle's sections, likewise. */
+const LIFECYCLE_JS = 'lifecycle';
+const LIFECYCLE_GO = 'lifecycle, grpc-go client';
+const LIFECYCLE_RPCS = ['RunPodSandbox', 'CreateContainer', 'StartContainer', 'ContainerStatus', 'StopContainer', 'RemoveContainer', 'StopPodSandbox', 'RemovePodSandbox'];
 const CPU_PROF = arg('--cpu-prof');
 const FORKS = process.argv.includes('--forks');
 /** The RuntimeClass handler every pod runs with, on both sides ('' for the default, runc). */
@@ -137,10 +141,21 @@ async function helpersGone(t: Target): Promise<void> {
 }
 const daemonRss = (t: Target) => rssMiB(t.pids()[0]!);
 
+/** The latencies of a section's lifecycles: each RPC's p50 and p99, and the sums the targets read. */
+function noteLifecycleLatencies(section: string, name: string, samples: Record<string, number[]>): void {
+  for (const r of LIFECYCLE_RPCS) {
+    note(section, name, `${r} p50 ms`, percentile(samples[r]!, 50));
+    note(section, name, `${r} p99 ms`, percentile(samples[r]!, 99));
+  }
+  // Per lifecycle, then the median of the sums.
+  const sum = (k: string[]) => percentile(samples[k[0]!]!.map((_, i) => k.reduce((s, r) => s + samples[r]![i]!, 0)), 50);
+  note(section, name, 'pod+container from scratch p50 ms', sum(['RunPodSandbox', 'CreateContainer', 'StartContainer']));
+  note(section, name, 'Create+StartContainer p50 ms', sum(['CreateContainer', 'StartContainer']));
+}
+
 /** The kubelet-shaped lifecycle, one pod at a time; per-RPC latency and CPU per lifecycle. */
 async function lifecycle(t: Target): Promise<void> {
-  const rpcs = ['RunPodSandbox', 'CreateContainer', 'StartContainer', 'ContainerStatus', 'StopContainer', 'RemoveContainer', 'StopPodSandbox', 'RemovePodSandbox'];
-  const samples: Record<string, number[]> = Object.fromEntries(rpcs.map((r) => [r, []]));
+  const samples: Record<string, number[]> = Object.fromEntries(LIFECYCLE_RPCS.map((r) => [r, []]));
   const call = t.cri.runtime.call.bind(t.cri.runtime);
   // A warm-up lifecycle: first-call costs (page cache, JIT) are not counted.
   await teardown(t, await runPodWithContainer(t, 'warm-up'));
@@ -163,16 +178,32 @@ async function lifecycle(t: Target): Promise<void> {
   const reaped = reapedCpu(t);
   const helperCpu = reaped0 === undefined || reaped === undefined ? polled : reaped - reaped0;
   const cpu = daemonCpu(t) - cpu0;
-  for (const r of rpcs) {
-    note('lifecycle', t.name, `${r} p50 ms`, percentile(samples[r]!, 50));
-    note('lifecycle', t.name, `${r} p99 ms`, percentile(samples[r]!, 99));
-  }
-  const sum = (k: string[]) => percentile(samples[k[0]!]!.map((_, i) => k.reduce((s, r) => s + samples[r]![i]!, 0)), 50);
-  note('lifecycle', t.name, 'pod+container from scratch p50 ms', sum(['RunPodSandbox', 'CreateContainer', 'StartContainer']));
-  note('lifecycle', t.name, 'Create+StartContainer p50 ms', sum(['CreateContainer', 'StartContainer']));
-  note('lifecycle', t.name, 'CPU s per lifecycle (daemon)', cpu / SEQ);
-  note('lifecycle', t.name, 'CPU s per lifecycle (helpers)', helperCpu / SEQ);
-  note('lifecycle', t.name, 'CPU s per lifecycle (total)', (cpu + helperCpu) / SEQ);
+  noteLifecycleLatencies(LIFECYCLE_JS, t.name, samples);
+  note(LIFECYCLE_JS, t.name, 'CPU s per lifecycle (daemon)', cpu / SEQ);
+  note(LIFECYCLE_JS, t.name, 'CPU s per lifecycle (helpers)', helperCpu / SEQ);
+  note(LIFECYCLE_JS, t.name, 'CPU s per lifecycle (total)', (cpu + helperCpu) / SEQ);
+}
+
+/**
+ * The same lifecycles made by grpc-go, kubelet's library, the runtimes taking turns lifecycle by
+ * lifecycle, after one each that is not counted. The requests that carry a pod's configuration
+ * are encoded here, by the proto-loader view of the proto the grpc-js client uses.
+ */
+async function goLifecycles(targets: Target[]): Promise<void> {
+  const runtime = criPackageDefinition()['runtime.v1.RuntimeService'] as Record<string, { requestSerialize: (value: Message) => Buffer }>;
+  const encodeRun = runtime['RunPodSandbox']!.requestSerialize;
+  const encodeCreate = runtime['CreateContainer']!.requestSerialize;
+  const warmup = 1;
+  const plan = targets.map((t) => ({
+    name: t.name,
+    socket: t.socket,
+    lifecycles: Array.from({ length: warmup + SEQ }, (_, i) => {
+      const config = pod(t, `go-${i}`);
+      return { run: encodeRun({ config, runtime_handler: HANDLER }), create: encodeCreate({ config: container('app'), sandbox_config: config }) };
+    }),
+  }));
+  const samples = await goClientLifecycles(plan, warmup, 10);
+  for (const t of targets) noteLifecycleLatencies(LIFECYCLE_GO, t.name, samples[t.name] ?? {});
 }
 
 /**
@@ -453,7 +484,19 @@ async function main(): Promise<void> {
   }
   let ociRuntimeFloor: RuntimeFloor | undefined;
   try {
-    for (const scenario of [lifecycle, 'floor' as const, 'burst' as const, 'relist' as const, ...(FORKS ? [forks] : [])]) {
+    for (const scenario of [lifecycle, 'lifecycle-go' as const, 'floor' as const, 'burst' as const, 'relist' as const, ...(FORKS ? [forks] : [])]) {
+      if (scenario === 'lifecycle-go') {
+        if (!goClientBuilt()) {
+          process.stderr.write('[bench] no grpc-go client (build/bench/cri-go-client): lifecycles with grpc-js only\n');
+          continue;
+        }
+        process.stderr.write(`[bench] lifecycles with the grpc-go client: ${targets.map((t) => t.name).join(' and ')}, in turns\n`);
+        await goLifecycles(targets).catch(async (err: Error) => {
+          process.stderr.write(`[bench] grpc-go lifecycles failed: ${err.message}\n`);
+          for (const t of targets) await removeAll(t).catch(() => undefined);
+        });
+        continue;
+      }
       if (scenario === 'floor') {
         process.stderr.write('[bench] the OCI runtime alone\n');
         ociRuntimeFloor = await ociFloor(targets[0]!, work, d.stateDir).catch((err: Error) => {
@@ -510,39 +553,51 @@ async function main(): Promise<void> {
 }
 
 interface RunVerdicts {
-  /** The client whose relist the List and Status targets read. */
+  /** The client whose calls the List and Status targets read. */
   relistClient: 'grpc-go' | 'grpc-js';
+  /** The client whose calls the lifecycle's latency targets read. */
+  lifecycleClient: 'grpc-go' | 'grpc-js';
   verdicts: Verdict[];
-  /** The grpc-js client's relist against the same limits, beside grpc-go's. */
-  grpcJsRelist?: Verdict[];
+  /** Where grpc-go's calls are counted, the grpc-js client's against the same limits, beside them. */
+  grpcJs?: Verdict[];
 }
 
 /**
- * cricket's targets in this run. The List and Status calls are judged as grpc-go makes them, the
- * library of kubelet and crictl, when it ran: the grpc-js client spends more of a call in itself
- * than a status call costs cricket (its floor, printed with the figures), so its ratios say more
- * about the client than about either runtime; they are printed beside, not counted.
+ * cricket's targets in this run. The calls are judged as grpc-go makes them, the library of
+ * kubelet and crictl, where it ran: the grpc-js client spends more of a call in itself than a
+ * status call costs cricket (its floor, printed with the figures), and a share of every lifecycle
+ * call alike for both runtimes, so its ratios say more about the client than about either
+ * runtime; they are printed beside, not counted. The CPU per lifecycle is the grpc-js
+ * lifecycle's, which runs one runtime at a time.
  */
 function judgeRun(): RunVerdicts {
-  const goRan = Object.keys(results).some((key) => key.startsWith(`${RELIST_GO} |`));
-  const specs = (relistSection: string) => performanceTargets({ pods: PODS, relistPods: RELIST_PODS, relistSection });
-  const judge = (relistSection: string) => judgeTargets(results, 'cricket', VS_NAME, specs(relistSection));
-  if (!goRan) return { relistClient: 'grpc-js', verdicts: judge(RELIST_JS) };
-  return { relistClient: 'grpc-go', verdicts: judge(RELIST_GO), grpcJsRelist: judge(RELIST_JS).filter((v) => v.figure.startsWith(`${RELIST_JS} |`)) };
+  const ran = (section: string) => Object.keys(results).some((key) => key.startsWith(`${section} |`));
+  const relistSection = ran(RELIST_GO) ? RELIST_GO : RELIST_JS;
+  const lifecycleSection = ran(LIFECYCLE_GO) ? LIFECYCLE_GO : LIFECYCLE_JS;
+  const judge = (relist: string, lifecycle: string) =>
+    judgeTargets(results, 'cricket', VS_NAME, performanceTargets({ pods: PODS, relistPods: RELIST_PODS, relistSection: relist, lifecycleSection: lifecycle }));
+  const verdicts = judge(relistSection, lifecycleSection);
+  const grpcJs = judge(RELIST_JS, LIFECYCLE_JS).filter((v, i) => v.figure !== verdicts[i]!.figure);
+  return {
+    relistClient: relistSection === RELIST_GO ? 'grpc-go' : 'grpc-js',
+    lifecycleClient: lifecycleSection === LIFECYCLE_GO ? 'grpc-go' : 'grpc-js',
+    verdicts,
+    grpcJs: grpcJs.length ? grpcJs : undefined,
+  };
 }
 
-function printTargets({ relistClient, verdicts, grpcJsRelist }: RunVerdicts, floor: ClientFloor): void {
+function printTargets({ relistClient, lifecycleClient, verdicts, grpcJs }: RunVerdicts, floor: ClientFloor): void {
   const row = (v: Verdict, after = '') =>
     console.log(`${`${v.label}${after}`.padEnd(62)}${(v.value === undefined ? '-' : v.value.toFixed(3)).padStart(11)}${`<= ${v.limit.toFixed(1)}`.padStart(11)}${(v.holds ? 'holds' : 'misses').padStart(8)}`);
-  console.log(`\ntargets: cricket / ${VS_NAME} in this run (List and Status calls as the ${relistClient} client makes them; the RSS after a cycle is cricket's own, against its RSS at start)`);
+  console.log(`\ntargets: cricket / ${VS_NAME} in this run (List and Status calls as the ${relistClient} client makes them, the lifecycle's as the ${lifecycleClient} client does; the RSS after a cycle is cricket's own, against its RSS at start)`);
   console.log(`${'target'.padEnd(62)}${'value'.padStart(11)}${'limit'.padStart(11)}`);
   for (const v of verdicts) row(v);
   console.log(`${verdicts.filter((v) => v.holds).length} of ${verdicts.length} targets hold`);
-  if (!grpcJsRelist) return;
+  if (!grpcJs) return;
   const status = results[`${RELIST_JS} | PodSandboxStatus p50 ms`]?.[VS_NAME];
   const share = status ? `, ${(floor.http2.p50 / status).toFixed(2)} of ${VS_NAME}'s PodSandboxStatus p50 with this client` : '';
   console.log(`the same calls from the grpc-js client, not counted (its floor with no gRPC server behind it is ${floor.http2.p50.toFixed(3)} ms${share}):`);
-  for (const v of grpcJsRelist) row(v, ', grpc-js');
+  for (const v of grpcJs) row(v, ', grpc-js');
 }
 
 /** The floor's longest label is wider than the table's column. */
@@ -550,7 +605,8 @@ const FLOOR_LABEL = 66;
 
 function printRuntimeFloor(floor: RuntimeFloor): void {
   console.log(`\nOCI runtime floor: runc create and the exec-fifo start of a bench container's own spec, with nothing around them (${floor.runs} runs each way)`);
-  const other = VS ? results['lifecycle | Create+StartContainer p50 ms']?.[VS_NAME] : undefined;
+  const figure = (section: string) => results[`${section} | Create+StartContainer p50 ms`]?.[VS_NAME];
+  const other = VS ? (figure(LIFECYCLE_GO) ?? figure(LIFECYCLE_JS)) : undefined;
   const ways: [string, FloorFigures | undefined][] = [
     ['runc from its installed path', floor.installed],
     ['runc from a sealed copy', floor.sealed],

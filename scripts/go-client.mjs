@@ -25,7 +25,7 @@ export function ensureGoClientTools(log) {
 /** Builds build/bench/cri-go-client; false when Go or grpc-go is not installed. */
 export function buildGoClient(repo, log) {
   if (!existsSync('/usr/bin/go') || !existsSync(GRPC)) {
-    log('no Go or grpc-go here: the relist runs with the grpc-js client only');
+    log('no Go or grpc-go here: the relist and the lifecycles run with the grpc-js client only');
     return false;
   }
   const out = join(repo, 'build/bench');
@@ -40,7 +40,7 @@ export function buildGoClient(repo, log) {
       env: { ...process.env, GO111MODULE: 'off', GOPATH: GOCODE, GOCACHE: join(repo, 'build/go-cache'), GOFLAGS: '' },
     });
   } catch (err) {
-    log(`the grpc-go client did not build (${err.message}): the relist runs with the grpc-js client only`);
+    log(`the grpc-go client did not build (${err.message}): the relist and the lifecycles run with the grpc-js client only`);
     return false;
   }
   return true;

@@ -1,6 +1,7 @@
-// cri-go-client: the relist and status calls of the side-by-side benchmark, made by grpc-go, the
-// library kubelet is built on. It reads a plan as JSON on stdin, runs it against every runtime in
-// turns, round by round, and writes each call's latencies in milliseconds as JSON on stdout.
+// cri-go-client: the relist and status calls of the side-by-side benchmark, and its kubelet-shaped
+// pod lifecycles, made by grpc-go, the library kubelet is built on. It reads a plan as JSON on
+// stdin, runs it against every runtime in turns, round by round (or lifecycle by lifecycle), and
+// writes each call's latencies in milliseconds as JSON on stdout.
 //
 // Requests and replies stay bytes (a codec that passes them through): the figures are the
 // transport's and the runtime's, without message decoding that kubelet would do alike for both.
@@ -8,7 +9,9 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -22,19 +25,36 @@ type pod struct {
 	Container string `json:"container"`
 }
 
+// The requests of one pod lifecycle that only the caller can make (its pod's configuration); the
+// ids the runtime answers with go into the rest. JSON carries the bytes as base64.
+type lifecycle struct {
+	// RunPodSandboxRequest, whole.
+	Run []byte `json:"run"`
+	// CreateContainerRequest without its pod_sandbox_id (field 1), which is put in front.
+	Create []byte `json:"create"`
+}
+
 type target struct {
 	Name   string `json:"name"`
 	Socket string `json:"socket"`
-	Pods   []pod  `json:"pods"`
+	// The relist's pods, made beforehand.
+	Pods []pod `json:"pods"`
+	// The lifecycles to run, the warm-up's first.
+	Lifecycles []lifecycle `json:"lifecycles"`
 	// The :authority to send; "localhost" when empty, as kubelet 1.31 and later send it. Older
 	// kubelets dialled unix:///path and sent the socket path.
 	Authority string `json:"authority"`
 }
 
 type plan struct {
+	// "relist" (the default) or "lifecycle".
+	Mode    string   `json:"mode"`
 	Targets []target `json:"targets"`
 	Rounds  int      `json:"rounds"`
-	Warmup  int      `json:"warmup"`
+	// Rounds, or lifecycles, run first and not counted.
+	Warmup int `json:"warmup"`
+	// StopContainer's grace period in a lifecycle, seconds.
+	StopTimeout int `json:"stopTimeout"`
 	// Every how many counted rounds ListContainerStats and ImageFsInfo are called too.
 	StatsEvery int `json:"statsEvery"`
 	// The same in the warm-up rounds (0: never), so that those calls' paths are warm as well.
@@ -52,14 +72,53 @@ func (rawCodec) Name() string { return "proto" }
 
 // stringField1 is a message whose field 1 is the given string: the id of every Status request.
 func stringField1(s string) []byte {
-	out := []byte{0x0a}
-	n := len(s)
-	for n >= 0x80 {
-		out = append(out, byte(n)|0x80)
-		n >>= 7
-	}
-	out = append(out, byte(n))
+	out := binary.AppendUvarint([]byte{0x0a}, uint64(len(s)))
 	return append(out, s...)
+}
+
+// varintField is the encoding of an integer field.
+func varintField(field int, v uint64) []byte {
+	return binary.AppendUvarint(binary.AppendUvarint(nil, uint64(field)<<3), v)
+}
+
+// firstString reads field 1, a string, of a message: the id in RunPodSandbox's and
+// CreateContainer's replies. Other fields are skipped.
+func firstString(msg []byte) (string, error) {
+	for len(msg) > 0 {
+		key, n := binary.Uvarint(msg)
+		if n <= 0 {
+			return "", errors.New("bad field key")
+		}
+		msg = msg[n:]
+		switch key & 7 {
+		case 0:
+			if _, n = binary.Uvarint(msg); n <= 0 {
+				return "", errors.New("bad varint")
+			}
+			msg = msg[n:]
+		case 1, 5:
+			size := 8
+			if key&7 == 5 {
+				size = 4
+			}
+			if len(msg) < size {
+				return "", errors.New("truncated fixed field")
+			}
+			msg = msg[size:]
+		case 2:
+			size, n := binary.Uvarint(msg)
+			if n <= 0 || uint64(len(msg)-n) < size {
+				return "", errors.New("truncated length-delimited field")
+			}
+			if key>>3 == 1 {
+				return string(msg[n : n+int(size)]), nil
+			}
+			msg = msg[n+int(size):]
+		default:
+			return "", fmt.Errorf("wire type %d", key&7)
+		}
+	}
+	return "", errors.New("no field 1")
 }
 
 const (
@@ -78,13 +137,95 @@ func (r *runtimeConn) call(method string, req []byte) error {
 }
 
 func (r *runtimeConn) callOn(svc string, method string, req []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_, err := r.invoke(svc, method, req, 10*time.Second)
+	return err
+}
+
+func (r *runtimeConn) invoke(svc string, method string, req []byte, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	reply := []byte{}
 	if err := r.conn.Invoke(ctx, svc+method, &req, &reply, grpc.ForceCodec(rawCodec{})); err != nil {
-		return fmt.Errorf("%s on %s: %w", method, r.t.Name, err)
+		return nil, fmt.Errorf("%s on %s: %w", method, r.t.Name, err)
+	}
+	return reply, nil
+}
+
+// lifecycle runs one pod through kubelet's calls, one after another: the pod, its container
+// created and started, the container's status, then all stopped and removed.
+func (r *runtimeConn) lifecycle(l lifecycle, count bool, stopTimeout int) error {
+	// A pod's start can take long on a loaded machine; kubelet gives it minutes.
+	call := func(method string, req []byte, id *string) error {
+		t0 := time.Now()
+		reply, err := r.invoke(service, method, req, 2*time.Minute)
+		if err != nil {
+			return err
+		}
+		if count {
+			r.samples[method] = append(r.samples[method], float64(time.Since(t0).Nanoseconds())/1e6)
+		}
+		if id != nil {
+			if *id, err = firstString(reply); err != nil {
+				return fmt.Errorf("%s on %s: no id in the reply: %w", method, r.t.Name, err)
+			}
+		}
+		return nil
+	}
+	var pod, ctr string
+	if err := call("RunPodSandbox", l.Run, &pod); err != nil {
+		return err
+	}
+	if err := call("CreateContainer", append(stringField1(pod), l.Create...), &ctr); err != nil {
+		return err
+	}
+	steps := []struct {
+		method string
+		req    []byte
+	}{
+		{"StartContainer", stringField1(ctr)},
+		{"ContainerStatus", stringField1(ctr)},
+		{"StopContainer", append(stringField1(ctr), varintField(2, uint64(stopTimeout))...)},
+		{"RemoveContainer", stringField1(ctr)},
+		{"StopPodSandbox", stringField1(pod)},
+		{"RemovePodSandbox", stringField1(pod)},
+	}
+	for _, s := range steps {
+		if err := call(s.method, s.req, nil); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// runLifecycles takes the runtimes in turns, lifecycle by lifecycle, each turn's first runtime
+// going last in the next; the first p.Warmup lifecycles of each are not counted.
+func runLifecycles(p plan, conns []*runtimeConn) error {
+	n := len(conns[0].t.Lifecycles)
+	for _, c := range conns {
+		if len(c.t.Lifecycles) != n {
+			return fmt.Errorf("%s: %d lifecycles, %s: %d", c.t.Name, len(c.t.Lifecycles), conns[0].t.Name, n)
+		}
+	}
+	for i := 0; i < n; i++ {
+		for _, c := range inTurn(conns, i) {
+			if err := c.lifecycle(c.t.Lifecycles[i], i >= p.Warmup, p.StopTimeout); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// inTurn is the runtimes in the order of turn i: as given when i is even, else reversed.
+func inTurn(conns []*runtimeConn, i int) []*runtimeConn {
+	if i%2 == 0 {
+		return conns
+	}
+	order := make([]*runtimeConn, len(conns))
+	for j, c := range conns {
+		order[len(conns)-1-j] = c
+	}
+	return order
 }
 
 func (r *runtimeConn) timed(key string, count bool, fn func() error) error {
@@ -138,9 +279,18 @@ func run() error {
 	if p.StatsEvery <= 0 {
 		p.StatsEvery = 4
 	}
+	if p.Mode != "" && p.Mode != "relist" && p.Mode != "lifecycle" {
+		return fmt.Errorf("unknown mode %q", p.Mode)
+	}
+	if len(p.Targets) == 0 {
+		return errors.New("no targets in the plan")
+	}
 	conns := make([]*runtimeConn, 0, len(p.Targets))
 	for _, t := range p.Targets {
-		if len(t.Pods) == 0 {
+		if p.Mode == "lifecycle" && len(t.Lifecycles) == 0 {
+			return fmt.Errorf("%s: no lifecycles in the plan", t.Name)
+		}
+		if p.Mode != "lifecycle" && len(t.Pods) == 0 {
 			return fmt.Errorf("%s: no pods in the plan", t.Name)
 		}
 		socket := t.Socket
@@ -159,15 +309,14 @@ func run() error {
 		defer conn.Close()
 		conns = append(conns, &runtimeConn{t: t, conn: conn, samples: map[string][]float64{}})
 	}
-	for r := -p.Warmup; r < p.Rounds; r++ {
-		order := conns
-		if r%2 != 0 {
-			order = make([]*runtimeConn, len(conns))
-			for i, c := range conns {
-				order[len(conns)-1-i] = c
-			}
+	if p.Mode == "lifecycle" {
+		if err := runLifecycles(p, conns); err != nil {
+			return err
 		}
-		for _, c := range order {
+		return writeSamples(conns)
+	}
+	for r := -p.Warmup; r < p.Rounds; r++ {
+		for _, c := range inTurn(conns, r) {
 			stats := r >= 0 && r%p.StatsEvery == 0
 			if r < 0 {
 				stats = p.WarmupStatsEvery > 0 && r%p.WarmupStatsEvery == 0
@@ -177,6 +326,10 @@ func run() error {
 			}
 		}
 	}
+	return writeSamples(conns)
+}
+
+func writeSamples(conns []*runtimeConn) error {
 	out := map[string]map[string][]float64{}
 	for _, c := range conns {
 		out[c.t.Name] = c.samples

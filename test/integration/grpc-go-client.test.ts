@@ -1,13 +1,15 @@
 // kubelet and crictl speak to the CRI socket through grpc-go: the relist calls made by grpc-go
 // (bench/go-client, built by npm test), with the :authority of kubelet 1.31 and later
-// ("localhost") and of older ones (the socket path), on one connection each.
+// ("localhost") and of older ones (the socket path), on one connection each; and whole pod
+// lifecycles, kubelet's calls one after another, as the benchmark makes them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { useCricket } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
-import { GO_CLIENT } from '../../bench/go-client.js';
+import { GO_CLIENT, goClientLifecycles } from '../../bench/go-client.js';
+import { criPackageDefinition, type Message } from '../client/cri.js';
 
 const d = useCricket();
 
@@ -38,5 +40,46 @@ test('grpc-go makes the relist calls, with "localhost" and with the socket path 
       assert.equal(figures[figure]?.length, rounds, `${target}: ${figure} answered every round`);
     }
     assert.equal(figures['ListContainerStats']?.length, rounds / 4, `${target}: ListContainerStats answered`);
+  }
+});
+
+test('grpc-go runs pod lifecycles through every call kubelet makes for them, and leaves nothing', { timeout: 120_000 }, async () => {
+  assert.ok(existsSync(GO_CLIENT), `the grpc-go client was not built (${GO_CLIENT})`);
+  const runtime = criPackageDefinition()['runtime.v1.RuntimeService'] as Record<string, { requestSerialize: (value: Message) => Buffer }>;
+  const lifecycles = Array.from({ length: 4 }, (_, i) => {
+    const config = podConfig(d, `go-lifecycle-${i}`);
+    return {
+      run: runtime['RunPodSandbox']!.requestSerialize({ config }),
+      create: runtime['CreateContainer']!.requestSerialize({ config: containerConfig('app', ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait']), sandbox_config: config }),
+    };
+  });
+  const samples = await goClientLifecycles([{ name: 'cricket', socket: d.socket, lifecycles }], 1, 10);
+  const rpcs = ['RunPodSandbox', 'CreateContainer', 'StartContainer', 'ContainerStatus', 'StopContainer', 'RemoveContainer', 'StopPodSandbox', 'RemovePodSandbox'];
+  for (const rpc of rpcs) {
+    // The first lifecycle warms up and is not counted.
+    assert.equal(samples['cricket']?.[rpc]?.length, 3, `${rpc} timed in every counted lifecycle`);
+    assert.ok(samples['cricket']![rpc]!.every((ms) => ms > 0));
+  }
+  // The relist test's pods stay; none of these lifecycles' is left.
+  const { items: pods } = await d.cri.runtime.call<{ items: { id: string; metadata: { name: string } }[] }>('ListPodSandbox', {});
+  const mine = pods.filter((p) => p.metadata.name.startsWith('go-lifecycle-'));
+  const { containers } = await d.cri.runtime.call<{ containers: { pod_sandbox_id: string }[] }>('ListContainers', {});
+  const kept = new Set(pods.map((p) => p.id));
+  assert.deepEqual([mine.length, containers.filter((c) => !kept.has(c.pod_sandbox_id)).length], [0, 0], 'every pod and container of the lifecycles was removed');
+  assert.equal(pods.length, 3, "the relist test's pods are still there");
+});
+
+test('the grpc-go client fails a lifecycle whose call fails, naming the call', { timeout: 60_000 }, async () => {
+  const runtime = criPackageDefinition()['runtime.v1.RuntimeService'] as Record<string, { requestSerialize: (value: Message) => Buffer }>;
+  const config = podConfig(d, 'go-lifecycle-bad');
+  // A container without an image: CreateContainer is refused; the pod stays for the caller to remove.
+  const lifecycles = [{ run: runtime['RunPodSandbox']!.requestSerialize({ config }), create: runtime['CreateContainer']!.requestSerialize({ config: { metadata: { name: 'app', attempt: 0 } }, sandbox_config: config }) }];
+  await assert.rejects(goClientLifecycles([{ name: 'cricket', socket: d.socket, lifecycles }], 0, 10), /CreateContainer on cricket/);
+  const { items: pods } = await d.cri.runtime.call<{ items: { id: string; metadata: { name: string } }[] }>('ListPodSandbox', {});
+  const left = pods.filter((p) => p.metadata.name === 'go-lifecycle-bad');
+  assert.equal(left.length, 1, 'the pod made before the refused call is there');
+  for (const p of left) {
+    await d.cri.runtime.call('StopPodSandbox', { pod_sandbox_id: p.id });
+    await d.cri.runtime.call('RemovePodSandbox', { pod_sandbox_id: p.id });
   }
 });
