@@ -302,7 +302,7 @@ async function create(
       },
       node: nodeFacts(ctx.minOomScoreAdj),
       rootfs,
-      podFiles: podFilePaths(ctx.paths.sandboxDir(sandbox.id)),
+      podFiles: { ...podFilePaths(ctx.paths.sandboxDir(sandbox.id)), shm: sandbox.shmPath },
       cgroupsPath: containerCgroupsPath(sandbox, id),
       user,
       targetPid,

@@ -7,6 +7,7 @@ import { listPinned, removePinnedNetns } from '../network/netns.js';
 import type { Runc, RuncState } from '../oci/runc.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { podNetworkRequest } from '../pod/network-request.js';
+import { podShmPath, unmountPodShm } from '../pod/shm.js';
 
 /**
  * Brings the records in line with reality after cricket (re)starts, possibly after being killed
@@ -38,6 +39,7 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
         await ctx.network.tearDown(podNetworkRequest(sandbox), sandbox.cniResult, sandbox.cniConfig).catch((err) => log.error({ err }, 'recover: CNI DEL failed'));
         await removePinnedNetns(sandbox.netnsPath);
       }
+      if (sandbox.shmPath) await unmountPodShm(sandbox.shmPath).catch((err) => log.error({ err }, "recover: unmounting the pod's /dev/shm failed"));
       await rm(ctx.paths.sandboxDir(sandbox.id), { recursive: true, force: true });
       await ctx.sandboxes.delete(sandbox.id);
       log.warn('recover: removed a sandbox whose creation was interrupted');
@@ -113,6 +115,8 @@ export async function recover(ctx: RuntimeContext): Promise<void> {
   if (released.length > 0) logger.warn({ addresses: released }, 'recover: released pod addresses no record holds');
   const sandboxesDir = join(ctx.config.stateDir, 'sandboxes');
   for (const id of await readdir(sandboxesDir).catch(() => [] as string[])) {
-    if (!known.has(id)) await rm(join(sandboxesDir, id), { recursive: true, force: true });
+    if (known.has(id)) continue;
+    await unmountPodShm(podShmPath(join(sandboxesDir, id))).catch((err) => logger.error({ err, pod: id }, "recover: unmounting an orphaned pod's /dev/shm failed"));
+    await rm(join(sandboxesDir, id), { recursive: true, force: true });
   }
 }

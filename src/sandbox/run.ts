@@ -24,6 +24,7 @@ import { processStart } from '../process/identity.js';
 import { podUserNamespace } from '../pod/user-namespace.js';
 import { pinPauseNetns } from './pin-pod-netns.js';
 import { idmapStagingDir, openToPodRoot, releaseIdmapStaging, stagePauseRootfs } from '../container/idmap-mounts.js';
+import { podShmPath, mountPodShm, unmountPodShm } from '../pod/shm.js';
 
 
 const PROTOCOLS: Record<number, PortMapping['protocol']> = {
@@ -126,6 +127,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     namespaces,
     userns,
     netnsPath: hostNetwork ? '' : join(ctx.paths.netns, id),
+    shmPath: namespaces.ipc === NamespaceMode.NODE ? undefined : podShmPath(ctx.paths.sandboxDir(id)),
     ips: [],
     // A mapping without a host port only documents the container port: nothing to set up.
     portMappings: config.portMappings.filter((pm) => pm.hostPort > 0).map((pm) => ({
@@ -154,6 +156,17 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
   try {
     await mkdir(sandboxDir, { recursive: true, mode: 0o700 });
     rollback.add('remove sandbox directory', () => rm(sandboxDir, { recursive: true, force: true }));
+    // Mounted beside the network namespace's making; unmounted (once its mount has settled)
+    // before the directory is removed.
+    const shmPath = record.shmPath;
+    const shm = shmPath ? mountPodShm(shmPath) : undefined;
+    if (shmPath && shm) {
+      shm.catch(() => undefined);
+      rollback.add("unmount the pod's /dev/shm", async () => {
+        await shm.catch(() => undefined);
+        await unmountPodShm(shmPath);
+      });
+    }
 
     if (!hostNetwork && !userns) {
       await timeline.time('netns', () =>
@@ -163,6 +176,7 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
       );
       rollback.add('unpin network namespace', () => removePinnedNetns(record.netnsPath));
     }
+    await shm;
 
     const layers = ctx.images.layerDirs(pauseImage);
     const pauseStaging = idmapStagingDir(sandboxDir);

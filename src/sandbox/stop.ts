@@ -3,6 +3,7 @@ import { stopContainer } from '../container/stop.js';
 import { logger, stopwatch } from '../log/logger.js';
 import { signalProcess, waitProcessExit } from '../process/identity.js';
 import { removePinnedNetns } from '../network/netns.js';
+import { unmountPodShm } from '../pod/shm.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { nowNs } from '../store/clock.js';
 import { podNetworkRequest } from '../pod/network-request.js';
@@ -53,6 +54,12 @@ export async function stopPodSandbox(ctx: RuntimeContext, sandboxId: string): Pr
       await ctx.runtimes.forSandbox(record).deleteForce(id).catch((err) => {
         throw withContext(`StopPodSandbox ${id}: removing pause`, err);
       });
+      // A container that was created and never started keeps its own bind of it until removed.
+      if (record.shmPath) {
+        await unmountPodShm(record.shmPath).catch((err) => {
+          throw withContext(`StopPodSandbox ${id}: unmounting the pod's /dev/shm`, err);
+        });
+      }
       steps.pauseMs = s();
     })();
     const [net, procs] = await Promise.allSettled([network, processes]);

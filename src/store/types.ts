@@ -31,6 +31,11 @@ export interface SandboxRecord {
   userns?: { uids: { containerID: number; hostID: number; size: number }[]; gids: { containerID: number; hostID: number; size: number }[] };
   /** Pinned network namespace; empty for host-network pods. */
   netnsPath: string;
+  /**
+   * The pod's /dev/shm (pod/shm.ts), mounted while the pod runs when it has an IPC namespace of
+   * its own; absent for a hostIPC pod, and for a pod made before cricket mounted one.
+   */
+  shmPath?: string;
   ips: string[];
   cniResult?: unknown;
   /** The CNI configuration ADD ran with, so DEL undoes exactly that. */

@@ -80,17 +80,20 @@ export function request(name: string, command: string[], extra: DeepPartial<Cont
 }
 
 export function containerInput(config: ContainerConfig, extra: Partial<ContainerSpecInput> = {}): ContainerSpecInput {
+  const facts = extra.pod ?? pod();
   return {
     id: CONTAINER_ID,
     config,
     image: BUSYBOX_IMAGE,
-    pod: pod(),
+    pod: facts,
     node: NODE_V1,
     rootfs: `${ROOT}/containers/${CONTAINER_ID}/rootfs`,
     podFiles: {
       resolvConf: `${ROOT}/sandboxes/${POD_ID}/resolv.conf`,
       hostname: `${ROOT}/sandboxes/${POD_ID}/hostname`,
       hosts: `${ROOT}/sandboxes/${POD_ID}/hosts`,
+      // As RunPodSandbox mounts one for a pod with an IPC namespace of its own.
+      shm: facts.namespaces.ipc === NamespaceMode.NODE ? undefined : `${ROOT}/sandboxes/${POD_ID}/shm`,
     },
     cgroupsPath: `/kubepods/${CONTAINER_ID}`,
     user: { uid: 0, gid: 0, additionalGids: [10] },

@@ -47,6 +47,21 @@ test('the pod files are bound in, read-only with a read-only root, unless the re
   assert.equal(byDest(spec, '/etc/hostname').length, 1);
 });
 
+test("a container in the pod's IPC namespace mounts the pod's /dev/shm, writable under a read-only root, unless the request mounts there", () => {
+  const shm = '/run/cricket/sandboxes/p/shm';
+  const withPodShm = (config: Parameters<typeof containerInput>[0]) => {
+    const input = containerInput(config);
+    return containerSpec({ ...input, podFiles: { ...input.podFiles, shm } });
+  };
+  const spec = withPodShm(request('x', ['true'], { linux: { securityContext: { readonlyRootfs: true } } }));
+  assert.deepEqual(byDest(spec, '/dev/shm'), [{ destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', 'rw'] }]);
+  const asked = withPodShm(request('x', ['true'], { mounts: [{ containerPath: '/dev/shm', hostPath: '/memory/volume' }] }));
+  assert.deepEqual(byDest(asked, '/dev/shm').map((m) => m.source), ['/memory/volume']);
+  // Without one (a hostIPC pod), a tmpfs of its own.
+  const input = containerInput(request('x', ['true']));
+  assert.deepEqual(byDest(containerSpec({ ...input, podFiles: { ...input.podFiles, shm: undefined } }), '/dev/shm').map((m) => m.type), ['tmpfs']);
+});
+
 test('a CRI mount replaces the default at the same destination', () => {
   const spec = containerSpec(containerInput(request('x', ['true'], { mounts: [{ containerPath: '/dev/shm', hostPath: '/pod/shm' }] })));
   assert.deepEqual(byDest(spec, '/dev/shm').map((m) => m.type), ['bind']);

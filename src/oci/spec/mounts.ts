@@ -35,7 +35,7 @@ export function bindMounts(mounts: readonly Mount[]): OciMount[] {
   });
 }
 
-/** The pod's shared files, unless the request mounts something at the same place. */
+/** The pod's shared files and /dev/shm, unless the request mounts something at the same place. */
 export function podFileMounts(files: PodFilePaths, requested: readonly Pick<Mount, 'containerPath'>[], readonlyRootfs: boolean): OciMount[] {
   const taken = new Set(requested.map((m) => m.containerPath));
   const mode = readonlyRootfs ? 'ro' : 'rw';
@@ -44,9 +44,14 @@ export function podFileMounts(files: PodFilePaths, requested: readonly Pick<Moun
     ['/etc/resolv.conf', files.resolvConf],
     ['/etc/hostname', files.hostname],
   ];
-  return candidates
+  const mounts: OciMount[] = candidates
     .filter(([dest]) => !taken.has(dest))
     .map(([destination, source]) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate', mode] }));
+  // Shared memory stays writable under a read-only root, as the tmpfs it stands for would.
+  if (files.shm && !taken.has('/dev/shm')) {
+    mounts.push({ destination: '/dev/shm', type: 'bind', source: files.shm, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', 'rw'] });
+  }
+  return mounts;
 }
 
 /** Most restrictive propagation any mount needs, for the container's root. */

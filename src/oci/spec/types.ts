@@ -64,6 +64,8 @@ export interface PodFilePaths {
   resolvConf: string;
   hostname: string;
   hosts: string;
+  /** The pod's /dev/shm, for a container in the pod's IPC namespace; none: a tmpfs of its own. */
+  shm?: string;
 }
 
 export interface ContainerSpecInput {
