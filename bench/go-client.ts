@@ -48,8 +48,8 @@ export async function goClientRelist(targets: GoClientTarget[], rounds: number, 
 /**
  * Runs kubelet's calls for each lifecycle with the Go client (RunPodSandbox, CreateContainer,
  * StartContainer, ContainerStatus, StopContainer with `stopTimeoutS`, RemoveContainer,
- * StopPodSandbox, RemovePodSandbox), the runtimes taking turns lifecycle by lifecycle; the first
- * `warmup` of each are not counted. Samples by RPC name, in lifecycle order.
+ * StopPodSandbox, RemovePodSandbox), one runtime after the other; the first `warmup` of each are
+ * not counted. Samples by RPC name, in lifecycle order.
  */
 export async function goClientLifecycles(targets: GoLifecycleTarget[], warmup: number, stopTimeoutS: number): Promise<GoClientSamples> {
   const encoded = targets.map((t) => ({

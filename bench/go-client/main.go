@@ -1,7 +1,7 @@
 // cri-go-client: the relist and status calls of the side-by-side benchmark, and its kubelet-shaped
 // pod lifecycles, made by grpc-go, the library kubelet is built on. It reads a plan as JSON on
-// stdin, runs it against every runtime in turns, round by round (or lifecycle by lifecycle), and
-// writes each call's latencies in milliseconds as JSON on stdout.
+// stdin, runs it against every runtime (the relist in turns, round by round; the lifecycles one
+// runtime after the other), and writes each call's latencies in milliseconds as JSON on stdout.
 //
 // Requests and replies stay bytes (a codec that passes them through): the figures are the
 // transport's and the runtime's, without message decoding that kubelet would do alike for both.
@@ -197,18 +197,13 @@ func (r *runtimeConn) lifecycle(l lifecycle, count bool, stopTimeout int) error 
 	return nil
 }
 
-// runLifecycles takes the runtimes in turns, lifecycle by lifecycle, each turn's first runtime
-// going last in the next; the first p.Warmup lifecycles of each are not counted.
+// runLifecycles runs each runtime's lifecycles in a row, one runtime after the other, as on a
+// node, which runs one runtime: what a runtime leaves to do in the background after a lifecycle
+// meets its own next one, not another runtime's. The first p.Warmup of each are not counted.
 func runLifecycles(p plan, conns []*runtimeConn) error {
-	n := len(conns[0].t.Lifecycles)
 	for _, c := range conns {
-		if len(c.t.Lifecycles) != n {
-			return fmt.Errorf("%s: %d lifecycles, %s: %d", c.t.Name, len(c.t.Lifecycles), conns[0].t.Name, n)
-		}
-	}
-	for i := 0; i < n; i++ {
-		for _, c := range inTurn(conns, i) {
-			if err := c.lifecycle(c.t.Lifecycles[i], i >= p.Warmup, p.StopTimeout); err != nil {
+		for i, l := range c.t.Lifecycles {
+			if err := c.lifecycle(l, i >= p.Warmup, p.StopTimeout); err != nil {
 				return err
 			}
 		}
