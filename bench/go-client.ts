@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { encodeRuntimeRequest, type Message } from '../test/client/cri.js';
 
 export const GO_CLIENT = fileURLToPath(new URL('../../build/bench/cri-go-client', import.meta.url));
 
@@ -20,6 +21,17 @@ export interface GoLifecycleRequests {
   run: Uint8Array;
   /** CreateContainerRequest without its pod_sandbox_id, which the client puts in front. */
   create: Uint8Array;
+}
+
+/**
+ * The requests of a lifecycle of `pod` with `container` in it, on `runtimeHandler` (the
+ * default's when empty); CreateContainer's pod id is put in front by the client.
+ */
+export function lifecycleRequests(pod: Message, container: Message, runtimeHandler = ''): GoLifecycleRequests {
+  return {
+    run: encodeRuntimeRequest('RunPodSandbox', { config: pod, runtime_handler: runtimeHandler }),
+    create: encodeRuntimeRequest('CreateContainer', { config: container, sandbox_config: pod }),
+  };
 }
 
 export interface GoLifecycleTarget {

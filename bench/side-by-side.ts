@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { criClients, criPackageDefinition, type CriClients, type Message } from '../test/client/cri.js';
+import { criClients, type CriClients, type Message } from '../test/client/cri.js';
 import { BUSYBOX, startCricket, TEST_BRIDGE, TEST_CGROUP_PARENT, TEST_PREFIX, type TestDaemon } from '../test/harness/cricket.js';
 import { KUBELET_NAMESPACE_OPTIONS } from '../test/harness/pods.js';
 import { clientFloor, type ClientFloor, type ServerFloors } from './client-floor.js';
-import { goClientBuilt, goClientLifecycles, goClientRelist } from './go-client.js';
+import { goClientBuilt, goClientLifecycles, goClientRelist, lifecycleRequests } from './go-client.js';
 import { percentile } from './percentiles.js';
 import { busyShare, cpuSeconds, HelperWatch, machineTicks, rssMiB } from './proc-stats.js';
 import { runtimeFloor, type FloorFigures, type RuntimeFloor } from './runtime-floor.js';
@@ -189,22 +189,14 @@ async function lifecycle(t: Target): Promise<void> {
  * once the pods before have left nothing running, after one lifecycle that is not counted. Taking
  * turns lifecycle by lifecycle instead put what one runtime does in the background after a
  * lifecycle (containerd's shim and task clean-up) into the other's turn: containerd's Create+Start
- * came out 0-9 ms quicker taken in turns than alone in each of seven runs. The requests that carry
- * a pod's configuration are encoded here, by the proto-loader view of the proto the grpc-js
- * client uses.
+ * came out 0-9 ms quicker taken in turns than alone in each of seven runs.
  */
 async function goLifecycles(targets: Target[]): Promise<void> {
-  const runtime = criPackageDefinition()['runtime.v1.RuntimeService'] as Record<string, { requestSerialize: (value: Message) => Buffer }>;
-  const encodeRun = runtime['RunPodSandbox']!.requestSerialize;
-  const encodeCreate = runtime['CreateContainer']!.requestSerialize;
   const warmup = 1;
   const plan = targets.map((t) => ({
     name: t.name,
     socket: t.socket,
-    lifecycles: Array.from({ length: warmup + SEQ }, (_, i) => {
-      const config = pod(t, `go-${i}`);
-      return { run: encodeRun({ config, runtime_handler: HANDLER }), create: encodeCreate({ config: container('app'), sandbox_config: config }) };
-    }),
+    lifecycles: Array.from({ length: warmup + SEQ }, (_, i) => lifecycleRequests(pod(t, `go-${i}`), container('app'), HANDLER)),
   }));
   for (const [i, t] of targets.entries()) {
     for (const other of targets) await helpersGone(other);

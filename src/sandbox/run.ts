@@ -160,10 +160,10 @@ async function createSandbox(ctx: RuntimeContext, id: string, config: PodSandbox
     // before the directory is removed.
     const shmPath = record.shmPath;
     const shm = shmPath ? mountPodShm(shmPath) : undefined;
-    if (shmPath && shm) {
-      shm.catch(() => undefined);
+    shm?.catch(() => undefined);
+    if (shmPath) {
       rollback.add("unmount the pod's /dev/shm", async () => {
-        await shm.catch(() => undefined);
+        await shm?.catch(() => undefined);
         await unmountPodShm(shmPath);
       });
     }

@@ -40,6 +40,14 @@ export function criPackageDefinition(): protoLoader.PackageDefinition {
   return cachedDefinition;
 }
 
+/** A RuntimeService request as this view of the proto encodes it (for clients that send bytes). */
+export function encodeRuntimeRequest(method: string, request: Message): Buffer {
+  const service = criPackageDefinition()['runtime.v1.RuntimeService'] as protoLoader.ServiceDefinition;
+  const def = service[method];
+  if (!def) throw new Error(`runtime.v1.RuntimeService has no method ${method}`);
+  return def.requestSerialize(request);
+}
+
 export interface CriConstructors {
   RuntimeService: grpc.ServiceClientConstructor;
   ImageService: grpc.ServiceClientConstructor;

@@ -8,8 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { useCricket } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
-import { GO_CLIENT, goClientLifecycles } from '../../bench/go-client.js';
-import { criPackageDefinition, type Message } from '../client/cri.js';
+import { GO_CLIENT, goClientLifecycles, lifecycleRequests } from '../../bench/go-client.js';
 
 const d = useCricket();
 
@@ -45,14 +44,8 @@ test('grpc-go makes the relist calls, with "localhost" and with the socket path 
 
 test('grpc-go runs pod lifecycles through every call kubelet makes for them, and leaves nothing', { timeout: 120_000 }, async () => {
   assert.ok(existsSync(GO_CLIENT), `the grpc-go client was not built (${GO_CLIENT})`);
-  const runtime = criPackageDefinition()['runtime.v1.RuntimeService'] as Record<string, { requestSerialize: (value: Message) => Buffer }>;
-  const lifecycles = Array.from({ length: 4 }, (_, i) => {
-    const config = podConfig(d, `go-lifecycle-${i}`);
-    return {
-      run: runtime['RunPodSandbox']!.requestSerialize({ config }),
-      create: runtime['CreateContainer']!.requestSerialize({ config: containerConfig('app', ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait']), sandbox_config: config }),
-    };
-  });
+  const lifecycles = Array.from({ length: 4 }, (_, i) =>
+    lifecycleRequests(podConfig(d, `go-lifecycle-${i}`), containerConfig('app', ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'])));
   const samples = await goClientLifecycles([{ name: 'cricket', socket: d.socket, lifecycles }], 1, 10);
   const rpcs = ['RunPodSandbox', 'CreateContainer', 'StartContainer', 'ContainerStatus', 'StopContainer', 'RemoveContainer', 'StopPodSandbox', 'RemovePodSandbox'];
   for (const rpc of rpcs) {
@@ -70,10 +63,8 @@ test('grpc-go runs pod lifecycles through every call kubelet makes for them, and
 });
 
 test('the grpc-go client fails a lifecycle whose call fails, naming the call', { timeout: 60_000 }, async () => {
-  const runtime = criPackageDefinition()['runtime.v1.RuntimeService'] as Record<string, { requestSerialize: (value: Message) => Buffer }>;
-  const config = podConfig(d, 'go-lifecycle-bad');
   // A container without an image: CreateContainer is refused; the pod stays for the caller to remove.
-  const lifecycles = [{ run: runtime['RunPodSandbox']!.requestSerialize({ config }), create: runtime['CreateContainer']!.requestSerialize({ config: { metadata: { name: 'app', attempt: 0 } }, sandbox_config: config }) }];
+  const lifecycles = [lifecycleRequests(podConfig(d, 'go-lifecycle-bad'), { metadata: { name: 'app', attempt: 0 } })];
   await assert.rejects(goClientLifecycles([{ name: 'cricket', socket: d.socket, lifecycles }], 0, 10), /CreateContainer on cricket/);
   const { items: pods } = await d.cri.runtime.call<{ items: { id: string; metadata: { name: string } }[] }>('ListPodSandbox', {});
   const left = pods.filter((p) => p.metadata.name === 'go-lifecycle-bad');
