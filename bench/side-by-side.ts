@@ -459,7 +459,7 @@ async function main(): Promise<void> {
     cri: d.cri,
     pids: () => [d.pid(), d.servePid()],
     reaper: d.servePid() !== d.pid() ? d.servePid() : undefined,
-    helpers: new HelperWatch(/^conmon$/, d.stateDir),
+    helpers: new HelperWatch(/^(conmon|cricket-monitor)$/, d.stateDir),
     cgroupParent: TEST_CGROUP_PARENT,
     logs: join(work, 'cricket'),
     restart: async () => {

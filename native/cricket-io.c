@@ -45,6 +45,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "recv-fd.h"
+
 #define BUF_SIZE 32768
 /* conmon reads at most CONN_SOCK_BUF_SIZE - 1 (32767) bytes per packet: stay below it. */
 #define ATTACH_CHUNK 8192
@@ -240,32 +242,6 @@ static int exit_code(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return 255;
-}
-
-static int recv_fd(int conn) {
-    char name[4096];
-    struct iovec iov = {name, sizeof name};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr msg = {0};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
-    ssize_t r;
-    do r = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) return -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-        errno = EBADMSG;
-        return -1;
-    }
-    int fd;
-    memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return fd;
 }
 
 /* Applies "ROWS COLS" lines from the control fd to the terminal. */

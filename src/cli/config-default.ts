@@ -27,7 +27,8 @@ root = ${q(c.root)}
 # Volatile state (a tmpfs on most hosts): runc state, pinned netns, exit files, bundles.
 state_dir = ${q(c.stateDir)}
 
-# The OCI runtime and the per-container monitor (names are looked up on PATH).
+# The OCI runtime (a name is looked up on PATH), and the per-container monitor: "built-in" is
+# cricket's own; a conmon (its name or path) may be named instead.
 runc = ${q(c.runc)}
 conmon = ${q(c.conmon)}
 

@@ -5,12 +5,14 @@ import { dirname } from 'node:path';
 import type { CricketConfig } from '../config/config.js';
 import { defaultNetworkConfig, findPluginBinary, listConfFiles, parseNetworkConfig, type CniNetworkConfList } from '../network/config.js';
 import { findProgram } from '../process/find-program.js';
+import { BUILT_IN_MONITOR, monitorProgram } from '../oci/monitor-program.js';
 import { VersionRequest, type VersionResponse } from '../gen/runtime/v1/api.js';
 import { connectCri } from './cri-client.js';
 
 export const DOCTOR_USAGE = `usage: cricket doctor [options]
 
-Checks this node for what cricket needs and says how to fix what is missing: runc, conmon, the CNI
+Checks this node for what cricket needs and says how to fix what is missing: runc, the container
+monitor (built in, or a conmon the config names), the CNI
 plugins and configuration, overlayfs, cgroups (version and controllers), namespaces, IP
 forwarding, the daemon's socket, free space under the root. Exits 1 when a required check fails.
 
@@ -48,6 +50,16 @@ function programCheck(name: string, program: string, pkg: string): Check {
     return pass(name, `${path} (${version})`);
   } catch {
     return fail(name, `${program} not found on PATH`, `apt-get install ${pkg}, or set "${name}" in the config to its path`);
+  }
+}
+
+/** The per-container monitor: cricket's own (built with cricket), or the conmon the config names. */
+function monitorCheck(configured: string): Check {
+  if (configured !== BUILT_IN_MONITOR) return programCheck('monitor', configured, 'conmon');
+  try {
+    return pass('monitor', `built-in ${monitorProgram(configured)}`);
+  } catch (err) {
+    return fail('monitor', (err as Error).message, 'npm run build (it builds native/cricket-monitor.c)');
   }
 }
 
@@ -173,7 +185,7 @@ export async function runChecks(config: CricketConfig): Promise<Check[]> {
   };
   return [
     ...safely('runc', () => programCheck('runc', config.runc, 'runc')),
-    ...safely('conmon', () => programCheck('conmon', config.conmon, 'conmon')),
+    ...safely('monitor', () => monitorCheck(config.conmon)),
     ...safely('CNI', () => cniChecks(config)),
     ...safely('overlayfs', overlayCheck),
     ...safely('cgroups', cgroupChecks),

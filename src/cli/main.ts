@@ -48,7 +48,8 @@ options:
   --cni-bin-dir DIRS       CNI plugins, colon-separated (default /opt/cni/bin:/usr/lib/cni)
   --cni-bridge NAME        bridge of the embedded network (default cricket0)
   --pod-subnet CIDR        subnet of the embedded network (default 10.85.0.0/16)
-  --runc PATH, --conmon PATH
+  --runc PATH              the OCI runtime (default runc, looked up on PATH)
+  --conmon PATH            a conmon to monitor containers with (default built-in: cricket's own)
   --streaming-address IP, --streaming-port N
                            the exec/attach/port-forward server (default 127.0.0.1, a free port)
   --metrics-address IP, --metrics-port N

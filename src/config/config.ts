@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { invalidArgument } from '../errors.js';
+import { BUILT_IN_MONITOR } from '../oci/monitor-program.js';
 import { DEFAULT_IMAGE_LIMITS, parseImageLimits, type ImageLimits } from '../image/limits.js';
 import { parseRegistriesConfig, type RegistriesConfig } from '../image/registry-config.js';
 
@@ -71,7 +72,7 @@ export function defaultConfig(): CricketConfig {
     root: '/var/lib/cricket',
     stateDir: '/run/cricket',
     runc: 'runc',
-    conmon: 'conmon',
+    conmon: BUILT_IN_MONITOR,
     runtimes: {},
     pauseImage: 'cricket.local/pause:built-in',
     cni: {

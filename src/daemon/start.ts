@@ -26,6 +26,7 @@ import { NameIndex } from '../store/name-index.js';
 import { RecordStore } from '../store/record-store.js';
 import type { ContainerRecord, SandboxRecord } from '../store/types.js';
 import { findProgram } from '../process/find-program.js';
+import { monitorProgram } from '../oci/monitor-program.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { StreamingServer } from '../streaming/server.js';
 import { indexNames } from './index-names.js';
@@ -44,7 +45,7 @@ export interface RunningDaemon {
 /** Opens the state, recovers from whatever happened while cricket was down, and serves CRI. */
 export async function startDaemon(requested: CricketConfig): Promise<RunningDaemon> {
   const elapsed = stopwatch();
-  const config = { ...requested, runc: findProgram(requested.runc), conmon: findProgram(requested.conmon) };
+  const config = { ...requested, runc: findProgram(requested.runc), conmon: monitorProgram(requested.conmon) };
   const paths = statePaths(config);
   // The roots may be entered (0711: kubelet finds the socket's directory), nothing below them
   // listed or read by anyone but root; existing directories are brought in line too.

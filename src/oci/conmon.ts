@@ -37,14 +37,16 @@ export interface WaitingConmon {
 }
 
 /**
- * Starts conmon, the per-container monitor: it runs `runc create`, holds the container's stdio,
+ * Starts the per-container monitor, cricket-monitor or conmon (the same options and protocols;
+ * "conmon" below is either): it runs `runc create`, holds the container's stdio,
  * writes its output to the CRI log and its exit code to `<exitDir>/<id>`, and outlives cricket.
  * conmon reports the container's pid (or runc's error) as JSON on the sync pipe, fd 3.
  *
  * conmon first blocks reading its start pipe, fd 4, so it can be started while the rootfs and
  * the spec are still being made, and its own start-up (a program with its libraries to load)
- * overlaps that work. If cricket dies before writing, conmon reads end of file and goes on: the
- * runtime then finds a whole config.json (written by rename) or none, and fails.
+ * overlaps that work. If cricket dies before writing, the monitor reads end of file: cricket's
+ * own then ends having run nothing, conmon goes on and the runtime finds a whole config.json
+ * (written by rename) or none, and fails.
  */
 export async function startConmon(conmon: string, opts: ConmonCreateOptions): Promise<WaitingConmon> {
   const args = [
@@ -98,7 +100,7 @@ export async function startConmon(conmon: string, opts: ConmonCreateOptions): Pr
       // Incomplete JSON: wait for the rest.
     }
   });
-  syncPipe.on('close', () => settle(new Error(withStderr('conmon exited without reporting a pid'))));
+  syncPipe.on('close', () => settle(new Error(withStderr('the container monitor exited without reporting a pid'))));
   syncPipe.on('error', (err) => settle(err));
 
   let told = false;
@@ -119,11 +121,11 @@ export async function startConmon(conmon: string, opts: ConmonCreateOptions): Pr
       syncPipe.destroy();
       if (message === 'timeout') {
         await killConmon(child.pid, opts.bundle);
-        throw new Error(withStderr(`conmon gave no container pid within ${opts.timeoutMs} ms`));
+        throw new Error(withStderr(`the container monitor gave no container pid within ${opts.timeoutMs} ms`));
       }
       if (message instanceof Error) throw message;
       if (message.data < 0) {
-        throw new Error(`runc create failed under conmon: ${(message.message ?? stderr).trim()}`);
+        throw new Error(`runc create failed under the container monitor: ${(message.message ?? stderr).trim()}`);
       }
       return { containerPid: message.data, conmonPid: await monitorPid };
     },

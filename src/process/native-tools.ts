@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export type NativeTool = 'cricket-io' | 'cricket-mount';
+export type NativeTool = 'cricket-io' | 'cricket-mount' | 'cricket-monitor';
 
 const BUILT = fileURLToPath(new URL('../../../build/native/', import.meta.url));
 

@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { findProgram } from '../../src/process/find-program.js';
+import { nativeTool } from '../../src/process/native-tools.js';
 
 /** Pids of the node's processes whose argument list (argv[0] first) `match` accepts. */
 export function processesWhere(match: (argv: string[]) => boolean): number[] {
@@ -14,7 +16,20 @@ export function processesWhere(match: (argv: string[]) => boolean): number[] {
   return found;
 }
 
-/** Pids of the conmon processes whose command line names this container id. */
+/** Whether a command line is a container monitor's: cricket's own, or conmon. */
+export function isMonitorCommand(argv: string[]): boolean {
+  return argv[0]!.endsWith('/cricket-monitor') || argv[0]!.endsWith('conmon');
+}
+
+/** Pids of the monitor processes (cricket-monitor or conmon) whose command line names this container id. */
 export function conmonsOf(id: string): number[] {
-  return processesWhere((argv) => argv[0]!.endsWith('conmon') && argv.includes(id));
+  return processesWhere((argv) => isMonitorCommand(argv) && argv.includes(id));
+}
+
+/** The two monitors cricket can run containers under: tests of the monitor run against both. */
+export function monitorPrograms(): Array<{ name: string; program: string }> {
+  return [
+    { name: 'cricket-monitor', program: nativeTool('cricket-monitor') },
+    { name: 'conmon', program: findProgram('conmon') },
+  ];
 }

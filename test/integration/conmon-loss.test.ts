@@ -19,7 +19,7 @@ async function podWithLostConmon(daemon: TestDaemon, name: string): Promise<{ po
   const containerId = await startContainer(daemon, podId, pod, containerConfig('app', ['sleep', '3600']));
   const conmonPid = Number(readFileSync(join(daemon.stateDir, 'containers', containerId, 'conmon.pid'), 'utf8'));
   const conmon = parseProcStat(readFileSync(`/proc/${conmonPid}/stat`, 'utf8'))!;
-  assert.equal(conmon.comm, 'conmon');
+  assert.equal(conmon.comm, 'cricket-monitor');
   process.kill(conmonPid, 'SIGKILL');
   await waitFor('conmon to die', () => {
     try {

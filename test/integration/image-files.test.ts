@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { cricketCli, startCricket, waitFor, type TestDaemon } from '../harness/cricket.js';
 import { containerConfig, podConfig, runPod, startContainer } from '../harness/pods.js';
-import { processesWhere } from '../harness/processes.js';
+import { isMonitorCommand, processesWhere } from '../harness/processes.js';
 import { writeImageLayout, type TarSpec } from '../harness/registry.js';
 import type { Message } from '../client/cri.js';
 
@@ -94,7 +94,7 @@ test('symlinks leading out of the root resolve inside the image, never on the ho
 test('the refused containers left no conmon waiting', () => {
   // conmon starts before the image's files are read; a refusal must end it.
   const bundles = join(d.stateDir, 'containers');
-  const waiting = processesWhere((argv) => argv[0]!.endsWith('conmon') && argv.some((arg) => arg.startsWith(bundles)));
+  const waiting = processesWhere((argv) => isMonitorCommand(argv) && argv.some((arg) => arg.startsWith(bundles)));
   assert.deepEqual(waiting, []);
 });
 

@@ -15,11 +15,10 @@ import { probeSpecPipe } from '../../src/oci/spec-pipe-probe.js';
 import { findProgram } from '../../src/process/find-program.js';
 import { TEST_CGROUP_PARENT, TEST_PREFIX, waitFor } from '../harness/cricket.js';
 import { conmonOptions } from '../harness/conmon-options.js';
-import { processesWhere } from '../harness/processes.js';
+import { monitorPrograms, processesWhere } from '../harness/processes.js';
 
 const PAUSE = fileURLToPath(new URL('../../../build/native/pause', import.meta.url));
 const runcBin = findProgram('runc');
-const conmonBin = findProgram('conmon');
 
 /** Processes whose command line names this container id: conmon, and runc while it runs. */
 function processesOf(id: string): number[] {
@@ -55,100 +54,102 @@ function runcList(root: string): string {
   return execFileSync(runcBin, ['--root', root, 'list', '-q'], { encoding: 'utf8' }).trim();
 }
 
-test('a runtime started before its spec reads a spec larger than the pipe\'s buffer whole', async () => {
-  const id = `specpipe-big-${process.pid}`;
-  const { dir, options, spec } = rig(id);
-  try {
-    const pipe = await openSpecPipe(options.bundle);
-    assert.ok(pipe, 'the addon makes pipes');
-    assert.ok(lstatSync(join(options.bundle, 'config.json')).isSymbolicLink());
-    const waiting = await startConmon(conmonBin, options);
-    const creating = waiting.proceed();
-    // 200 KiB of environment: the pipe holds 64 KiB, the rest goes as runc reads.
-    const env = Array.from({ length: 3200 }, (_, i) => `VAR_${i}=${'v'.repeat(56)}`);
-    const text = spec(['PATH=/', ...env, 'LAST=end']);
-    assert.ok(text.length > 200_000);
-    writeFileSync(join(options.bundle, PENDING_SPEC), text, { mode: 0o600 });
-    const [, created] = await Promise.all([pipe.feed(text), creating]);
-    await pipe.finish();
-    const config = join(options.bundle, 'config.json');
-    assert.ok(lstatSync(config).isFile(), 'config.json is a file once runc has read the spec');
-    assert.equal(readFileSync(config, 'utf8'), text);
-    assert.ok(!existsSync(join(options.bundle, PENDING_SPEC)));
-    assert.ok(created.containerPid > 0);
-    assert.equal(runcList(options.runcRoot), id);
-    execFileSync(runcBin, ['--root', options.runcRoot, 'start', id]);
-    // The kernel sets a new program's argument bounds before its environment's, so /pause can
-    // show in cmdline while environ still reads empty: wait for the environment's last entry.
-    const environ = await waitFor('the container to run /pause with its environment', () => {
-      if (!readFileSync(`/proc/${created.containerPid}/cmdline`, 'utf8').startsWith('/pause')) return undefined;
-      const entries = readFileSync(`/proc/${created.containerPid}/environ`, 'utf8').split('\0');
-      return entries.includes('LAST=end') ? entries : undefined;
-    });
-    assert.equal(environ.filter((v) => v.startsWith('VAR_')).length, env.length, 'every variable arrived');
-    assert.ok(environ.includes(env[env.length - 1]!) && environ.includes('LAST=end'));
-    execFileSync(runcBin, ['--root', options.runcRoot, 'delete', '--force', id]);
-    await waitFor('conmon to end', () => (processesOf(id).length === 0 ? true : undefined));
-  } finally {
-    // After a failed assertion too, no container, conmon or cgroup outlives the test; the
-    // assertion's own error is the one reported.
+for (const { name, program } of monitorPrograms()) {
+  test(`${name}: a runtime started before its spec reads a spec larger than the pipe's buffer whole`, async () => {
+    const id = `specpipe-big-${process.pid}`;
+    const { dir, options, spec } = rig(id);
     try {
-      execFileSync(runcBin, ['--root', options.runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
-    } catch {
-      // never created, or deleted above
+      const pipe = await openSpecPipe(options.bundle);
+      assert.ok(pipe, 'the addon makes pipes');
+      assert.ok(lstatSync(join(options.bundle, 'config.json')).isSymbolicLink());
+      const waiting = await startConmon(program, options);
+      const creating = waiting.proceed();
+      // 200 KiB of environment: the pipe holds 64 KiB, the rest goes as runc reads.
+      const env = Array.from({ length: 3200 }, (_, i) => `VAR_${i}=${'v'.repeat(56)}`);
+      const text = spec(['PATH=/', ...env, 'LAST=end']);
+      assert.ok(text.length > 200_000);
+      writeFileSync(join(options.bundle, PENDING_SPEC), text, { mode: 0o600 });
+      const [, created] = await Promise.all([pipe.feed(text), creating]);
+      await pipe.finish();
+      const config = join(options.bundle, 'config.json');
+      assert.ok(lstatSync(config).isFile(), 'config.json is a file once runc has read the spec');
+      assert.equal(readFileSync(config, 'utf8'), text);
+      assert.ok(!existsSync(join(options.bundle, PENDING_SPEC)));
+      assert.ok(created.containerPid > 0);
+      assert.equal(runcList(options.runcRoot), id);
+      execFileSync(runcBin, ['--root', options.runcRoot, 'start', id]);
+      // The kernel sets a new program's argument bounds before its environment's, so /pause can
+      // show in cmdline while environ still reads empty: wait for the environment's last entry.
+      const environ = await waitFor('the container to run /pause with its environment', () => {
+        if (!readFileSync(`/proc/${created.containerPid}/cmdline`, 'utf8').startsWith('/pause')) return undefined;
+        const entries = readFileSync(`/proc/${created.containerPid}/environ`, 'utf8').split('\0');
+        return entries.includes('LAST=end') ? entries : undefined;
+      });
+      assert.equal(environ.filter((v) => v.startsWith('VAR_')).length, env.length, 'every variable arrived');
+      assert.ok(environ.includes(env[env.length - 1]!) && environ.includes('LAST=end'));
+      execFileSync(runcBin, ['--root', options.runcRoot, 'delete', '--force', id]);
+      await waitFor('conmon to end', () => (processesOf(id).length === 0 ? true : undefined));
+    } finally {
+      // After a failed assertion too, no container, conmon or cgroup outlives the test; the
+      // assertion's own error is the one reported.
+      try {
+        execFileSync(runcBin, ['--root', options.runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
+      } catch {
+        // never created, or deleted above
+      }
+      await waitFor('conmon to end', () => (processesOf(id).length === 0 ? true : undefined)).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
     }
-    await waitFor('conmon to end', () => (processesOf(id).length === 0 ? true : undefined)).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
 
-test('a runtime whose spec feed ends unwritten fails at once and leaves no container', async () => {
-  const id = `specpipe-none-${process.pid}`;
-  const { dir, options } = rig(id);
-  try {
-    const pipe = (await openSpecPipe(options.bundle))!;
-    const waiting = await startConmon(conmonBin, options);
-    const creating = waiting.proceed();
-    creating.catch(() => undefined);
-    // Let runc reach its read of config.json, as when a CreateContainer fails after its start.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    pipe.endFeed();
-    await assert.rejects(creating, /runc create failed under conmon|conmon exited without reporting a pid/);
-    pipe.close();
-    await assert.rejects(pipe.feed('{}'), /closed/);
-    await waitFor('conmon and runc to end', () => (processesOf(id).length === 0 ? true : undefined));
-    assert.equal(runcList(options.runcRoot), '');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a runtime whose daemon died before feeding its spec ends without a container', async () => {
-  const id = `specpipe-orphan-${process.pid}`;
-  const { dir, options } = rig(id);
-  try {
-    // A daemon of its own: it opens the pipe, lets conmon run runc, and dies without feeding.
-    const script = `import { startConmon } from ${JSON.stringify(fileURLToPath(new URL('../../src/oci/conmon.js', import.meta.url)))};
-      import { openSpecPipe } from ${JSON.stringify(fileURLToPath(new URL('../../src/oci/spec-pipe.js', import.meta.url)))};
-      const options = JSON.parse(process.argv[2]);
-      await openSpecPipe(options.bundle);
-      const waiting = await startConmon(process.argv[1], options);
-      waiting.proceed().catch(() => undefined);
-      setTimeout(() => process.exit(0), Number(process.argv[3]));`;
-    for (const [round, lifetimeMs] of [0, 150].entries()) {
-      const runId = `${id}-${round}`;
-      const opts = { ...options, containerId: runId, bundle: join(dir, runId) };
-      mkdirSync(opts.bundle);
-      const daemon = spawn(process.execPath, ['--input-type=module', '-e', script, conmonBin, JSON.stringify(opts), String(lifetimeMs)], { stdio: ['ignore', 'ignore', 'inherit'] });
-      const [code] = (await once(daemon, 'exit')) as [number];
-      assert.equal(code, 0);
-      await waitFor('the orphaned conmon and runc to end', () => (processesOf(runId).length === 0 ? true : undefined));
+  test(`${name}: a runtime whose spec feed ends unwritten fails at once and leaves no container`, async () => {
+    const id = `specpipe-none-${process.pid}`;
+    const { dir, options } = rig(id);
+    try {
+      const pipe = (await openSpecPipe(options.bundle))!;
+      const waiting = await startConmon(program, options);
+      const creating = waiting.proceed();
+      creating.catch(() => undefined);
+      // Let runc reach its read of config.json, as when a CreateContainer fails after its start.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      pipe.endFeed();
+      await assert.rejects(creating, /runc create failed under the container monitor|the container monitor exited without reporting a pid/);
+      pipe.close();
+      await assert.rejects(pipe.feed('{}'), /closed/);
+      await waitFor('conmon and runc to end', () => (processesOf(id).length === 0 ? true : undefined));
+      assert.equal(runcList(options.runcRoot), '');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(runcList(options.runcRoot), '', 'no container was made');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
+
+  test(`${name}: a runtime whose daemon died before feeding its spec ends without a container`, async () => {
+    const id = `specpipe-orphan-${process.pid}`;
+    const { dir, options } = rig(id);
+    try {
+      // A daemon of its own: it opens the pipe, lets conmon run runc, and dies without feeding.
+      const script = `import { startConmon } from ${JSON.stringify(fileURLToPath(new URL('../../src/oci/conmon.js', import.meta.url)))};
+        import { openSpecPipe } from ${JSON.stringify(fileURLToPath(new URL('../../src/oci/spec-pipe.js', import.meta.url)))};
+        const options = JSON.parse(process.argv[2]);
+        await openSpecPipe(options.bundle);
+        const waiting = await startConmon(process.argv[1], options);
+        waiting.proceed().catch(() => undefined);
+        setTimeout(() => process.exit(0), Number(process.argv[3]));`;
+      for (const [round, lifetimeMs] of [0, 150].entries()) {
+        const runId = `${id}-${round}`;
+        const opts = { ...options, containerId: runId, bundle: join(dir, runId) };
+        mkdirSync(opts.bundle);
+        const daemon = spawn(process.execPath, ['--input-type=module', '-e', script, program, JSON.stringify(opts), String(lifetimeMs)], { stdio: ['ignore', 'ignore', 'inherit'] });
+        const [code] = (await once(daemon, 'exit')) as [number];
+        assert.equal(code, 0);
+        await waitFor('the orphaned conmon and runc to end', () => (processesOf(runId).length === 0 ? true : undefined));
+      }
+      assert.equal(runcList(options.runcRoot), '', 'no container was made');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('the start-up probe finds runc reading its spec from a pipe, and a runtime that cannot is turned away', async () => {
   const dir = mkdtempSync(`${TEST_PREFIX}specpipe-probe-`);
