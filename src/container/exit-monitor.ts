@@ -7,6 +7,8 @@ import { nowNs } from '../store/clock.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import type { ContainerRecord } from '../store/types.js';
 import { releaseExited } from './release.js';
+import { oomKills } from './oom-kills.js';
+import { containerCgroupsPath } from '../pod/cgroups.js';
 
 type Waiter = () => void;
 
@@ -156,6 +158,10 @@ export class ExitMonitor {
       else this.retryLater(id, new Error(`exit file ${file} holds no exit code`));
       return;
     }
+    // Read before runc deletes the cgroup (release, after the exit is recorded): kubelet tells an
+    // OOM kill from other deaths by the reason.
+    const sandbox = this.ctx.sandboxes.get(record.sandboxId);
+    const oomKilled = code !== 0 && sandbox !== undefined && (await oomKills(containerCgroupsPath(sandbox, id))) > 0;
     await this.ctx.locks.run(id, async () => {
       const current = this.ctx.containers.get(id);
       if (!current || current.state === 'exited') return;
@@ -168,7 +174,7 @@ export class ExitMonitor {
           state: 'exited',
           exitCode: code,
           finishedAt: finishedAt.toString(),
-          reason: latest.reason || (code === 0 ? 'Completed' : 'Error'),
+          reason: latest.reason || (oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error'),
         };
         if (lost && !Number.isInteger(Number.parseInt(text, 10))) {
           updated.message = `exit code unknown: the process is gone but conmon left no exit code in ${file} (was the state directory full?)`;

@@ -1,7 +1,8 @@
 // cricket's own container monitor (native/cricket-monitor.c), through the CRI socket: what it
 // leaves on the node is root's, it is not the OOM killer's first pick, a flood on stdin or an
 // attach client that reads nothing does not stall the container's log, and a container's end is
-// reported with 128 + the signal, its last output logged and its socket and FIFO gone.
+// reported with 128 + the signal, its last output logged and its socket and FIFO gone; one the
+// OOM killer ended is reported OOMKilled.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -117,4 +118,20 @@ test('an attach client that reads nothing is let go, and the container\'s log go
   }
   await d.cri.runtime.call('StopContainer', { container_id: id, timeout: 0 });
   await d.cri.runtime.call('RemoveContainer', { container_id: id });
+});
+
+test('a container the OOM killer ends is reported OOMKilled; one that fails by itself, Error', async () => {
+  // busybox tail keeps the last line of /dev/zero, which never ends: its memory grows to the limit.
+  const limit = String(32 * 1024 * 1024);
+  const id = await startContainer(d, podId, pod, containerConfig('greedy', ['tail', '/dev/zero'], {
+    linux: { resources: { memory_limit_in_bytes: limit, memory_swap_limit_in_bytes: limit } },
+  }));
+  const s = await waitExited(d, id);
+  assert.equal(s.exit_code, 137);
+  assert.equal(s.reason, 'OOMKilled');
+  const failing = await startContainer(d, podId, pod, containerConfig('failing', ['sh', '-c', 'exit 1']));
+  const f = await waitExited(d, failing);
+  assert.deepEqual([f.exit_code, f.reason], [1, 'Error']);
+  await d.cri.runtime.call('RemoveContainer', { container_id: id });
+  await d.cri.runtime.call('RemoveContainer', { container_id: failing });
 });
