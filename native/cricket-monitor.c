@@ -17,7 +17,8 @@
  * monitor, in a session of its own and a child subreaper, runs `RUNTIME create` (or `restore
  * --detach`) with the container's stdio (pipes, or the pty the runtime sends over a console
  * socket), and reports on the sync pipe as conmon does: {"data": PID} once the runtime has made
- * the container, {"data": -1, "message": "..."} if it failed. From then on it:
+ * the container (its pid file is written; the runtime may still be ending), {"data": -1,
+ * "message": "..."} if it failed. From then on it:
  *   - writes the container's stdout and stderr to the log in the CRI format, one record per line
  *     ("TIMESTAMP STREAM F|P TEXT", P for a line cut at the end of a read);
  *   - serves the attach socket DIR/attach (SOCK_SEQPACKET): each packet to a client is one byte
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -406,8 +408,6 @@ int main(int argc, char **argv) {
     if (null_fd < 0) fail("cricket-monitor: /dev/null: %s", strerror(errno));
     int bundle_fd = open(opt.bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (bundle_fd < 0) fail("cricket-monitor: bundle %s: %s", opt.bundle, strerror(errno));
-    log_fd = open_log(opt.log_path, O_APPEND);
-    if (log_fd < 0) fail("cricket-monitor: opening log %s: %s", opt.log_path, strerror(errno));
 
     /* The container's stdio: pipes, or a pty whose master the runtime sends over a socket. */
     int out_fd = -1, err_fd = -1, in_fd = -1, master = -1;
@@ -433,15 +433,6 @@ int main(int argc, char **argv) {
     if (pipe2(p, O_CLOEXEC) < 0) fail("cricket-monitor: pipe: %s", strerror(errno));
     err_fd = p[0];
     worker_err = p[1];
-
-    int attach = bind_in(bundle_fd, "attach", SOCK_SEQPACKET, 16);
-    if (attach < 0) fail("cricket-monitor: attach socket in %s: %s", opt.bundle, strerror(errno));
-    unlinkat(bundle_fd, "ctl", 0);
-    if (mkfifoat(bundle_fd, "ctl", 0600) < 0) fail("cricket-monitor: ctl FIFO in %s: %s", opt.bundle, strerror(errno));
-    int ctl = openat(bundle_fd, "ctl", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    /* Held open so that the FIFO never reads as ended between two writers. */
-    int ctl_keep = ctl >= 0 ? openat(bundle_fd, "ctl", O_WRONLY | O_CLOEXEC) : -1;
-    if (ctl < 0 || ctl_keep < 0) fail("cricket-monitor: opening ctl FIFO: %s", strerror(errno));
 
     const char *argv_rt[2 * MAX_ARGS + 24];
     int n = 0;
@@ -475,6 +466,27 @@ int main(int argc, char **argv) {
     int sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sig_fd < 0) fail("cricket-monitor: signalfd: %s", strerror(errno));
 
+    /*
+     * The runtime's pid file is written (by rename) once the container is made, and its process
+     * then takes a while to end (a Go program's teardown, some 0.4 ms): the pid file, watched,
+     * is what the report waits for.
+     */
+    char pid_dir[4096];
+    snprintf(pid_dir, sizeof pid_dir, "%s", opt.container_pidfile);
+    char *slash = strrchr(pid_dir, '/');
+    const char *pid_name = slash ? slash + 1 : pid_dir;
+    if (slash == pid_dir) pid_dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(pid_dir, sizeof pid_dir, ".");
+    if (!slash) pid_name = opt.container_pidfile;
+    unlink(opt.container_pidfile);
+    int watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    int watch = watch_fd >= 0 ? inotify_add_watch(watch_fd, pid_dir, IN_MOVED_TO | IN_CLOSE_WRITE) : -1;
+    if (watch_fd >= 0 && watch < 0) {
+        close(watch_fd);
+        watch_fd = -1;
+    }
+
     pid_t runtime = fork();
     if (runtime < 0) fail("cricket-monitor: fork: %s", strerror(errno));
     if (runtime == 0) {
@@ -499,22 +511,57 @@ int main(int argc, char **argv) {
     if (worker_out != null_fd) close(worker_out);
     close(worker_err);
 
-    /* Until the runtime is done: its exit, and the pty it may send. */
-    int runtime_status = 0, runtime_done = 0;
-    while (!runtime_done) {
-        struct pollfd fds[2] = {{sig_fd, POLLIN, 0}, {console, POLLIN, 0}};
-        if (poll(fds, console >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) fail("cricket-monitor: poll: %s", strerror(errno));
-        if (console >= 0 && (fds[1].revents & POLLIN) && master < 0) {
+    /* Made while the runtime runs, off the path of the create; all there before the report. */
+    const char *setup_failed = NULL;
+    int setup_errno = 0;
+    log_fd = open_log(opt.log_path, O_APPEND);
+    if (log_fd < 0) setup_failed = "opening the log", setup_errno = errno;
+    int attach = setup_failed ? -1 : bind_in(bundle_fd, "attach", SOCK_SEQPACKET, 16);
+    if (!setup_failed && attach < 0) setup_failed = "making the attach socket", setup_errno = errno;
+    int ctl = -1, ctl_keep = -1;
+    if (!setup_failed) {
+        unlinkat(bundle_fd, "ctl", 0);
+        if (mkfifoat(bundle_fd, "ctl", 0600) == 0) ctl = openat(bundle_fd, "ctl", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        /* Held open so that the FIFO never reads as ended between two writers. */
+        if (ctl >= 0) ctl_keep = openat(bundle_fd, "ctl", O_WRONLY | O_CLOEXEC);
+        if (ctl < 0 || ctl_keep < 0) setup_failed = "making the ctl FIFO", setup_errno = errno;
+    }
+    if (setup_failed) {
+        kill(runtime, SIGKILL);
+        waitpid(runtime, NULL, 0);
+        fail("cricket-monitor: %s in %s: %s", setup_failed, opt.bundle, strerror(setup_errno));
+    }
+
+    /* Until the container is made (its pid file) or the runtime is done, and the pty it may send. */
+    int runtime_status = 0, runtime_done = 0, pid_written = 0;
+    while (!runtime_done && !(pid_written && (console < 0 || master >= 0))) {
+        struct pollfd fds[3] = {{sig_fd, POLLIN, 0}, {watch_fd, POLLIN, 0}, {console, POLLIN, 0}};
+        if (poll(fds, 3, -1) < 0 && errno != EINTR) fail("cricket-monitor: poll: %s", strerror(errno));
+        if (console >= 0 && (fds[2].revents & POLLIN) && master < 0) {
             int conn = accept4(console, NULL, NULL, SOCK_CLOEXEC);
             if (conn >= 0) {
                 master = pty_master(conn);
                 close(conn);
             }
         }
+        if (fds[1].revents & POLLIN) {
+            char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+            ssize_t r = read(watch_fd, events, sizeof events);
+            for (char *e = events; r > 0 && e < events + r;) {
+                struct inotify_event *ev = (struct inotify_event *)e;
+                if (ev->len > 0 && strcmp(ev->name, pid_name) == 0) pid_written = 1;
+                e += sizeof *ev + ev->len;
+            }
+        }
         struct signalfd_siginfo si;
         while (read(sig_fd, &si, sizeof si) > 0) { /* drained; reap() looks at every child */ }
         reap(runtime, &runtime_status, &runtime_done);
     }
+    /*
+     * The watch goes now; the descriptor only at the end: closing an inotify descriptor waits
+     * for an SRCU grace period (10-20 ms), which must not come before the report.
+     */
+    if (watch_fd >= 0) inotify_rm_watch(watch_fd, watch);
     if (console >= 0) {
         if (master < 0) {
             int conn = accept4(console, NULL, NULL, SOCK_CLOEXEC);
@@ -527,7 +574,7 @@ int main(int argc, char **argv) {
         unlinkat(bundle_fd, "console.sock", 0);
     }
 
-    if (!WIFEXITED(runtime_status) || WEXITSTATUS(runtime_status) != 0) {
+    if (runtime_done && (!WIFEXITED(runtime_status) || WEXITSTATUS(runtime_status) != 0)) {
         char msg[CHUNK];
         set_nonblocking(err_fd);
         ssize_t r = read(err_fd, msg, sizeof msg - 1);
@@ -544,7 +591,10 @@ int main(int argc, char **argv) {
     text[len > 0 ? len : 0] = '\0';
     char *end;
     long pid = strtol(text, &end, 10);
-    if (len <= 0 || pid <= 1 || (*end && *end != '\n')) fail("cricket-monitor: no container pid in %s", opt.container_pidfile);
+    if (len <= 0 || pid <= 1 || (*end && *end != '\n')) {
+        if (!runtime_done) kill(runtime, SIGKILL);
+        fail("cricket-monitor: no container pid in %s", opt.container_pidfile);
+    }
     container_pid = (pid_t)pid;
     for (int i = 0; i < n_early; i++) {
         if (early_pids[i] == container_pid) {
@@ -689,5 +739,6 @@ int main(int argc, char **argv) {
     unlinkat(bundle_fd, "attach", 0);
     unlinkat(bundle_fd, "ctl", 0);
     write_exit_file(exit_code(container_status));
+    if (watch_fd >= 0) close(watch_fd);
     return 0;
 }
