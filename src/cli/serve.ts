@@ -3,6 +3,7 @@ import { ignoreStraySignals, installProcessGuards } from '../daemon/process-guar
 import { startDaemon } from '../daemon/start.js';
 import { logger } from '../log/logger.js';
 import { initWrapperState } from '../process/init-wrapper.js';
+import { limitGoToolProcessors } from '../process/go-tool-env.js';
 
 /** `cricket serve`: runs the daemon in the foreground until SIGINT or SIGTERM. */
 export async function serveCommand(flags: Record<string, string>): Promise<number> {
@@ -17,6 +18,8 @@ export async function serveCommand(flags: Record<string, string>): Promise<numbe
   // working directory: left where the caller was, they would keep that file system from being
   // unmounted for as long as a container runs.
   process.chdir('/');
+  // Inherited by every program the daemon runs (runc, the monitors, the CNI plugins).
+  limitGoToolProcessors();
   const init = initWrapperState();
   if (init.initPid) logger.info({ initPid: init.initPid }, 'running under cricket-init, which reaps what cricket starts');
   else logger.warn({ reason: init.reason }, 'running without cricket-init: orphaned pause and conmon processes are left to the host init to reap');

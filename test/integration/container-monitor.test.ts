@@ -135,3 +135,17 @@ test('a container the OOM killer ends is reported OOMKilled; one that fails by i
   await d.cri.runtime.call('RemoveContainer', { container_id: id });
   await d.cri.runtime.call('RemoveContainer', { container_id: failing });
 });
+
+test('the programs cricket runs get GOMAXPROCS=1; the container\'s processes get the spec\'s environment alone', async () => {
+  const id = await startContainer(d, podId, pod, containerConfig('env-check', ['sleep', '3600'], { envs: [{ key: 'FROM_SPEC', value: Buffer.from('yes') }] }));
+  const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  assert.ok(environ(monitorPid(id)).includes('GOMAXPROCS=1'), 'the monitor, and the runc it starts, have GOMAXPROCS=1');
+  const containerPid = Number(readFileSync(join(bundleOf(id), 'pid'), 'utf8'));
+  // runc's init becomes the container's command a moment after StartContainer has answered.
+  await waitFor('the container\'s command to run', () => (readFileSync(`/proc/${containerPid}/comm`, 'utf8').trim() === 'sleep' ? true : undefined));
+  const containerEnv = environ(containerPid);
+  assert.ok(containerEnv.includes('FROM_SPEC=yes'));
+  assert.equal(containerEnv.some((e) => e.startsWith('GOMAXPROCS=')), false);
+  await d.cri.runtime.call('StopContainer', { container_id: id, timeout: 0 });
+  await d.cri.runtime.call('RemoveContainer', { container_id: id });
+});
