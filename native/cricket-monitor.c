@@ -331,9 +331,12 @@ static void write_exit_file(int code) {
     close(dir);
 }
 
-/* The pty master runc sends; anything else sent there is not taken for one. */
-static int pty_master(int conn) {
+/* The pty master runc sends on a connection to the console socket; anything else is not taken. */
+static int accept_pty_master(int console) {
+    int conn = accept4(console, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0) return -1;
     int fd = recv_fd(conn);
+    close(conn);
     if (fd >= 0 && !isatty(fd)) {
         close(fd);
         return -1;
@@ -471,14 +474,10 @@ int main(int argc, char **argv) {
      * then takes a while to end (a Go program's teardown, some 0.4 ms): the pid file, watched,
      * is what the report waits for.
      */
-    char pid_dir[4096];
-    snprintf(pid_dir, sizeof pid_dir, "%s", opt.container_pidfile);
-    char *slash = strrchr(pid_dir, '/');
-    const char *pid_name = slash ? slash + 1 : pid_dir;
-    if (slash == pid_dir) pid_dir[1] = '\0';
-    else if (slash) *slash = '\0';
-    else snprintf(pid_dir, sizeof pid_dir, ".");
-    if (!slash) pid_name = opt.container_pidfile;
+    const char *slash = strrchr(opt.container_pidfile, '/');
+    const char *pid_name = slash ? slash + 1 : opt.container_pidfile;
+    char pid_dir[4096] = ".";
+    if (slash) snprintf(pid_dir, sizeof pid_dir, "%.*s", slash == opt.container_pidfile ? 1 : (int)(slash - opt.container_pidfile), opt.container_pidfile);
     unlink(opt.container_pidfile);
     int watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     int watch = watch_fd >= 0 ? inotify_add_watch(watch_fd, pid_dir, IN_MOVED_TO | IN_CLOSE_WRITE) : -1;
@@ -537,13 +536,7 @@ int main(int argc, char **argv) {
     while (!runtime_done && !(pid_written && (console < 0 || master >= 0))) {
         struct pollfd fds[3] = {{sig_fd, POLLIN, 0}, {watch_fd, POLLIN, 0}, {console, POLLIN, 0}};
         if (poll(fds, 3, -1) < 0 && errno != EINTR) fail("cricket-monitor: poll: %s", strerror(errno));
-        if (console >= 0 && (fds[2].revents & POLLIN) && master < 0) {
-            int conn = accept4(console, NULL, NULL, SOCK_CLOEXEC);
-            if (conn >= 0) {
-                master = pty_master(conn);
-                close(conn);
-            }
-        }
+        if (console >= 0 && (fds[2].revents & POLLIN) && master < 0) master = accept_pty_master(console);
         if (fds[1].revents & POLLIN) {
             char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
             ssize_t r = read(watch_fd, events, sizeof events);
@@ -563,13 +556,8 @@ int main(int argc, char **argv) {
      */
     if (watch_fd >= 0) inotify_rm_watch(watch_fd, watch);
     if (console >= 0) {
-        if (master < 0) {
-            int conn = accept4(console, NULL, NULL, SOCK_CLOEXEC);
-            if (conn >= 0) {
-                master = pty_master(conn);
-                close(conn);
-            }
-        }
+        /* A connection made just before the runtime ended is still queued (the socket is non-blocking). */
+        if (master < 0) master = accept_pty_master(console);
         close(console);
         unlinkat(bundle_fd, "console.sock", 0);
     }

@@ -158,13 +158,13 @@ export class ExitMonitor {
       else this.retryLater(id, new Error(`exit file ${file} holds no exit code`));
       return;
     }
-    // Read before runc deletes the cgroup (release, after the exit is recorded): kubelet tells an
-    // OOM kill from other deaths by the reason.
-    const sandbox = this.ctx.sandboxes.get(record.sandboxId);
-    const oomKilled = code !== 0 && sandbox !== undefined && (await oomKills(containerCgroupsPath(sandbox, id))) > 0;
     await this.ctx.locks.run(id, async () => {
       const current = this.ctx.containers.get(id);
       if (!current || current.state === 'exited') return;
+      // Read once per exit, before runc deletes the cgroup (release, after the exit is recorded):
+      // kubelet tells an OOM kill from other deaths by the reason.
+      const sandbox = this.ctx.sandboxes.get(current.sandboxId);
+      const oomKilled = code !== 0 && sandbox !== undefined && (await oomKills(containerCgroupsPath(sandbox, id))) > 0;
       // The exit file's time comes from the kernel's coarse clock; never report an exit before
       // the start.
       const finishedAt = mtimeNs > BigInt(current.startedAt) ? mtimeNs : BigInt(current.startedAt);

@@ -44,3 +44,11 @@ export function cgroupHost(): CgroupHost {
   }
   return cached;
 }
+
+/**
+ * A cgroup's directory under one v1 controller, or in the v2 tree (where the controller is not
+ * named). The path is normalized against "/" so that it cannot climb out of the controller's.
+ */
+export function cgroupDir(controller: string, cgroupsPath: string): string {
+  return `${cgroupHost().controllerDir(controller)}${join('/', cgroupsPath)}`;
+}

@@ -1,6 +1,5 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
-import { cgroupHost } from '../oci/cgroup-host.js';
+import { cgroupDir, cgroupHost } from '../oci/cgroup-host.js';
 
 export interface CgroupUsage {
   /** Total CPU time in nanoseconds. */
@@ -29,19 +28,17 @@ export interface CgroupFiles {
  * normalized against "/" so that it cannot climb out of a controller's directory.
  */
 export function cgroupFiles(cgroupsPath: string): CgroupFiles {
-  const host = cgroupHost();
-  const cgroup = join('/', cgroupsPath);
-  if (host.version === 2) {
-    const dir = `${host.controllerDir('')}${cgroup}`;
+  if (cgroupHost().version === 2) {
+    const dir = cgroupDir('', cgroupsPath);
     return { version: 2, cpu: `${dir}/cpu.stat`, memoryUsage: `${dir}/memory.current`, memoryStat: `${dir}/memory.stat`, procs: `${dir}/cgroup.procs` };
   }
-  const memoryDir = `${host.controllerDir('memory')}${cgroup}`;
+  const memoryDir = cgroupDir('memory', cgroupsPath);
   return {
     version: 1,
-    cpu: `${host.controllerDir('cpuacct')}${cgroup}/cpuacct.usage`,
+    cpu: `${cgroupDir('cpuacct', cgroupsPath)}/cpuacct.usage`,
     memoryUsage: `${memoryDir}/memory.usage_in_bytes`,
     memoryStat: `${memoryDir}/memory.stat`,
-    procs: `${host.controllerDir('pids')}${cgroup}/cgroup.procs`,
+    procs: `${cgroupDir('pids', cgroupsPath)}/cgroup.procs`,
   };
 }
 

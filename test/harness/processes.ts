@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { findProgram } from '../../src/process/find-program.js';
 import { nativeTool } from '../../src/process/native-tools.js';
@@ -32,4 +33,10 @@ export function monitorPrograms(): Array<{ name: string; program: string }> {
     { name: 'cricket-monitor', program: nativeTool('cricket-monitor') },
     { name: 'conmon', program: findProgram('conmon') },
   ];
+}
+
+/** Runs a command as nobody (uid and gid 65534, no supplementary groups), as another user of the node would. */
+export function asNobody(cmd: string[], timeoutMs = 10_000): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', ...cmd], { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -12,6 +12,7 @@ import { nativeTool } from '../../src/process/native-tools.js';
 import { parseProcStat } from '../../src/process/proc-stat.js';
 import { startCricket, waitFor, type TestDaemon } from '../harness/cricket.js';
 import { containerConfig, logLines, podConfig, runPod, startContainer, waitExited } from '../harness/pods.js';
+import { asNobody } from '../harness/processes.js';
 import { spdySession } from '../client/streaming.js';
 import type { Message } from '../client/cri.js';
 
@@ -31,12 +32,6 @@ after(async () => {
 const bundleOf = (id: string) => join(d.stateDir, 'containers', id);
 const logOf = (name: string) => join(pod.log_directory as string, `${name}/0.log`);
 const monitorPid = (id: string) => Number(readFileSync(join(bundleOf(id), 'conmon.pid'), 'utf8'));
-
-/** Runs CMD as nobody (uid and gid 65534, no groups). */
-function asNobody(cmd: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', ...cmd], { encoding: 'utf8', timeout: 10_000 });
-  return { status: r.status, stderr: r.stderr };
-}
 
 test('the monitor is cricket-monitor, its files are root\'s, and the OOM killer passes it over', async () => {
   const id = await startContainer(d, podId, pod, containerConfig('quiet', ['sleep', '3600'], { stdin: true }));

@@ -6,15 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { useCricket } from '../harness/cricket.js';
+import { asNobody } from '../harness/processes.js';
 import { containerConfig, containerStatus, podConfig, runPod, startContainer } from '../harness/pods.js';
 
 const d = useCricket();
 
-/** Runs a command as nobody (uid and gid 65534, no groups). */
-function asNobody(cmd: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', ...cmd], { encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** The node is searched whole: slower than one command. */
+const WHOLE_NODE_MS = 30_000;
 
 test('a secret in a container\'s environment is found by no other user of the node', async () => {
   const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
@@ -28,12 +26,12 @@ test('a secret in a container\'s environment is found by no other user of the no
 
   // The test's own directory stands in for /var/lib and /run: anyone may pass through it.
   chmodSync(d.dir, 0o711);
-  const found = asNobody(['grep', '-rl', '--', secret, d.root, d.stateDir]);
+  const found = asNobody(['grep', '-rl', '--', secret, d.root, d.stateDir], WHOLE_NODE_MS);
   assert.equal(found.stdout, '', `nobody found the secret in: ${found.stdout}`);
   // Nor in the environment or command line of any process of the pod.
   // (The pattern is written so that this command's own command line does not match it.)
   const pattern = `${secret.slice(0, 3)}[${secret[3]}]${secret.slice(4)}`;
-  const procs = asNobody(['sh', '-c', `cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c -- '${pattern}' || true`]);
+  const procs = asNobody(['sh', '-c', `cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c -- '${pattern}' || true`], WHOLE_NODE_MS);
   assert.equal(procs.stdout.trim(), '0');
 
   // What cricket writes is root's: every directory in the roots is 0700 (so that nothing below

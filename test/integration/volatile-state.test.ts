@@ -2,14 +2,14 @@
 // operator's mount and a directory already holding state are left as they are.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountsAt } from '../../src/process/mount-table.js';
 import { startCricket, type TestDaemon } from '../harness/cricket.js';
 import { podConfig, runPod } from '../harness/pods.js';
+import { asNobody } from '../harness/processes.js';
 
-const asNobody = (cmd: string[]) => spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', ...cmd], { encoding: 'utf8' });
 
 async function podsAfterRestart(d: TestDaemon): Promise<string[]> {
   await d.kill('SIGKILL');
