@@ -15,7 +15,13 @@ import { parseProcStat } from '../../src/process/proc-stat.js';
 
 const d = useCricket();
 
+/**
+ * A process that could hold a reused pid. A pid comes back only after the pid space has wrapped,
+ * long after the process it named started; start times count in clock ticks (10 ms), so the
+ * stranger starts two ticks after whatever the test made just before, never in the same tick.
+ */
 async function stranger(): Promise<ChildProcess> {
+  await new Promise((resolve) => setTimeout(resolve, 20));
   const child = spawn('sleep', ['300'], { stdio: 'ignore' });
   await once(child, 'spawn');
   return child;
