@@ -1,6 +1,7 @@
 import { loadConfig, statePaths } from '../config/config.js';
 import { CricketError } from '../errors.js';
 import { logger } from '../log/logger.js';
+import { NOT_UNDER_INIT, type InitWrapperState } from '../process/init-wrapper.js';
 import { parseCommandArgs } from './args.js';
 import { checkFlags, COMMAND_FLAGS, isCommand } from './command-flags.js';
 import { configCommand, CONFIG_USAGE } from './config-default.js';
@@ -59,7 +60,7 @@ options:
 
 const QUERY_COMMANDS = new Set(['pods', 'ps', 'logs', 'exec', 'inspect', 'stop', 'rm']);
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], initWrapper: InitWrapperState = NOT_UNDER_INIT): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const topic = rest[0];
@@ -78,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(SERVE_USAGE);
       return 0;
     }
-    return serveCommand(flags);
+    return serveCommand(flags, initWrapper);
   }
   // The CLI reports to the user itself; the daemon's info lines would only repeat it.
   if (!process.env.CRICKET_LOG_LEVEL) logger.level = 'warn';
@@ -91,13 +92,19 @@ export async function main(argv: string[]): Promise<number> {
   throw new Error(`cricket ${command}: not dispatched`);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const message = err instanceof CricketError || err instanceof Error ? err.message : String(err);
-    process.stderr.write(`cricket: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * bin/cricket's entry: runs one command and sets the exit code. `initWrapper` is what bin/cricket
+ * learnt when it put `cricket serve` under cricket-init.
+ */
+export function run(argv: string[], initWrapper?: InitWrapperState): Promise<void> {
+  return main(argv, initWrapper).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const message = err instanceof CricketError || err instanceof Error ? err.message : String(err);
+      process.stderr.write(`cricket: ${message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -2,11 +2,11 @@ import { loadConfig } from '../config/config.js';
 import { ignoreStraySignals, installProcessGuards } from '../daemon/process-guards.js';
 import { startDaemon } from '../daemon/start.js';
 import { logger } from '../log/logger.js';
-import { initWrapperState } from '../process/init-wrapper.js';
+import type { InitWrapperState } from '../process/init-wrapper.js';
 import { limitGoToolProcessors } from '../process/go-tool-env.js';
 
 /** `cricket serve`: runs the daemon in the foreground until SIGINT or SIGTERM. */
-export async function serveCommand(flags: Record<string, string>): Promise<number> {
+export async function serveCommand(flags: Record<string, string>, init: InitWrapperState): Promise<number> {
   installProcessGuards();
   ignoreStraySignals();
   // The caller's umask would decide the modes of what cricket makes without naming one (a
@@ -20,7 +20,6 @@ export async function serveCommand(flags: Record<string, string>): Promise<numbe
   process.chdir('/');
   // Inherited by every program the daemon runs (runc, the monitors, the CNI plugins).
   limitGoToolProcessors();
-  const init = initWrapperState();
   if (init.initPid) logger.info({ initPid: init.initPid }, 'running under cricket-init, which reaps what cricket starts');
   else logger.warn({ reason: init.reason }, 'running without cricket-init: orphaned pause and conmon processes are left to the host init to reap');
   if (callerUmask !== 0o022) logger.info({ callerUmask: callerUmask.toString(8).padStart(3, '0') }, 'umask set to 022');

@@ -22,35 +22,28 @@ export interface InitWrapperState {
   reason?: string;
 }
 
-let state: InitWrapperState = { reason: 'not started through bin/cricket serve' };
-
-export function initWrapperState(): InitWrapperState {
-  return state;
-}
-
 /**
- * Becomes cricket-init running this same command as its child; in that child, notes the wrapper
- * and returns. Returns too (and says why in initWrapperState) when that cannot be done.
+ * Becomes cricket-init running this same command as its child; in that child, returns the
+ * wrapper's pid. Returns too, with the reason, when that cannot be done. The answer is handed to
+ * the daemon rather than kept here: bin/cricket loads this module on its own, before the
+ * daemon's code, which carries a copy of it.
  */
-export function runUnderInit(script: string): void {
+export function runUnderInit(script: string): InitWrapperState {
   // The mark names the wrapper's pid, so an inherited stale mark is not mistaken for a wrapper.
   const mark = process.env[MARK];
   delete process.env[MARK];
-  if (mark !== undefined && mark === String(process.ppid)) {
-    state = { initPid: process.ppid };
-    return;
-  }
+  if (mark !== undefined && mark === String(process.ppid)) return { initPid: process.ppid };
   const init = fileURLToPath(new URL('cricket-init', BUILT));
   const addon = syscalls();
-  if (!addon) {
-    state = { reason: syscallsError() };
-    return;
-  }
+  if (!addon) return { reason: syscallsError() };
   try {
     const env = Object.entries({ ...process.env, [MARK]: String(process.pid) }).map(([k, v]) => `${k}=${v ?? ''}`);
     const nodeFlags = daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS);
-    addon.execve(init, [init, process.execPath, ...nodeFlags, script, ...process.argv.slice(2)], env);
+    return addon.execve(init, [init, process.execPath, ...nodeFlags, script, ...process.argv.slice(2)], env);
   } catch (err) {
-    state = { reason: err instanceof Error ? err.message : String(err) };
+    return { reason: err instanceof Error ? err.message : String(err) };
   }
 }
+
+/** What a daemon started other than through bin/cricket serve is told. */
+export const NOT_UNDER_INIT: InitWrapperState = { reason: 'not started through bin/cricket serve' };

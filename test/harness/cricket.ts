@@ -3,6 +3,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { after, before } from 'node:test';
 import { createWriteStream, type WriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +133,13 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
       if (runnerUmask !== undefined) process.umask(runnerUmask);
     }
     if (!opts.stderrUnread) readStderr();
+    // The first gRPC call is made once the socket takes connections: a client whose first try
+    // found no socket waits out its reconnect backoff, a second or so, after the daemon is up.
+    for (let i = 0; !(await acceptsConnections(socket)); i++) {
+      if (child.exitCode !== null) throw new Error(`cricket exited with ${child.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      if (i > 2000) throw new Error(`cricket did not listen on ${socket}`);
+      await sleep(10);
+    }
     const cri = criClients(socket, { deadlineMs: 5000 });
     try {
       for (let i = 0; ; i++) {
@@ -204,6 +212,17 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function acceptsConnections(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }
 
 /** `cricket serve` runs the daemon as the one child of cricket-init, the process it started as. */

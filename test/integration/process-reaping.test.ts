@@ -38,6 +38,10 @@ test('pause and conmon live in cricket\'s process tree and leave no zombie after
   const top = d.servePid();
   assert.equal(stat(top)?.comm, 'cricket-init');
   assert.equal(stat(d.pid())?.ppid, top, 'the daemon is the child of cricket-init');
+  // bin/cricket learns it before the daemon's code loads, and tells the daemon.
+  const told = readFileSync(d.logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; initPid?: number })
+    .find((l) => l.msg?.startsWith('running under cricket-init'));
+  assert.equal(told?.initPid, top, 'the daemon logs the pid of the cricket-init it runs under');
   const pod = podConfig(d, 'reaped');
   const { id } = await runPod(d, pod);
   const c = await startContainer(d, id, pod, containerConfig('app', ['sleep', '3600']));
