@@ -60,7 +60,7 @@ options:
 
 const QUERY_COMMANDS = new Set(['pods', 'ps', 'logs', 'exec', 'inspect', 'stop', 'rm']);
 
-export async function main(argv: string[], initWrapper: InitWrapperState = NOT_UNDER_INIT): Promise<number> {
+async function main(argv: string[], initWrapper: InitWrapperState = NOT_UNDER_INIT): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const topic = rest[0];

@@ -140,6 +140,8 @@ export async function startCricket(opts: StartOptions = {}): Promise<TestDaemon>
       if (i > 2000) throw new Error(`cricket did not listen on ${socket}`);
       await sleep(10);
     }
+    // Version is retried: after a SIGKILL the old daemon, on its way out, may still hold the socket
+    // that took the connection above.
     const cri = criClients(socket, { deadlineMs: 5000 });
     try {
       for (let i = 0; ; i++) {
